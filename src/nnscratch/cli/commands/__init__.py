@@ -1,0 +1,1 @@
+"""One module per ``nnscratch`` sub-command; each defines ``command``."""

@@ -1,0 +1,81 @@
+"""The training job reaches the least-squares optimum; the CLI works and fails cleanly."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from nnscratch.cli import main
+from nnscratch.config import TrainConfig
+from nnscratch.train import run
+
+
+def test_default_training_reaches_least_squares_optimum():
+    summary = run(TrainConfig())
+    assert summary["relative_loss_gap"] < 1e-3
+    assert summary["loss_history"][0] > 10 * summary["loss_history"][-1]  # the loss fell
+    for name in ("weight", "bias"):  # and the fit is close to the truth the data came from
+        learned, true = summary["parameters"][name], summary["true"][name]
+        flat = lambda v: [x for row in v for x in row] if isinstance(v[0], list) else v  # noqa: E731
+        assert all(abs(a - b) < 0.1 for a, b in zip(flat(learned), flat(true), strict=True))
+
+
+def test_several_features_reach_the_optimum_in_float64():
+    summary = run(TrainConfig(features=5, n_samples=300, dtype="float64", epochs=300))
+    assert summary["relative_loss_gap"] < 1e-6
+
+
+def test_cli_train_json_parses(capsys):
+    assert main(["train", "--json", "--epochs", "50", "--features", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    for key in ("final_loss", "parameters", "true", "least_squares"):
+        assert key in summary
+    assert len(summary["parameters"]["weight"][0]) == 2
+    assert summary["config"]["epochs"] == 50
+
+
+def test_cli_train_human_report(capsys):
+    assert main(["train", "--epochs", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "least squares" in out and "final loss" in out and "epoch    30/30" in out
+
+
+def test_cli_verify_all_pass(capsys):
+    assert main(["verify"]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "PASS" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["train", "--lr", "-0.1"], "--lr must be"),
+        (["train", "--lr", "0"], "--lr must be"),
+        (["train", "--n-samples", "0"], "--n-samples must be at least 1"),
+        (["train", "--epochs", "-3"], "--epochs must be"),
+        (["train", "--lr", "abc"], "'abc' is not a valid float"),
+        (["train", "--dtype", "float16"], "float16"),
+        (["train", "--nope"], "No such option"),
+        (["nope"], "No such command"),
+    ],
+)
+def test_cli_bad_input_is_one_line_error(capsys, argv, fragment):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_console_script_and_module_entry_points_exit_cleanly():
+    bad = subprocess.run(
+        [sys.executable, "-m", "nnscratch", "train", "--lr", "-1"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+    assert "Traceback" not in bad.stderr
+    good = subprocess.run(
+        [sys.executable, "-m", "nnscratch", "train", "--epochs", "5"],
+        capture_output=True,
+        text=True,
+    )
+    assert good.returncode == 0 and "least squares" in good.stdout
