@@ -1,7 +1,18 @@
 """Loss functions written by hand.  Replace ``torch.nn.functional`` losses / ``nn.*Loss``.
 
+    mse_loss                           ≙ F.mse_loss / nn.MSELoss
+    l1_loss                            ≙ F.l1_loss / nn.L1Loss
+    huber_loss                         ≙ F.huber_loss / nn.HuberLoss
+    cross_entropy                      ≙ F.cross_entropy / nn.CrossEntropyLoss (class indices)
+    binary_cross_entropy_with_logits   ≙ F.binary_cross_entropy_with_logits / nn.BCEWithLogitsLoss
+
 ``reduction`` means what it means in PyTorch:
     'none' → the per-element losses, 'sum' → their sum, 'mean' → their mean (the default).
+"Mean over what" differs between losses, exactly as in PyTorch: the regression losses and BCE
+average over *every element* (N·F of them, not N); cross-entropy averages over the *samples*, and
+with a class ``weight`` it divides by Σᵢ w[yᵢ], not by N.
+
+Arguments keep PyTorch's names and order, minus the deprecated ``size_average``/``reduce``.
 
 Convention note: some texts define MSE with a ½ in front (so that its derivative has no 2).
 PyTorch's ``nn.MSELoss`` has no ½, and neither has this one: ∂L/∂ŷᵢ = 2(ŷᵢ − yᵢ)/N.
@@ -11,17 +22,23 @@ from __future__ import annotations
 
 import torch
 
+from nnscratch.functional import log_softmax, logsigmoid
+
 REDUCTIONS = ("none", "mean", "sum")
 
 
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
 def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
+    _check_reduction(reduction)
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":
         return losses.sum()
-    if reduction == "none":
-        return losses
-    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return losses
 
 
 def _check_same_shape(name: str, input: torch.Tensor, target: torch.Tensor) -> None:
@@ -41,3 +58,152 @@ def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean")
     """
     _check_same_shape("mse_loss", input, target)
     return _reduce((input - target) ** 2, reduction)
+
+
+def l1_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Mean absolute error.  ≙ ``F.l1_loss``.
+
+    L = reduce(|ŷ − y|);   ∂|d|/∂d = sign(d), 0 at d = 0 (PyTorch's choice at the kink).
+    """
+    _check_same_shape("l1_loss", input, target)
+    return _reduce((input - target).abs(), reduction)
+
+
+def huber_loss(
+    input: torch.Tensor, target: torch.Tensor, reduction: str = "mean", delta: float = 1.0
+) -> torch.Tensor:
+    """Huber loss: quadratic near 0, linear beyond ``delta``.  ≙ ``F.huber_loss``.
+
+    With d = ŷ − y:
+        ℓ = ½·d²               if |d| < δ
+        ℓ = δ·(|d| − ½·δ)      otherwise        (the two pieces meet with equal slope at |d| = δ)
+    L = reduce(ℓ)
+
+    Convention note: ``F.smooth_l1_loss(beta=β)`` is the same curve divided by β,
+    smooth_l1 = huber / β: its linear part has slope 1 instead of δ. They agree only at δ = β = 1.
+    """
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    _check_same_shape("huber_loss", input, target)
+    d = input - target
+    a = d.abs()
+    quadratic = 0.5 * d * d
+    linear = delta * (a - 0.5 * delta)
+    return _reduce(torch.where(a < delta, quadratic, linear), reduction)
+
+
+def cross_entropy(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """Softmax cross-entropy on logits with class-index targets.  ≙ ``F.cross_entropy``.
+
+    input: logits (N, C);  target: class indices (N,) int64;  weight: per-class (C,) or None (= 1).
+    With log pᵢ = log_softmax(xᵢ), ε = ``label_smoothing`` and w = ``weight``:
+        ℓᵢ = (1 − ε)·w[yᵢ]·(−log pᵢ[yᵢ]) + (ε/C)·Σ_c w[c]·(−log pᵢ[c])
+    i.e. the cross-entropy against the smoothed target q = (1 − ε)·onehot(yᵢ) + ε/C.
+        'none' → (ℓᵢ),  'sum' → Σᵢ ℓᵢ,  'mean' → Σᵢ ℓᵢ / Σᵢ w[yᵢ]   (= mean over N when w = 1)
+    Samples with yᵢ = ``ignore_index`` contribute 0 and are left out of Σᵢ w[yᵢ].
+
+    Convention notes: PyTorch's smoothing spreads ε over *all* C classes, the true one included
+    (the true class gets 1 − ε + ε/C); some texts spread it over the C − 1 wrong classes only.
+    The loss takes *logits*, not probabilities: never apply softmax before it.
+    """
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    _check_classification(input, target, weight, ignore_index)
+    n_classes = input.shape[1]
+    keep = target != ignore_index  # (N,) bool
+    safe_target = torch.where(keep, target, 0)  # (N,) an index gather can use
+    if weight is None:
+        weight = torch.ones(n_classes, dtype=input.dtype, device=input.device)  # (C,)
+    w_target = weight[safe_target] * keep  # (N,) w[yᵢ], 0 where ignored
+
+    log_p = log_softmax(input, dim=1)  # (N, C)
+    nll = -log_p.gather(1, safe_target.unsqueeze(1)).squeeze(1)  # (N,)  −log pᵢ[yᵢ]
+    smooth = -(log_p * weight).sum(dim=1)  # (N,)  Σ_c w[c]·(−log pᵢ[c])
+    losses = (1.0 - label_smoothing) * w_target * nll
+    losses = losses + (label_smoothing / n_classes) * smooth * keep  # (N,)
+    if reduction == "mean":
+        return losses.sum() / w_target.sum()
+    return _reduce(losses, reduction)
+
+
+def _check_classification(
+    input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int
+) -> None:
+    if input.dim() != 2 or target.dim() != 1 or target.shape[0] != input.shape[0]:
+        raise ValueError(
+            f"cross_entropy expects logits (N, C) and class indices (N,), got "
+            f"{tuple(input.shape)} and {tuple(target.shape)}"
+        )
+    if target.dtype != torch.int64:
+        raise ValueError(
+            f"cross_entropy: target must hold int64 class indices, got {target.dtype}; "
+            "use target.long() (probability targets are not supported)"
+        )
+    n_classes = input.shape[1]
+    bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
+    if bad.any():
+        raise ValueError(
+            f"cross_entropy: class index {target[bad][0].item()} is out of range for "
+            f"{n_classes} classes (valid: 0..{n_classes - 1}, or ignore_index={ignore_index})"
+        )
+    if weight is not None and weight.shape != (input.shape[1],):
+        raise ValueError(
+            f"cross_entropy: weight must have shape (C,) = ({input.shape[1]},), "
+            f"got {tuple(weight.shape)}"
+        )
+
+
+def _broadcasts_to(shape: torch.Size, target_shape: torch.Size) -> bool:
+    try:
+        return torch.broadcast_shapes(shape, target_shape) == target_shape
+    except RuntimeError:
+        return False
+
+
+def binary_cross_entropy_with_logits(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Sigmoid + binary cross-entropy in one stable step.  ≙ ``F.binary_cross_entropy_with_logits``.
+
+    input: logits x;  target: y ∈ [0, 1], same shape;  pos_weight p: broadcast over the last
+    dimension (one per class), multiplies the positive term;  weight w: broadcast per element.
+        ℓ = −w·[p·y·log σ(x) + (1 − y)·log(1 − σ(x))]
+          = w·[(1 − y)·x − (1 + (p − 1)·y)·log σ(x)]        since log(1 − σ(x)) = log σ(x) − x
+    log σ comes from `nnscratch.functional.logsigmoid`, finite even for x = ±1000; the naive
+    log(sigmoid(x)) gives log(0) = −inf there. 'mean' averages over every element (not Σ w).
+    """
+    _check_reduction(reduction)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    for name, t in (("weight", weight), ("pos_weight", pos_weight)):
+        if t is not None and not _broadcasts_to(t.shape, input.shape):
+            raise ValueError(
+                f"binary_cross_entropy_with_logits: {name} of shape {tuple(t.shape)} does not "
+                f"broadcast to the input shape {tuple(input.shape)}"
+            )
+    log_sig = logsigmoid(input)
+    coef = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * target  # 1 + (p − 1)·y
+    losses = (1.0 - target) * input - coef * log_sig
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction)
+
+
+LOSSES = {
+    "mse": mse_loss,
+    "l1": l1_loss,
+    "huber": huber_loss,
+    "cross_entropy": cross_entropy,
+    "bce_with_logits": binary_cross_entropy_with_logits,
+}
