@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -41,6 +42,7 @@ def fit(
     batch_size: int | None = None,
     shuffle: bool = True,
     generator: torch.Generator | None = None,
+    scheduler: Any = None,
     start_epoch: int = 0,
     callback: EpochCallback | None = None,
 ) -> list[float]:
@@ -49,7 +51,8 @@ def fit(
     ``optimizer`` defaults to the seed's plain ``SGD(model.parameters(), lr)``. ``batch_size=None``
     is full-batch gradient descent (one step per epoch); otherwise each epoch is a pass over
     shuffled mini-batches (``nnscratch.data.batches``) and its loss is the sample-weighted mean of
-    the batch losses. ``callback(epoch, epoch_loss)`` runs after every epoch (logging, checkpoints).
+    the batch losses. ``callback(epoch, epoch_loss)`` runs after every epoch (logging, checkpoints);
+    then ``scheduler.step()``, if a learning-rate scheduler is given (once per epoch, as in PyTorch).
     Epochs are counted from ``start_epoch`` (to resume a run). A NaN or infinite loss stops training
     with `DivergenceError` before the bad gradient can reach the parameters.
     """
@@ -80,4 +83,6 @@ def fit(
         history.append(total / count)
         if callback is not None:
             callback(epoch, history[-1])
+        if scheduler is not None:
+            scheduler.step()
     return history

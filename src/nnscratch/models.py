@@ -3,13 +3,22 @@
 ``LinearRegression`` is the seed's model, ``y = w·x + b``, generalised to ``in_features`` inputs:
 it is a `Linear` layer with one output, so its parameters have ``nn.Linear(in_features, 1)``'s
 shapes (weight ``(1, in_features)``, bias ``(1,)``) and initial values.
+
+``LogisticRegression`` is the same affine map read as class scores (logits): one logit for two
+classes (trained with ``binary_cross_entropy_with_logits``), one per class otherwise (softmax
+regression, trained with ``cross_entropy``).
+
+``MLP`` stacks them with non-linearities in between, as ``nn.Sequential(nn.Linear, nn.ReLU, ...,
+nn.Linear)`` does; its parameter names (``"0.weight"``, ``"2.weight"``...) and initial values match.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
-from nnscratch.layers import Linear
+from nnscratch.layers import Activation, Linear, Sequential
 
 
 class LinearRegression(Linear):
@@ -34,3 +43,45 @@ class LinearRegression(Linear):
     @property
     def b(self) -> torch.Tensor:
         return self.bias  # (1,)
+
+
+class LogisticRegression(Linear):
+    """Logits ``x @ W.T + b``: ``(N, 1)`` for two classes, ``(N, C)`` for C > 2 classes."""
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int = 2,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        if num_classes < 2:
+            raise ValueError(f"LogisticRegression needs num_classes >= 2, got {num_classes}")
+        out = 1 if num_classes == 2 else num_classes
+        super().__init__(in_features, out, bias=True, device=device, dtype=dtype)
+        self.num_classes = num_classes
+
+
+class MLP(Sequential):
+    """``Linear → act → Linear → act → … → Linear``, equal to the matching ``nn.Sequential``.
+
+    h₀ = x,   hₖ = act(hₖ₋₁ Wₖᵀ + bₖ)  for each hidden layer,   y = h_L W_outᵀ + b_out
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: Sequence[int],
+        out_features: int,
+        activation: str = "relu",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        sizes = [in_features, *hidden]
+        layers = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            layers += [Linear(fan_in, fan_out, device=device, dtype=dtype), Activation(activation)]
+        layers.append(Linear(sizes[-1], out_features, device=device, dtype=dtype))
+        super().__init__(*layers)
+        self.in_features, self.hidden, self.out_features = in_features, list(hidden), out_features
+        self.activation = activation

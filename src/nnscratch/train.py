@@ -1,53 +1,196 @@
 """The ``nnscratch train`` job: config → data → model → the five-step loop → report.
 
-For linear regression the report compares what gradient descent learned with the true parameters
-the data came from and with the closed-form least-squares optimum (``torch.linalg.lstsq``): the
-loss gap says how close the loop got to the best any linear model can do on this data.
+1. data       load, split (seeded), standardise with training-part statistics only
+2. pieces     model, loss, optimizer, scheduler from the resolved config (`nnscratch.build`)
+3. training   `nnscratch.fit`, with a per-epoch callback for validation, logging and saving
+4. report     metrics on train / validation / test; for linear regression, the gap to the
+              closed-form least-squares optimum (``torch.linalg.lstsq``) on the training part
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
+from nnscratch import build, defaults
 from nnscratch.config import TrainConfig
-from nnscratch.data.synthetic import make_regression
+from nnscratch.data.dataset import Dataset
+from nnscratch.data.prepare import Standardizer, split
+from nnscratch.errors import UserError
+from nnscratch.evaluate import evaluate
 from nnscratch.loop import fit
 from nnscratch.losses import mse_loss
 from nnscratch.models import LinearRegression
-from nnscratch.optim import SGD
+from nnscratch.module import Module
+
+EpochLog = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Prepared:
+    """Everything the loop needs, on the right device and dtype."""
+
+    config: TrainConfig  # resolved: no None left that a default could fill
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    standardizer: Standardizer | None  # fitted on `train` (None for the raw synthetic data)
+    out_features: int
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
+    return name
+
+
+def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
+    name = defaults.data_name(config)
+    task = None if config.task == "auto" else config.task
+    if name == "synthetic":
+        from nnscratch.data.synthetic import make_regression
+
+        d = make_regression(config.n_samples, config.features, config.noise, config.seed, dtype)
+        names = [f"x{i + 1}" for i in range(config.features)]
+        extra = {"true_weight": d.true_weight.tolist(), "true_bias": d.true_bias.tolist()}
+        dataset = Dataset(d.X, d.y, "regression", names, "y", None, "synthetic", extra)
+    elif name:
+        from nnscratch.data.datasets import load_builtin
+
+        dataset = load_builtin(name, seed=config.seed, dtype=dtype)
+    else:
+        from nnscratch.data.files import load_file
+
+        return load_file(config.data, target=config.target, task=task, dtype=dtype)
+    if task is not None and task != dataset.task:
+        raise UserError(
+            f"--task {task}: the built-in data set {name!r} is a {dataset.task} task; drop --task"
+        )
+    return dataset
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    config.validate()
+    dtype = getattr(torch, config.dtype)
+    device = resolve_device(config.device)
+    dataset = load_dataset(config, dtype)
+    config = defaults.resolve(config, dataset.task, dataset.n_classes)
+    config = replace(config, task=dataset.task, device=device).validate()
+    build.check_loss_for_task(config, dataset.task, dataset.n_classes)
+    parts = split(dataset, config.val_fraction, config.test_fraction, config.seed)
+    standardizer = None
+    if dataset.name != "synthetic":  # the seed's data stays raw so that w, b keep their meaning
+        standardizer = Standardizer().fit(parts.train.X)
+        parts = type(parts)(*(replace(p, X=standardizer.transform(p.X)) for p in parts))
+    parts = type(parts)(*(replace(p, X=p.X.to(device), y=p.y.to(device)) for p in parts))
+    out = build.output_size(config, dataset.task, dataset.n_classes)
+    return Prepared(config, parts.train, parts.val, parts.test, standardizer, out)
+
+
+def loss_target(y: torch.Tensor, loss_name: str, dtype: torch.dtype) -> torch.Tensor:
+    """Class indices (N,) stay as they are, except for BCE, which wants float 0/1 of shape (N, 1)."""
+    return y.to(dtype).view(-1, 1) if loss_name == "bce_with_logits" else y
 
 
 def least_squares(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The (weight (1, F), bias (1,)) minimising mean((Xwᵀ + b − y)²), solved in float64."""
-    X64, y64 = X.double(), y.double()
+    X64, y64 = X.double().cpu(), y.double().cpu()
     A = torch.cat([X64, torch.ones(X64.shape[0], 1, dtype=torch.float64)], dim=1)  # (N, F+1)
-    solution = torch.linalg.lstsq(A, y64).solution  # (F+1, 1)
+    solution = torch.linalg.lstsq(A, y64, driver="gelsd").solution  # (F+1, 1)
     return solution[:-1].T, solution[-1]
 
 
-def run(config: TrainConfig, log: Callable[[int, float], None] | None = None) -> dict[str, Any]:
-    """Train as ``config`` says and return a JSON-ready summary."""
-    config.validate()
-    dtype = getattr(torch, config.dtype)
-    torch.manual_seed(config.seed)
-    data = make_regression(config.n_samples, config.features, config.noise, config.seed, dtype)
-    model = LinearRegression(config.features, dtype=dtype)
-    optimizer = SGD(model.parameters(), lr=config.lr)
-    history = fit(model, data.X, data.y, optimizer=optimizer, epochs=config.epochs, callback=log)
+def linear_report(model: LinearRegression, data: Prepared) -> dict[str, Any]:
+    X, y = data.train.X, data.train.y
     with torch.no_grad():
-        final_loss = mse_loss(model(data.X), data.y).item()
-        ls_w, ls_b = least_squares(data.X, data.y)
-        ls_loss = mse_loss(data.X.double() @ ls_w.T + ls_b, data.y.double()).item()
-    return {
-        "config": config.to_dict(),
-        "final_loss": final_loss,
-        "loss_history": history,
+        final_loss = mse_loss(model(X), y).item()
+    ls_w, ls_b = least_squares(X, y)
+    ls_loss = mse_loss(X.double().cpu() @ ls_w.T + ls_b, y.double().cpu()).item()
+    report = {
         "parameters": {"weight": model.weight.tolist(), "bias": model.bias.tolist()},
-        "true": {"weight": data.true_weight.tolist(), "bias": data.true_bias.tolist()},
         "least_squares": {"weight": ls_w.tolist(), "bias": ls_b.tolist(), "loss": ls_loss},
         "loss_gap": final_loss - ls_loss,
         "relative_loss_gap": (final_loss - ls_loss) / ls_loss if ls_loss > 0 else None,
     }
+    if "true_weight" in data.train.extra:
+        report["true"] = {
+            "weight": data.train.extra["true_weight"],
+            "bias": data.train.extra["true_bias"],
+        }
+    return report
+
+
+def run(
+    config: TrainConfig,
+    log: EpochLog | None = None,
+    data: Prepared | None = None,
+) -> dict[str, Any]:
+    """Train as ``config`` says and return a JSON-ready summary."""
+    data = data or prepare(config)
+    config = data.config
+    dtype = getattr(torch, config.dtype)
+    torch.manual_seed(config.seed)
+    model = build.build_model(
+        config, data.train.n_features, data.out_features, dtype, config.device
+    )
+    optimizer = build.build_optimizer(config, model.parameters())
+    scheduler = build.build_scheduler(config, optimizer)
+    loss_fn = build.build_loss(config)
+    y_train = loss_target(data.train.y, config.loss, dtype)
+    shuffle_gen = torch.Generator().manual_seed(config.seed)
+
+    def on_epoch(epoch: int, train_loss: float) -> None:
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "lr": optimizer.param_groups[0]["lr"],
+        }
+        if len(data.val):
+            record["val"] = evaluate(model, loss_fn, data.val, config.loss, dtype)
+        if log is not None:
+            log(record)
+
+    history = fit(
+        model,
+        data.train.X,
+        y_train,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        generator=shuffle_gen,
+        scheduler=scheduler,
+        callback=on_epoch,
+    )
+    return summarize(model, data, loss_fn, history)
+
+
+def summarize(model: Module, data: Prepared, loss_fn, history: list[float]) -> dict[str, Any]:
+    config = data.config
+    dtype = getattr(torch, config.dtype)
+    metrics = {
+        name: evaluate(model, loss_fn, part, config.loss, dtype) if len(part) else None
+        for name, part in (("train", data.train), ("val", data.val), ("test", data.test))
+    }
+    summary: dict[str, Any] = {
+        "config": config.to_dict(),
+        "data": {
+            "name": data.train.name,
+            "task": data.train.task,
+            "features": data.train.feature_names,
+            "target": data.train.target_name,
+            "classes": data.train.classes,
+            "rows": {"train": len(data.train), "val": len(data.val), "test": len(data.test)},
+        },
+        "metrics": metrics,
+        "final_loss": metrics["train"]["loss"],
+        "loss_history": history,
+    }
+    if isinstance(model, LinearRegression) and config.loss == "mse":
+        summary.update(linear_report(model, data))
+    return summary

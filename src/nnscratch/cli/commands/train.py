@@ -21,10 +21,11 @@ from nnscratch.config import TrainConfig
 def command(as_json: bool, **options: Any) -> None:
     config = config_from_options(TrainConfig, options).validate()
     from nnscratch.report import print_training_report, progress_logger
-    from nnscratch.train import run
+    from nnscratch.train import prepare, run
 
-    log = None if as_json else progress_logger(config.epochs)
-    summary = run(config, log=log)
+    data = prepare(config)
+    log = None if as_json else progress_logger(data.config.epochs)
+    summary = run(data.config, log=log, data=data)
     if as_json:
         click.echo(json.dumps(summary))
     else:
