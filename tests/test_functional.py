@@ -136,3 +136,11 @@ def test_written_without_the_torch_function_of_the_same_name(monkeypatch):
     x = torch.randn(3, 4, dtype=F64)
     for _, mine, _ in ELEMENTWISE + ALONG_DIM:
         mine(x)
+
+
+def test_verify_rows_for_the_activations_all_pass():
+    from nnscratch.verify import functional as rows_module
+
+    rows = list(rows_module.rows())
+    assert len(rows) == 2 * len(rows_module.ACTIVATIONS)
+    assert all(r.passed for r in rows), [r for r in rows if not r.passed]

@@ -331,3 +331,52 @@ def test_losses_table_maps_names_to_the_right_functions():
     assert set(L.LOSSES) == set(reference)
     for name, (ref, target) in reference.items():
         torch.testing.assert_close(L.LOSSES[name](x, target), ref(x, target), **TOL, msg=name)
+
+
+# ---------------------------------------------------------------- verify rows
+def test_verify_rows_for_the_losses_all_pass():
+    from nnscratch.verify import losses as rows_module
+
+    rows = list(rows_module.rows())
+    assert len(rows) == 3 * len(rows_module.cases())
+    assert all(r.passed for r in rows), [r for r in rows if not r.passed]
+
+
+def test_verify_gradcheck_rows_all_pass():
+    from nnscratch.verify import gradcheck
+
+    rows = list(gradcheck.rows())
+    assert len(rows) == 13
+    assert all(r.passed for r in rows), [r for r in rows if not r.passed]
+
+
+def test_a_gradcheck_row_fails_for_a_wrong_backward():
+    from nnscratch.verify import gradcheck
+
+    class WrongSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * x  # should be 2·x
+
+    row = gradcheck.check("wrong", WrongSquare.apply, torch.randn(5, dtype=F64) + 3)
+    assert not row.passed and row.max_diff > 1.0
+    assert gradcheck.check("right", lambda x: x * x, torch.randn(5, dtype=F64)).passed
+
+
+def test_hand_derived_linear_regression_row_detects_a_missing_factor_two(monkeypatch):
+    from nnscratch.verify import gradcheck
+
+    assert gradcheck.linear_regression_row().passed
+    halved = L.mse_loss
+
+    def half_mse(a, b, reduction="mean"):
+        return 0.5 * halved(a, b, reduction)  # the "½·MSE" convention: gradient without the 2
+
+    monkeypatch.setattr(gradcheck.L, "mse_loss", half_mse)
+    assert not gradcheck.linear_regression_row().passed
