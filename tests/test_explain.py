@@ -1,0 +1,422 @@
+"""`nnscratch explain`: the traced numbers are right (PyTorch and hand recomputation as oracles),
+the text and JSON read as promised, and bad flags fail with one line."""
+
+import json
+import math
+
+import click
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn, optim
+
+from nnscratch import Linear, LinearRegression, Module, parameter
+from nnscratch.cli import main
+from nnscratch.cli.commands.explain import check_supported
+from nnscratch.config import TrainConfig
+from nnscratch.data import make_regression
+from nnscratch.errors import DivergenceError, UserError
+from nnscratch.explain import linear_mse_grads, render_text, tensor_record, trace
+from nnscratch.explain.render import fmt_tensor
+from nnscratch.losses import mse_loss
+from nnscratch.optim import SGD
+
+F64 = torch.float64
+
+
+def setup(n=8, features=1, dtype=torch.float32, seed=0, lr=0.1, **sgd):
+    torch.manual_seed(seed)
+    data = make_regression(n, features, 0.1, seed, dtype)
+    model = LinearRegression(features, dtype=dtype)
+    return model, data.X, data.y, SGD(model.parameters(), lr=lr, **sgd)
+
+
+def as_tensor(rec, dtype):
+    return torch.tensor(rec["values"], dtype=dtype).view(rec["shape"])
+
+
+def traced_json(dtype=torch.float32, steps=3, **kw):
+    model, X, y, opt = setup(dtype=dtype, **kw)
+    return json.loads(json.dumps(trace(model, X, y, mse_loss, opt, steps))), X, y
+
+
+# -- the hand-derived gradient ------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 9),
+    f=st.integers(1, 4),
+    o=st.integers(1, 3),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_analytic_grads_equal_autograd_through_nn_linear_and_mse(n, f, o, bias, seed):
+    torch.manual_seed(seed)
+    model = Linear(f, o, bias=bias, dtype=F64)
+    X, y = torch.randn(n, f, dtype=F64), torch.randn(n, o, dtype=F64)
+    reference = nn.Linear(f, o, bias=bias, dtype=F64)
+    with torch.no_grad():
+        reference.weight.copy_(model.weight)
+        if bias:
+            reference.bias.copy_(model.bias)
+    F.mse_loss(reference(X), y).backward()
+    mine = linear_mse_grads(model, X, y)
+    assert set(mine) == ({"weight", "bias"} if bias else {"weight"})
+    torch.testing.assert_close(mine["weight"], reference.weight.grad, atol=1e-12, rtol=1e-12)
+    if bias:
+        torch.testing.assert_close(mine["bias"], reference.bias.grad, atol=1e-12, rtol=1e-12)
+
+
+class _LossWithHandGradient(torch.autograd.Function):
+    """MSE of a Linear layer whose backward is `linear_mse_grads`, so gradcheck tests the formula
+    against central finite differences."""
+
+    @staticmethod
+    def forward(ctx, W, b, X, y):
+        ctx.save_for_backward(W, b, X, y)
+        return ((X @ W.T + b - y) ** 2).mean()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        W, b, X, y = ctx.saved_tensors
+        model = Linear(W.shape[1], W.shape[0], dtype=F64)
+        model.weight, model.bias = parameter(W), parameter(b)
+        g = linear_mse_grads(model, X, y)
+        return grad_out * g["weight"], grad_out * g["bias"], None, None
+
+
+@pytest.mark.parametrize(("n", "f", "o"), [(1, 1, 1), (8, 1, 1), (6, 3, 2)])
+def test_analytic_grads_pass_gradcheck(n, f, o):
+    W = torch.randn(o, f, dtype=F64, requires_grad=True)
+    b = torch.randn(o, dtype=F64, requires_grad=True)
+    X, y = torch.randn(n, f, dtype=F64), torch.randn(n, o, dtype=F64)
+    assert torch.autograd.gradcheck(_LossWithHandGradient.apply, (W, b, X, y))
+
+
+# -- the traced numbers -------------------------------------------------------------------------
+@pytest.mark.parametrize(("dtype", "tol"), [(F64, 1e-12), (torch.float32, 1e-5)])
+def test_json_grads_equal_the_formula_recomputed_from_the_json(dtype, tol):
+    records, _, _ = traced_json(dtype)
+    for r in records:
+        X = torch.tensor(r["forward"]["X"]["values"], dtype=F64)  # (N,), one feature
+        y = torch.tensor(r["forward"]["y"]["values"], dtype=F64)
+        w = r["forward"]["parameters"]["weight"]["values"][0]
+        b = r["forward"]["parameters"]["bias"]["values"][0]
+        residual = w * X + b - y  # ŷ − y
+        n = len(X)
+        dw, db = 2 / n * (residual * X).sum().item(), 2 / n * residual.sum().item()
+        grads = r["backward"]["grads"]
+        assert grads["weight"]["values"][0] == pytest.approx(dw, rel=tol, abs=tol)
+        assert grads["bias"]["values"][0] == pytest.approx(db, rel=tol, abs=tol)
+        for name, hand in r["backward"]["analytic"].items():
+            assert hand["agrees"] is True
+            assert hand["value"]["values"] == pytest.approx(grads[name]["values"], rel=tol, abs=tol)
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [(F64, 1e-12), (torch.float32, 1e-6)])
+def test_trace_follows_nn_linear_mse_and_optim_sgd(dtype, tol):
+    records, X, y = traced_json(dtype, steps=4, features=3, n=10)
+    torch.manual_seed(0)
+    reference = nn.Linear(3, 1, dtype=dtype)
+    opt = optim.SGD(reference.parameters(), lr=0.1)
+    for r in records:
+        loss = F.mse_loss(reference(X), y)
+        loss.backward()
+        assert r["loss"]["value"] == pytest.approx(loss.item(), rel=tol, abs=tol)
+        for name, p in reference.named_parameters():
+            torch.testing.assert_close(
+                as_tensor(r["backward"]["grads"][name], dtype), p.grad, atol=tol, rtol=tol
+            )
+        opt.step()
+        opt.zero_grad()
+        for name, p in reference.named_parameters():
+            new = as_tensor(r["update"]["parameters"][name]["new"], dtype)
+            torch.testing.assert_close(new, p.detach(), atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_new_is_exactly_old_minus_lr_times_grad(dtype):
+    records, _, _ = traced_json(dtype)
+    for r in records:
+        for name, u in r["update"]["parameters"].items():
+            old, new = as_tensor(u["old"], dtype), as_tensor(u["new"], dtype)
+            grad = as_tensor(r["backward"]["grads"][name], dtype)
+            assert u["lr"] == 0.1 and u["exact"] is True
+            # bit for bit, rounded as the seed writes it or as torch.optim.SGD evaluates it
+            seed_form, torch_form = old - 0.1 * grad, old.add(grad, alpha=-0.1)
+            assert torch.equal(new, seed_form) or torch.equal(new, torch_form)
+            assert u["max_abs_diff"] <= torch.finfo(dtype).eps * new.abs().max().item()
+            assert not torch.equal(new, old)  # the step moved it
+
+
+def test_an_update_that_is_not_old_minus_lr_grad_is_flagged():
+    class Drifting(SGD):  # claims to be plain SGD but nudges every parameter after the rule
+        @torch.no_grad()
+        def step(self, closure=None):
+            super().step()
+            for p in self.param_groups[0]["params"]:
+                p.add_(1e-3)
+
+    model, X, y, _ = setup()
+    records = trace(model, X, y, mse_loss, Drifting(model.parameters(), lr=0.1), steps=1)
+    for u in records[0]["update"]["parameters"].values():
+        assert u["exact"] is False and u["max_abs_diff"] == pytest.approx(1e-3, rel=1e-3)
+    assert "✗ NOT old − lr·grad" in render_text(records)
+
+
+@pytest.mark.parametrize(("dtype", "tol"), [(F64, 1e-12), (torch.float32, 1e-6)])
+def test_loss_after_update_equals_an_independent_recomputation(dtype, tol):
+    records, X, y = traced_json(dtype, features=2)
+    for i, r in enumerate(records):
+        W = as_tensor(r["update"]["parameters"]["weight"]["new"], F64)
+        b = as_tensor(r["update"]["parameters"]["bias"]["new"], F64)
+        expected = ((X.double() @ W.T + b - y.double()) ** 2).mean().item()
+        assert r["loss_after"] == pytest.approx(expected, rel=tol, abs=tol)
+        assert r["loss_after"] < r["loss"]["value"]  # lr 0.1 on this data descends
+        if i + 1 < len(records):  # the next step starts from the updated parameters
+            assert records[i + 1]["loss"]["value"] == r["loss_after"]
+            assert records[i + 1]["forward"]["parameters"] == {
+                n: u["new"] for n, u in r["update"]["parameters"].items()
+            }
+
+
+def test_parameters_unchanged_by_backward_and_the_check_can_fail():
+    records, _, _ = traced_json()
+    assert all(r["backward"]["parameters_unchanged"] is True for r in records)
+    for r in records:  # forward sees the same values the update starts from
+        for name, u in r["update"]["parameters"].items():
+            assert u["old"] == r["forward"]["parameters"][name]
+
+    model, X, y, opt = setup()
+
+    def tampering_loss(y_pred, target):  # a backward hook that moves a parameter
+        def hook(grad):
+            with torch.no_grad():
+                model.bias.add_(1.0)
+            return grad
+
+        if y_pred.requires_grad:  # not in the no_grad recomputation of the loss
+            y_pred.register_hook(hook)
+        return mse_loss(y_pred, target)
+
+    bad = trace(model, X, y, tampering_loss, opt, steps=1)
+    assert bad[0]["backward"]["parameters_unchanged"] is False
+    assert bad[0]["backward"]["analytic"] is None  # no formula known for this loss function
+    assert "✗ CHANGED" in render_text(bad)
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_reset_records_grad_before_and_after(set_to_none):
+    model, X, y, opt = setup()
+    records = trace(model, X, y, mse_loss, opt, steps=2, set_to_none=set_to_none)
+    for r in records:
+        for name, g in r["reset"]["grads"].items():
+            assert g["before"] == r["backward"]["grads"][name]
+            assert any(v != 0 for v in g["before"]["values"])
+            if set_to_none:
+                assert g["after"] is None
+            else:
+                assert g["after"]["values"] == [0.0] * g["after"]["numel"]
+    first, second = records[0]["backward"]["grads_before"], records[1]["backward"]["grads_before"]
+    assert all(g is None for g in first.values())
+    assert second == {n: g["after"] for n, g in records[0]["reset"]["grads"].items()}
+    text = render_text(records)
+    assert f"optimizer.zero_grad(set_to_none={set_to_none})" in text
+    assert ("→ None" in text) is set_to_none
+
+
+def test_momentum_sgd_is_shown_as_old_to_new_and_matches_torch():
+    model, X, y, opt = setup(momentum=0.9)
+    records = trace(model, X, y, mse_loss, opt, steps=3)
+    torch.manual_seed(0)
+    reference = nn.Linear(1, 1)
+    ref_opt = optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
+    for r in records:
+        F.mse_loss(reference(X), y).backward()
+        ref_opt.step()
+        ref_opt.zero_grad()
+        for name, p in reference.named_parameters():
+            u = r["update"]["parameters"][name]
+            assert u["lr"] is None and u["expected"] is None and u["exact"] is None
+            torch.testing.assert_close(as_tensor(u["new"], torch.float32), p.detach())
+    text = render_text(records)
+    assert "p ← p − lr·p.grad" not in text and "exact" not in text and " → [" in text
+
+
+def test_model_without_a_known_formula_is_traced_without_one():
+    class TwoLayers(Module):
+        def __init__(self):
+            self.a, self.b = Linear(2, 3, dtype=F64), Linear(3, 1, dtype=F64)
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    model = TwoLayers()
+    X, y = torch.randn(5, 2, dtype=F64), torch.randn(5, 1, dtype=F64)
+    records = trace(model, X, y, mse_loss, SGD(model.parameters(), lr=0.01), steps=2)
+    names = ["a.weight", "a.bias", "b.weight", "b.bias"]
+    assert list(records[0]["backward"]["grads"]) == names
+    assert records[0]["backward"]["analytic"] is None
+    assert all(u["exact"] for r in records for u in r["update"]["parameters"].values())
+    assert "by hand" not in render_text(records)
+
+
+def test_divergence_stops_the_trace():
+    model, X, y, opt = setup(lr=1e30)
+    with pytest.raises(DivergenceError, match="step 2"):
+        trace(model, X, y, mse_loss, opt, steps=3)
+
+
+@pytest.mark.parametrize("steps", [0, -2, 1.5, True])
+def test_trace_rejects_bad_steps(steps):
+    model, X, y, opt = setup()
+    with pytest.raises(ValueError, match=f"got {steps}"):
+        trace(model, X, y, mse_loss, opt, steps=steps)
+
+
+# -- summarising tensors ------------------------------------------------------------------------
+def test_large_tensors_are_summarised_small_ones_kept_whole():
+    big = torch.arange(300, dtype=F64).view(100, 3)
+    rec = tensor_record(big, full_up_to=8)
+    assert rec["shape"] == [100, 3] and rec["numel"] == 300 and rec["complete"] is False
+    assert rec["values"] == [0.0, 1.0, 2.0, 3.0]
+    assert rec["norm"] == pytest.approx(torch.linalg.vector_norm(big).item(), rel=1e-12)
+    text = fmt_tensor(rec)
+    assert text == "(100, 3)  [0, 1, 2, 3, …] ‖·‖=2992.5"
+
+    small = tensor_record(torch.tensor([[1.5, -2.0]]), full_up_to=8)
+    assert small["complete"] is True and small["values"] == [1.5, -2.0]
+    assert fmt_tensor(small) == "[1.5, -2]" and fmt_tensor(small, shape=True) == "(1, 2)  [1.5, -2]"
+    whole = tensor_record(big)  # parameters and gradients: every value
+    assert whole["complete"] is True and len(whole["values"]) == 300
+    assert fmt_tensor(whole).startswith("(100, 3)  [0, 1, 2, 3, …]")
+    assert tensor_record(None) is None and fmt_tensor(None) == "None"
+
+
+def test_trace_summarises_large_data_but_keeps_every_parameter_value():
+    model, X, y, opt = setup(n=50, features=12)
+    r = trace(model, X, y, mse_loss, opt, steps=1)[0]
+    assert r["forward"]["X"]["complete"] is False and len(r["forward"]["X"]["values"]) == 4
+    assert r["forward"]["y_pred"]["shape"] == [50, 1]
+    assert len(r["backward"]["grads"]["weight"]["values"]) == 12
+    assert "(50, 12)  [" in render_text([r])
+
+
+# -- text and CLI -------------------------------------------------------------------------------
+PHASES = ["1. forward", "2. loss", "3. backward", "4. update", "5. reset", "loss after the update"]
+
+
+def test_text_lists_the_five_phases_in_order_for_every_step(capsys):
+    assert main(["explain"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b[" not in out  # not a terminal: no colour codes
+    assert out.startswith("LinearRegression(weight: (1, 1), bias: (1,))")
+    blocks = out.split("── step ")[1:]
+    assert [b.split(" ", 3)[:3] for b in blocks] == [[str(i), "of", "3"] for i in (1, 2, 3)]
+    for block in blocks:
+        positions = [block.index(p) for p in PHASES]
+        assert positions == sorted(positions)
+        assert "L = 1/N·Σ(ŷ−y)²" in block and "2/N·Σ(ŷ−y)·x" in block
+        assert block.count("✓ agrees") == 2 and block.count("✓ exact") == 2
+        assert "✓ unchanged by backward" in block and "✗" not in block
+
+
+def test_text_numbers_are_the_traced_numbers(capsys):
+    assert main(["explain", "--steps", "2", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert main(["explain", "--steps", "2"]) == 0
+    out = capsys.readouterr().out
+    for r in records:
+        assert f"{r['loss']['value']:.6g}" in out and f"{r['loss_after']:.6g}" in out
+        w = r["update"]["parameters"]["weight"]
+        assert f"[{w['old']['values'][0]:.6g}] − 0.1·" in out
+        assert f"= [{w['new']['values'][0]:.6g}]" in out
+
+
+def test_colour_only_when_asked():
+    model, X, y, opt = setup()
+    records = trace(model, X, y, mse_loss, opt, steps=1)
+    coloured, plain = render_text(records, color=True), render_text(records, color=False)
+    assert "\x1b[" in coloured and "\x1b[" not in plain
+    assert click.unstyle(coloured) == plain
+
+
+def test_cli_json_is_a_list_of_step_records(capsys):
+    assert main(["explain", "--json", "--steps", "4", "--features", "2", "--dtype", "float64"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    for r in records:
+        assert set(r) == {"step", "forward", "loss", "backward", "update", "reset", "loss_after"}
+        assert r["forward"]["X"]["shape"] == [8, 2]  # explain's default: 8 samples
+        assert r["forward"]["parameters"]["weight"]["shape"] == [1, 2]
+        assert math.isfinite(r["loss"]["value"]) and r["loss"]["name"] == "mse_loss"
+
+
+def test_cli_losses_equal_the_first_epochs_of_nnscratch_train(capsys):
+    from nnscratch.train import run
+
+    assert main(["explain", "--json", "--lr", "0.1", "--seed", "4"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    summary = run(TrainConfig(n_samples=8, epochs=3, lr=0.1, seed=4))
+    # same seed, same model, data and lr; only float32 summation order may differ
+    assert [r["loss"]["value"] for r in records] == pytest.approx(summary["loss_history"], rel=1e-6)
+
+
+def test_cli_no_set_to_none_leaves_zeros(capsys):
+    assert main(["explain", "--json", "--steps", "1", "--no-set-to-none"]) == 0
+    (r,) = json.loads(capsys.readouterr().out)
+    assert r["reset"]["set_to_none"] is False
+    assert r["reset"]["grads"]["bias"]["after"]["values"] == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--steps", "0"], "--steps"),
+        (["--steps", "two"], "'two' is not a valid integer"),
+        (["--lr", "-1"], "--lr must be"),
+        (["--n-samples", "0"], "--n-samples must be at least 1"),
+        (["--dtype", "float16"], "float16"),
+        (["--epochs", "3"], "use --steps"),
+        (["--nope"], "No such option"),
+    ],
+)
+def test_cli_bad_flags_are_one_line_errors(capsys, argv, fragment):
+    assert main(["explain", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_divergence_exits_3(capsys):
+    assert main(["explain", "--lr", "1e30"]) == 3
+    assert capsys.readouterr().err.startswith("error: loss became inf")
+
+
+def test_flags_the_seed_setup_cannot_honour_are_refused():
+    @click.command()
+    @click.option("--optimizer", default=None)
+    @click.option("--data", default="synthetic")
+    @click.option("--lr", type=float, default=None)
+    def probe(**_):
+        pass
+
+    def check(argv):
+        ctx = probe.make_context("probe", argv)
+        check_supported(ctx, dict(ctx.params))
+
+    check(["--optimizer", "sgd", "--data", "synthetic", "--lr", "0.5"])  # the seed's choices
+    check([])
+    with pytest.raises(UserError, match="--optimizer adam is not supported"):
+        check(["--optimizer", "adam"])
+    with pytest.raises(UserError, match="--data builtin:iris is not supported"):
+        check(["--data", "builtin:iris"])
+
+
+def test_verify_rows_for_explain_pass():
+    from nnscratch.verify import explain as rows_module
+
+    rows = list(rows_module.rows())
+    assert len(rows) == 2 and all(r.passed for r in rows)
+    assert all(r.max_diff < 1e-12 for r in rows)
