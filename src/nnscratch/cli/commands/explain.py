@@ -16,64 +16,45 @@ from nnscratch.errors import UserError
 
 @dataclass
 class ExplainConfig(TrainConfig):
-    """`TrainConfig` with a data set small enough to print: 8 samples."""
+    """`TrainConfig` with a synthetic data set small enough to print: 8 samples."""
 
     n_samples: int = field(default=8, metadata={"help": "number of synthetic samples"})
 
 
-# What explain can run today: the seed's setup (linear regression on synthetic data, MSE, SGD).
-USED = ("n_samples", "features", "noise", "lr", "seed", "dtype")
-SGD_OPTIONS = (
-    "momentum",
-    "dampening",
-    "weight_decay",
-    "nesterov",
-)  # passed on when the config has them
-SEED_CHOICES = {
-    "data": ("synthetic",),
-    "task": ("auto", "regression"),
-    "model": ("linear",),
-    "loss": ("mse",),
-    "optimizer": ("sgd",),
+# Config fields that describe a whole run, not a step; explain refuses them rather than ignore them.
+REFUSED = {
+    "epochs": "explain runs a few steps, not epochs: use --steps N",
+    "batch_size": "explain steps on the whole training set (full batch); drop --batch-size",
+    "scheduler": "schedulers change lr once per epoch, and explain shows single steps; "
+    "drop --scheduler",
 }
 
 
-def check_supported(ctx: click.Context, options: dict[str, Any]) -> None:
-    """Refuse flags the seed's setup cannot honour, rather than ignore them."""
-    for name, value in options.items():
-        if ctx.get_parameter_source(name) in (None, click.core.ParameterSource.DEFAULT):
-            continue
-        flag = "--" + name.replace("_", "-")
-        if name == "epochs":
-            raise UserError("explain runs a few steps, not epochs: use --steps N")
-        if name in USED or name in SGD_OPTIONS or value in SEED_CHOICES.get(name, ()):
-            continue
-        raise UserError(
-            f"explain shows the seed's setup (linear regression on synthetic data, MSE, SGD); "
-            f"{flag} {value} is not supported here yet (use `nnscratch train {flag} {value}`)"
-        )
+def check_supported(ctx: click.Context) -> None:
+    """Refuse flags explain cannot honour (see `REFUSED`), rather than silently ignore them."""
+    for name, message in REFUSED.items():
+        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT):
+            raise UserError(message)
 
 
-def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer)
-    """The seed's model, data, loss and optimizer, created in the same order as `nnscratch train`."""
+def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer, resolved config)
+    """The run's training data, model, loss and optimizer, made as `nnscratch train` makes them."""
     import torch
 
-    from nnscratch.data.synthetic import make_regression
-    from nnscratch.losses import mse_loss
-    from nnscratch.models import LinearRegression
-    from nnscratch.optim import SGD
+    from nnscratch import build as factories
+    from nnscratch.train import loss_target, prepare
 
+    data = prepare(config)  # load, split, standardise; every default resolved
+    config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
-    data = make_regression(config.n_samples, config.features, config.noise, config.seed, dtype)
-    model = LinearRegression(config.features, dtype=dtype)
-    sgd = {k: getattr(config, k) for k in SGD_OPTIONS if hasattr(config, k)}
-    lr = config.lr if config.lr is not None else 0.1  # the seed's learning rate
-    try:
-        optimizer = SGD(model.parameters(), lr=lr, **sgd)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    return model, data.X, data.y, mse_loss, optimizer
+    model = factories.build_model(
+        config, data.train.n_features, data.out_features, dtype, config.device
+    )
+    optimizer = factories.build_optimizer(config, model.parameters())
+    loss_fn = factories.build_loss(config)
+    y = loss_target(data.train.y, config.loss, dtype)
+    return model, data.train.X, y, loss_fn, optimizer, config
 
 
 @click.command(
@@ -96,19 +77,19 @@ def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer)
 def command(
     ctx: click.Context, steps: int, set_to_none: bool, as_json: bool, **options: Any
 ) -> None:
-    check_supported(ctx, options)
+    check_supported(ctx)
     config = config_from_options(ExplainConfig, options).validate()
     from nnscratch.explain import render_text, trace
 
-    model, X, y, loss_fn, optimizer = build(config)
+    model, X, y, loss_fn, optimizer, config = build(config)
     records = trace(model, X, y, loss_fn, optimizer, steps, set_to_none=set_to_none)
     if as_json:
         click.echo(json.dumps(records))
         return
     header = (
-        f"{model!r} · {loss_fn.__name__} · {type(optimizer).__name__}"
-        f"(lr={optimizer.param_groups[0]['lr']:g}) · {X.shape[0]} samples × {X.shape[1]} "
-        f"feature(s), {config.dtype}, seed {config.seed}"
+        f"{model!r} · {config.loss} loss · {type(optimizer).__name__}"
+        f"(lr={optimizer.param_groups[0]['lr']:g}) · {config.data}: {X.shape[0]} samples × "
+        f"{X.shape[1]} feature(s), {config.dtype}, seed {config.seed}"
     )
     color = sys.stdout.isatty()
     click.echo(render_text(records, color=color, header=header), color=color)
