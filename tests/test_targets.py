@@ -1,0 +1,51 @@
+"""The accuracy targets stated in the README, with the README's exact commands (the defaults).
+
+These are the few end-to-end runs that check learning quality; everything else uses tiny data.
+"""
+
+import pytest
+
+from nnscratch.config import TrainConfig
+from nnscratch.train import prepare, run
+
+
+def train(data: str) -> dict:
+    return run(TrainConfig(data=f"builtin:{data}"))
+
+
+@pytest.mark.slow
+def test_digits_mlp_test_accuracy():
+    summary = train("digits")
+    assert summary["config"]["model"] == "mlp"
+    assert summary["metrics"]["test"]["accuracy"] >= 0.97
+
+
+@pytest.mark.slow
+def test_breast_cancer_logistic_test_accuracy():
+    summary = train("breast_cancer")
+    assert summary["config"]["model"] == "logistic"
+    assert summary["metrics"]["test"]["accuracy"] >= 0.95
+
+
+@pytest.mark.slow
+def test_iris_test_accuracy():
+    assert train("iris")["metrics"]["test"]["accuracy"] >= 0.95
+
+
+@pytest.mark.slow
+def test_moons_small_mlp_fits_training_set():
+    summary = train("moons")
+    assert summary["config"]["model"] == "mlp"
+    assert summary["metrics"]["train"]["accuracy"] == 1.0
+
+
+@pytest.mark.slow
+def test_diabetes_linear_regression_matches_sklearn_r2():
+    from sklearn.linear_model import LinearRegression
+
+    data = prepare(TrainConfig(data="builtin:diabetes"))
+    summary = run(data.config, data=data)
+    X_train, y_train = data.train.X.double().numpy(), data.train.y.double().numpy()
+    X_test, y_test = data.test.X.double().numpy(), data.test.y.double().numpy()
+    reference = LinearRegression().fit(X_train, y_train).score(X_test, y_test)
+    assert abs(summary["metrics"]["test"]["r2"] - reference) <= 0.005
