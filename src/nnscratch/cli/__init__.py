@@ -21,6 +21,11 @@ COMMANDS_PACKAGE = "nnscratch.cli.commands"
 SUMMARIES = {
     "train": "Train a model with the hand-written five-step loop and report the result.",
     "verify": "Run every manual piece next to its PyTorch abstraction and print the mapping table.",
+    "explain": "Run a few steps of the five-step loop and show every number.",
+    "pitfalls": "Run the classic mistakes next to the correct loop and show their real symptoms.",
+    "graph": "Render the autograd graph of one forward pass and loss.",
+    "predict": "Load a saved run and predict on a data file.",
+    "bench": "Benchmark nnscratch against its PyTorch-abstraction equivalents.",
 }
 
 
