@@ -5,18 +5,36 @@ The layout is the mapping table (each module's docstring names the PyTorch piece
     module.py       parameter(), Module       ↔ nn.Parameter, nn.Module
     init.py         linear_ init              ↔ nn.init / nn.Linear.reset_parameters
     layers.py       Linear                    ↔ nn.Linear
-    models.py       LinearRegression          ↔ nn.Linear(in_features, 1)
+    models.py       LinearRegression, MLP     ↔ nn.Linear(in_features, 1), nn.Sequential
+    functional.py   relu, softmax, ...        ↔ torch.relu, F.softmax, ...
     losses.py       mse_loss, ...             ↔ nn.MSELoss, ...
     optim/          SGD, ...                  ↔ torch.optim
     data/batches.py batches                   ↔ DataLoader(TensorDataset)
     loop.py         fit: the five-step loop   ↔ the training loop
+    explain/, pitfalls/, graph/   show the pieces at work (they replace nothing)
     verify/         the executable mapping table (the only place that imports torch.nn)
 """
 
-from nnscratch.layers import Linear
-from nnscratch.loop import fit
-from nnscratch.models import LinearRegression
-from nnscratch.module import Module, parameter
+from __future__ import annotations
 
-__all__ = ["Linear", "LinearRegression", "Module", "fit", "parameter"]
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562), so that `nnscratch --help` does not pay for importing torch.
+_LAZY = {
+    "Linear": "nnscratch.layers",
+    "LinearRegression": "nnscratch.models",
+    "LogisticRegression": "nnscratch.models",
+    "MLP": "nnscratch.models",
+    "Module": "nnscratch.module",
+    "parameter": "nnscratch.module",
+    "fit": "nnscratch.loop",
+}
+__all__ = list(_LAZY)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nnscratch' has no attribute {name!r}")
