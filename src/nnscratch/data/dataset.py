@@ -1,0 +1,66 @@
+"""The one container every data source returns.  Plays the part of ``TensorDataset(X, y)`` plus the
+metadata a user needs to read results: column names, the task, and the original class labels.
+
+Conventions (the ones PyTorch's losses expect):
+
+    regression:      X (N, F) float,  y (N, 1) float       ← what ``nn.MSELoss`` compares against
+    classification:  X (N, F) float,  y (N,)   int64       ← class indices 0..C−1, as
+                                                              ``nn.CrossEntropyLoss`` takes them
+
+``classes[k]`` is the original label (a string or a number) that class index ``k`` stands for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import torch
+
+Task = Literal["regression", "classification"]
+
+
+@dataclass
+class Dataset:
+    X: torch.Tensor  # (N, F) floating point
+    y: torch.Tensor  # (N, 1) float for regression, (N,) int64 class indices for classification
+    task: Task  # "regression" or "classification"
+    feature_names: list[str]  # F names, one per column of X
+    target_name: str = "y"  # the name of the target column
+    classes: list[str | int | float] | None = None  # original label of each class index, or None
+    name: str = "data"  # where the data came from (a built-in name or a file name)
+    extra: dict = field(default_factory=dict)  # source-specific facts (e.g. the true weights)
+
+    def __post_init__(self) -> None:
+        n = self.X.shape[0]
+        assert self.X.ndim == 2 and self.X.is_floating_point(), self.X.shape
+        assert len(self.feature_names) == self.X.shape[1], (self.feature_names, self.X.shape)
+        assert self.y.shape[0] == n, (self.X.shape, self.y.shape)
+        if self.task == "regression":
+            assert self.y.ndim == 2 and self.y.shape[1] == 1 and self.y.is_floating_point()
+            assert self.classes is None
+        else:
+            assert self.task == "classification", self.task
+            assert self.y.ndim == 1 and self.y.dtype == torch.int64, (self.y.shape, self.y.dtype)
+            assert self.classes is not None
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_classes(self) -> int | None:
+        """C for classification, None for regression."""
+        return None if self.classes is None else len(self.classes)
+
+    def subset(self, index: torch.Tensor) -> Dataset:
+        """The rows at ``index`` (like ``torch.utils.data.Subset``, but gathered into new tensors)."""
+        return replace(self, X=self.X[index], y=self.y[index])  # (n, F), (n, ...)
+
+    def to(self, dtype: torch.dtype) -> Dataset:
+        """Cast the features (and a regression target) to ``dtype``; class indices stay int64."""
+        y = self.y.to(dtype) if self.task == "regression" else self.y
+        return replace(self, X=self.X.to(dtype), y=y)
