@@ -1,0 +1,153 @@
+"""The per-epoch log: stdout lines always (unless quiet), a stderr bar only on a terminal."""
+
+import io
+import sys
+
+import pytest
+from rich.console import Console
+
+from nnscratch.config import TrainConfig
+from nnscratch.report import DELAY, ProgressLogger, progress_logger
+from nnscratch.train import run
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def records(epochs, val=True):
+    for k in range(1, epochs + 1):
+        record = {"epoch": k, "train_loss": 1.0 / k, "lr": 0.1}
+        if val:
+            record["val"] = {"loss": 2.0 / k}
+        yield record
+
+
+def ticking(step):
+    """A fake clock that advances ``step`` seconds per call."""
+    t = [0.0]
+
+    def clock():
+        t[0] += step
+        return t[0]
+
+    return clock
+
+
+def terminal_stderr(monkeypatch):
+    """Make sys.stderr a terminal.  Called in the test body: pytest re-installs its own capture
+    of sys.stderr between fixture setup and the test call."""
+    fake = FakeTTY()
+    monkeypatch.setattr(sys, "stderr", fake)
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    return fake
+
+
+def test_stdout_lines_evenly_spaced_with_val_loss(capsys):
+    log = progress_logger(100)
+    for r in records(100):
+        log(r)
+    out = capsys.readouterr().out.splitlines()
+    epochs = [int(line.split()[1].split("/")[0]) for line in out]
+    assert epochs == [1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    assert out[1] == "epoch    10/100  loss 0.1  val loss 0.2"
+
+
+def test_not_a_terminal_means_no_bar_on_stderr(monkeypatch, capsys):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # colour forced (as in CI) still draws no bar in a log
+    log = ProgressLogger(20, delay=0.0, clock=ticking(1.0))
+    for r in records(20):
+        log(r)
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "epoch    20/20" in captured.out
+    assert log.console is None
+
+
+def test_quiet_prints_nothing_anywhere(monkeypatch, capsys):
+    stderr_tty = terminal_stderr(monkeypatch)
+    log = ProgressLogger(20, quiet=True, delay=0.0, clock=ticking(1.0))
+    for r in records(20):
+        log(r)
+    assert capsys.readouterr().out == ""
+    assert stderr_tty.getvalue() == ""
+
+
+def test_terminal_stderr_shows_bar_with_epoch_and_loss(monkeypatch, capsys):
+    stderr_tty = terminal_stderr(monkeypatch)
+    log = ProgressLogger(20, delay=0.0, clock=ticking(1.0))
+    for r in records(7):
+        log(r)
+    log.progress.refresh()
+    bar = stderr_tty.getvalue()
+    assert "epoch" in bar and "7/20" in bar
+    assert "loss 0.1429" in bar  # 1/7, the live loss
+    assert "ETA" in bar
+    for r in list(records(20))[7:]:
+        log(r)
+    assert log.progress is None  # stopped by itself after the last epoch
+    assert stderr_tty.getvalue().endswith("\x1b[2K")  # transient: the bar line was erased
+    assert "epoch    20/20" in capsys.readouterr().out
+
+
+def test_injected_console_forced_terminal():
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=100)
+    log = ProgressLogger(10, console=console, delay=0.0, clock=ticking(1.0))
+    for r in records(4, val=False):
+        log(r)
+    log.progress.refresh()
+    assert "4/10" in stream.getvalue() and "loss 0.25" in stream.getvalue()
+    log.close()
+    assert log.progress is None
+
+
+def test_short_run_shows_no_bar(monkeypatch):
+    stderr_tty = terminal_stderr(monkeypatch)
+    log = ProgressLogger(50, clock=ticking(DELAY / 100))  # 50 epochs in half the delay
+    for r in records(50):
+        log(r)
+    assert stderr_tty.getvalue() == ""
+
+
+def test_bar_appears_once_the_run_outlasts_the_delay(monkeypatch):
+    terminal_stderr(monkeypatch)
+    log = ProgressLogger(50, clock=ticking(DELAY / 4))  # the delay passes at epoch 5
+    for r in records(4):
+        log(r)
+    assert log.progress is None
+    log(next(r for r in records(5) if r["epoch"] == 5))
+    assert log.progress is not None
+    log.close()
+
+
+def test_close_stops_bar_early_and_is_idempotent(monkeypatch, capsys):
+    stderr_tty = terminal_stderr(monkeypatch)
+    with ProgressLogger(30, delay=0.0, clock=ticking(1.0)) as log:
+        for r in records(3):
+            log(r)
+        assert log.progress is not None
+    assert log.progress is None
+    assert stderr_tty.getvalue().endswith("\x1b[2K")  # the bar was erased at epoch 3 of 30
+    log.close()
+    capsys.readouterr()
+    log({"epoch": 30, "train_loss": 0.5})  # after close: silent
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "bad"), [({"epochs": -1}, "-1"), ({"epochs": 5, "lines": 0}, "0")]
+)
+def test_invalid_arguments_raise_value_error_naming_the_value(kwargs, bad):
+    with pytest.raises(ValueError, match=bad):
+        ProgressLogger(**kwargs)
+
+
+def test_with_the_real_training_run(capsys):
+    summary = run(TrainConfig(epochs=30), log=progress_logger(30, lines=3))
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in out] == ["1/30", "10/30", "20/30", "30/30"]
+    last_loss = float(out[-1].split()[3])
+    assert last_loss == pytest.approx(summary["loss_history"][-1], rel=1e-5)
