@@ -112,3 +112,11 @@ def test_batch_size_validated_like_batch_sampler(bad):
 def test_rows_must_match():
     with pytest.raises(ValueError, match="X has 4 rows but y has 3"):
         list(batches(torch.zeros(4, 2), torch.zeros(3), 2))
+
+
+def test_verify_data_rows_all_pass():
+    from nnscratch.verify import data as verify_data
+
+    rows = list(verify_data.rows())
+    assert len(rows) == 6
+    assert all(r.passed for r in rows), [r for r in rows if not r.passed]

@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.preprocessing import StandardScaler
+from torch.utils.data import random_split
 
 from nnscratch.data import Dataset, Standardizer, split
 from nnscratch.errors import UserError
@@ -32,6 +33,17 @@ def test_split_is_a_partition_with_the_requested_sizes():
     assert sorted(everything) == list(range(50))
     for part in parts:  # rows stay whole: X travels with its y
         assert part.X.shape[1] == 3 and part.feature_names == ["x0", "x1", "x2"]
+
+
+@pytest.mark.parametrize(
+    ("n", "val", "test", "seed"), [(50, 0.2, 0.1, 3), (17, 0.3, 0.0, 0), (9, 0.0, 0.5, 4)]
+)
+def test_split_puts_the_same_rows_in_each_part_as_random_split(n, val, test, seed):
+    parts = split(regression(n), val, test, seed=seed)
+    lengths = [len(parts.train), len(parts.val), len(parts.test)]
+    theirs = random_split(range(n), lengths, generator=torch.Generator().manual_seed(seed))
+    for mine, reference in zip(parts, theirs, strict=True):
+        assert ids(mine) == list(reference)
 
 
 def test_split_rows_keep_their_features():

@@ -3,9 +3,13 @@
 
 Split, from one seeded permutation of the N rows:
 
+    n_val = round(val_fraction·N), n_test = round(test_fraction·N)   (at least 1 if fraction > 0)
+    n_train = N − n_val − n_test
     perm ← randperm(N, generator seeded with `seed`)
-    test ← perm[:n_test],  val ← perm[n_test : n_test + n_val],  train ← the rest
-    n_test = round(test_fraction·N), n_val = round(val_fraction·N), at least 1 if the fraction > 0
+    train ← perm[:n_train],  val ← perm[n_train : n_train + n_val],  test ← the rest
+
+which is exactly ``random_split(dataset, [n_train, n_val, n_test], generator=g)``: the same
+permutation, cut in the same order, so both put the same rows in each part.
 
 Standardize, with statistics from the *training part only* (using the validation or test rows
 would leak them into training):
@@ -53,9 +57,10 @@ def split(
             f"val_fraction={val_fraction} and test_fraction={test_fraction} leave no training "
             f"rows out of {n}; lower them (their sum must stay below 1)"
         )
+    n_train = n - n_val - n_test
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(n, generator=g)  # (N,)
-    test, val, train = perm[:n_test], perm[n_test : n_test + n_val], perm[n_test + n_val :]
+    train, val, test = perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
     return Splits(dataset.subset(train), dataset.subset(val), dataset.subset(test))
 
 
