@@ -24,7 +24,8 @@ def load_error(path, **kwargs) -> str:
     with pytest.raises(UserError) as info:
         load_file(path, **kwargs)
     message = str(info.value)
-    assert "\n" not in message and str(path.name) in message or "task" in message
+    assert "\n" not in message  # one line, as the CLI prints it
+    assert path.name in message or message.startswith("task must be")  # says which file
     return message
 
 
@@ -51,6 +52,14 @@ def test_csv_target_by_name_from_the_middle(tmp_path):
         20.5,
         30.5,
     ]
+
+
+@pytest.mark.parametrize("target", [1, -2])
+def test_csv_target_by_index(tmp_path, target):
+    path = write(tmp_path, "d.csv", "a,t,b\n1,10.5,2\n3,20.5,4\n")
+    d = load_file(path, target=target)
+    assert d.target_name == "t" and d.feature_names == ["a", "b"]
+    assert "index 3 is out of range for 3 columns" in load_error(path, target=3)
 
 
 def test_csv_string_labels_become_sorted_class_indices(tmp_path):

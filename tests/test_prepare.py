@@ -138,6 +138,13 @@ def test_fitted_on_training_part_only_no_leakage():
     assert val.mean(dim=0).abs().max() > 1e-3  # the validation rows are not re-centred
 
 
+def test_transform_gradcheck():
+    s = Standardizer().fit(regression(10).X)
+    X = torch.randn(4, 3, dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(s.transform, (X,))
+    assert torch.autograd.gradcheck(s.inverse_transform, (X,))
+
+
 def test_float32_in_float32_out_with_float64_statistics():
     X = regression(30).X.float()
     s = Standardizer().fit(X)

@@ -2,8 +2,8 @@
 
 Formats (chosen by extension, case-insensitive):
 
-    .csv   header row, then one row per sample; ``target`` names the target column (default: the
-           last); every other column is a numeric feature
+    .csv   header row, then one row per sample; ``target`` names the target column (or gives its
+           index; default: the last); every other column is a numeric feature
     .npy   one 2-D numeric array; column ``target`` (an integer index, default −1) is the target
     .npz   arrays ``X`` (N, F) numeric and ``y`` (N,) or (N, 1), numbers or strings
            (the array readers are in `nnscratch.data.arrays`, the CSV reader in `.table`)
@@ -113,6 +113,13 @@ def _csv(path, target) -> tuple[torch.Tensor, list, list[str], str]:
             f"{table.source}: only one column ({table.columns[0]!r}); a data file needs at least "
             "one feature column and a target column, separated by commas"
         )
+    cols = len(table.columns)
+    if isinstance(target, int) and not isinstance(target, bool):  # a column index, as for .npy
+        if not -cols <= target < cols:
+            raise UserError(
+                f"{table.source}: target column index {target} is out of range for {cols} columns"
+            )
+        target = table.columns[target]
     target_name = table.columns[-1] if target is None else str(target)
     if target_name not in table.columns:
         raise UserError(
