@@ -238,6 +238,8 @@ def test_cli_graphviz_failure_is_a_user_error(tmp_path, capsys, monkeypatch):
         (["--model", "mlp", "--hidden", "8,x"], "comma-separated integers"),
         (["--model", "mlp", "--hidden", "0"], "all >= 1"),
         (["--samples", "0"], "must be >= 1"),
+        (["--max-values", "-1"], "--max-values must be >= 0, got -1"),
+        (["--model", "mlp", "--activation", "swish"], "swish"),
         (["--out", "no/such/dir/g.dot"], "does not exist"),
     ],
 )

@@ -1,5 +1,6 @@
 """The pitfalls lab: each broken loop shows its real symptom, and PyTorch confirms the diagnosis."""
 
+import importlib
 import json
 from itertools import pairwise
 
@@ -47,7 +48,7 @@ def test_correct_variant_never_raises_and_module_explains_the_fix(name):
     result = run(get(name))
     assert result.correct.error is None
     assert result.correct.warnings == []
-    assert "Fix" in __import__(result.pitfall.broken.__module__, fromlist=["_"]).__doc__
+    assert "Fix" in importlib.import_module(result.pitfall.broken.__module__).__doc__
     assert "def broken" in result.broken.code and "def correct" in result.correct.code
     json.dumps(result.to_dict())  # everything observed is plain data
 

@@ -72,6 +72,8 @@ def command(
 ) -> None:
     if features < 1 or samples < 1:
         raise UserError(f"--features and --samples must be >= 1, got {features} and {samples}")
+    if max_values < 0:
+        raise UserError(f"--max-values must be >= 0, got {max_values}")
     fmt = _format_for(out, fmt)
     sizes = _hidden_sizes(hidden) if model == "mlp" else []
     if out is not None and not out.parent.is_dir():
