@@ -6,12 +6,16 @@ applies the update rule to every parameter that has a gradient; ``zero_grad()`` 
 per-parameter state (momentum buffers, Adam moments) lives in ``self.state[param]``.
 ``state_dict()``/``load_state_dict()`` follow torch.optim's format: parameters are referred to by
 their index in the order of the groups, so a state saved from one model loads into a fresh one.
+The per-parameter state uses torch.optim's key names (``momentum_buffer``, ``exp_avg``, ...), so
+a state dict saved by ``torch.optim`` loads here and the other way round. One difference: the step
+counter ``state["step"]`` is a Python ``int`` here (torch keeps a float32 tensor, for CUDA graphs);
+a tensor step is converted on load.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -72,8 +76,17 @@ class Optimizer:
                     p.grad.detach_()
                     p.grad.zero_()
 
-    def step(self) -> None:
-        raise NotImplementedError
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """Apply the update rule once to every parameter with a gradient; return ``closure()``."""
+        raise NotImplementedError(f"{type(self).__name__} must define step()")
+
+    @staticmethod
+    def _evaluate(closure: Callable[[], torch.Tensor] | None) -> torch.Tensor | None:
+        """``loss = closure()`` with gradients on (``step`` itself runs under ``no_grad``)."""
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -108,14 +121,7 @@ class Optimizer:
         self.state = {}
         for key, s in state_dict["state"].items():
             p = by_index[int(key)]
-            self.state[p] = {
-                k: (
-                    v.to(device=p.device, dtype=p.dtype)
-                    if isinstance(v, torch.Tensor) and k != "step"
-                    else copy.deepcopy(v)
-                )
-                for k, v in s.items()
-            }
+            self.state[p] = {k: _load_value(k, v, p) for k, v in s.items()}
         for g, s in zip(self.param_groups, saved_groups, strict=True):
             for k, v in s.items():
                 if k != "params":
@@ -127,3 +133,16 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _load_value(key: str, value: Any, p: torch.Tensor) -> Any:
+    """A private copy of one saved state entry, cast like ``p`` (as ``torch.optim`` does).
+
+    The copy matters: training goes on updating the loaded buffers in place, which must not
+    change the state dict they came from (it may be loaded again, or saved to disk later).
+    """
+    if key == "step":
+        return int(value.item()) if isinstance(value, torch.Tensor) else int(value)
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(device=p.device, dtype=p.dtype, copy=True)
+    return copy.deepcopy(value)

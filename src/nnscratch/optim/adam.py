@@ -1,0 +1,108 @@
+"""Adam.  Replaces ``torch.optim.Adam``.
+
+For each parameter p with gradient g, at step t = 1, 2, ... (same names, same defaults and the
+same order of operations as ``torch.optim.Adam``'s single-tensor path):
+
+    g ← −g                                  if maximize
+    g ← g + λ·p                             if weight_decay λ ≠ 0   (L2 penalty added to g)
+    m ← β₁·m + (1 − β₁)·g                   first moment,  m₀ = 0
+    v ← β₂·v + (1 − β₂)·g²                  second moment, v₀ = 0   (g² element-wise)
+    v̂ ← max(v̂, v)                           if amsgrad (v̂ keeps the largest v seen so far)
+    p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)          (√v̂ instead of √v if amsgrad)
+
+Convention notes:
+  * Bias correction. m and v start at zero, so early on they underestimate the moments by the
+    factors (1 − β₁ᵗ) and (1 − β₂ᵗ); the last line divides them out. It is folded into the step
+    size and the denominator rather than written as m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ); the two
+    forms differ only in where ε sits: here ε is added to √v/√(1 − β₂ᵗ) = √v̂, i.e. *outside* the
+    square root and *after* bias correction, as in the Adam paper's algorithm. (Keras folds
+    √(1 − β₂ᵗ) into the step size and adds ε to the uncorrected √v: the same ε acts ~√(1 − β₂ᵗ)
+    times larger there early in training.)
+  * ``weight_decay`` here is an L2 penalty: λ·p joins g *before* the moments, so it is rescaled
+    by 1/√v like the gradient. Decay applied to p directly is `AdamW`, a separate class.
+  * Each line uses the tensor op PyTorch uses (``add(alpha=)``, ``addcmul``, ``addcdiv``), the
+    math in a comment beside it, so that even float32 results match bit for bit. One needs a word:
+    m ← β₁·m + (1 − β₁)·g is computed as ``m.lerp_(g, 1 − β₁)`` = m + (1 − β₁)·(g − m), equal in
+    exact arithmetic, different in the last bit of a float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from nnscratch.optim.optimizer import Optimizer, ParamsT
+
+
+class Adam(Optimizer):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _decay(self, p: torch.Tensor, g: torch.Tensor, group: dict[str, Any]) -> torch.Tensor:
+        """Adam's weight decay: the L2 penalty's gradient λ·p added to g (AdamW overrides this)."""
+        wd = group["weight_decay"]
+        return g.add(p, alpha=wd) if wd != 0 else g  # g + λ·p
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.setdefault(p, {})
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)  # m, shape of p
+                    state["exp_avg_sq"] = torch.zeros_like(p)  # v, shape of p
+                    if group["amsgrad"]:
+                        state["max_exp_avg_sq"] = torch.zeros_like(p)  # v̂, shape of p
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                state["step"] += 1
+                t = state["step"]
+
+                g = -p.grad if group["maximize"] else p.grad
+                g = self._decay(p, g, group)
+                m.lerp_(g, 1 - beta1)  # m ← β₁·m + (1 − β₁)·g
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v ← β₂·v + (1 − β₂)·g²
+                if group["amsgrad"]:
+                    v_hat = state["max_exp_avg_sq"]
+                    torch.maximum(v_hat, v, out=v_hat)  # v̂ ← max(v̂, v)
+                    v = v_hat
+                bias_correction1 = 1 - beta1**t
+                bias_correction2 = 1 - beta2**t
+                step_size = lr / bias_correction1
+                denom = (v.sqrt() / bias_correction2**0.5).add_(eps)  # √v/√(1 − β₂ᵗ) + ε
+                p.addcdiv_(m, denom, value=-step_size)  # p ← p − step_size · m / denom
+        return loss
