@@ -6,10 +6,10 @@ Split, from one seeded permutation of the N rows:
     n_val = round(val_fraction·N), n_test = round(test_fraction·N)   (at least 1 if fraction > 0)
     n_train = N − n_val − n_test
     perm ← randperm(N, generator seeded with `seed`)
-    train ← perm[:n_train],  val ← perm[n_train : n_train + n_val],  test ← the rest
+    test ← perm[:n_test],  val ← perm[n_test : n_test + n_val],  train ← the rest
 
-which is exactly ``random_split(dataset, [n_train, n_val, n_test], generator=g)``: the same
-permutation, cut in the same order, so both put the same rows in each part.
+which is exactly ``test, val, train = random_split(dataset, [n_test, n_val, n_train], generator=g)``:
+the same permutation, cut in the same order, so both put the same rows in each part.
 
 Standardize, with statistics from the *training part only* (using the validation or test rows
 would leak them into training):
@@ -52,15 +52,16 @@ def split(
     n = len(dataset)
     n_val = _rows(val_fraction, n, "val_fraction")
     n_test = _rows(test_fraction, n, "test_fraction")
-    if n - n_val - n_test < 1:
+    n_train = n - n_val - n_test
+    if n_train < 1:
         raise UserError(
             f"val_fraction={val_fraction} and test_fraction={test_fraction} leave no training "
             f"rows out of {n}; lower them (their sum must stay below 1)"
         )
-    n_train = n - n_val - n_test
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(n, generator=g)  # (N,)
-    train, val, test = perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
+    test, val, train = perm[:n_test], perm[n_test : n_test + n_val], perm[n_test + n_val :]
+    assert len(train) == n_train
     return Splits(dataset.subset(train), dataset.subset(val), dataset.subset(test))
 
 

@@ -81,13 +81,13 @@ def rows() -> Iterator[Row]:
         torch.arange(n, dtype=F64).reshape(n, 1), torch.zeros(n, 1, dtype=F64), "regression", ["i"]
     )
     parts = split(data, val_fraction=0.2, test_fraction=0.2, seed=4)
-    lengths = [len(p) for p in parts]
+    lengths = [len(parts.test), len(parts.val), len(parts.train)]
     theirs = random_split(range(n), lengths, generator=torch.Generator().manual_seed(4))
     yield compare(
         "split(val_fraction, test_fraction, seed)",
-        "random_split(dataset, lengths, generator)",
-        f"row indices of train/val/test {lengths}",
-        [p.X.reshape(-1) for p in parts],
+        "random_split(dataset, [n_test, n_val, n_train], generator)",
+        f"row indices of test/val/train {lengths}",
+        [p.X.reshape(-1) for p in (parts.test, parts.val, parts.train)],
         [torch.tensor(list(s), dtype=F64) for s in theirs],
         atol=0.0,
     )
