@@ -27,7 +27,7 @@ PER_DATASET: dict[str, dict[str, Any]] = {
     "wine": dict(model="logistic", optimizer="adam", lr=0.05, epochs=200, **SPLIT),
     "breast_cancer": dict(model="logistic", optimizer="adam", lr=0.01, epochs=300, **SPLIT),
     "digits": dict(
-        model="mlp", hidden="64", optimizer="adam", lr=1e-3, epochs=40, batch_size=32, **SPLIT
+        model="mlp", hidden="128", optimizer="adam", lr=1e-3, epochs=40, batch_size=32, **SPLIT
     ),
     "moons": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
     "circles": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
