@@ -5,8 +5,11 @@
             y_pred = model(xb)              1. forward   builds the graph; no gradient yet
             loss = loss_fn(y_pred, yb)      2. loss      a scalar tensor at the end of the graph
             loss.backward()                 3. backward  autograd fills p.grad; p is unchanged
+               ‖g‖ (clip to max_norm)          check     a NaN/inf loss or gradient stops here
             optimizer.step()                4. update    p ← p − lr·p.grad, in place, no_grad
             optimizer.zero_grad()           5. reset     else the next backward() adds to p.grad
+        scheduler.step()                    once per epoch, after the epoch's updates
+        callback(Epoch(...))                the state now is the start of the next epoch
 
 The loss is logged as a Python float (``loss.item()``): keeping the loss *tensor* would keep its
 whole graph alive, and memory would grow with every step.
@@ -16,10 +19,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from nnscratch.clip import clip_grad_norm_, get_total_norm
 from nnscratch.data.batches import batches
 from nnscratch.errors import DivergenceError
 from nnscratch.losses import mse_loss
@@ -27,7 +32,29 @@ from nnscratch.module import Module
 from nnscratch.optim import SGD, Optimizer
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-EpochCallback = Callable[[int, float], None]
+
+
+@dataclass
+class Epoch:
+    """What the callback learns about the epoch that just ended."""
+
+    epoch: int  # 0-based index of the epoch that ended
+    loss: float  # sample-weighted mean of the batch losses
+    lr: float  # the learning rate the epoch used (param group 0, before scheduler.step())
+    grad_norm: float  # mean over the epoch's steps of the total L2 norm of the gradient
+    step: int  # optimizer steps taken so far, counting from the run's start
+
+
+EpochCallback = Callable[[Epoch], None]
+
+
+def _divergence(what: str, value: float, epoch: int, step: int, last: float | None):
+    shown = "none yet" if last is None else f"{last:.6g}"
+    return DivergenceError(
+        f"{what} became {value} at epoch {epoch + 1}, step {step} (last finite loss: {shown})",
+        step=step,
+        last_finite_loss=last,
+    )
 
 
 def fit(
@@ -44,45 +71,55 @@ def fit(
     generator: torch.Generator | None = None,
     scheduler: Any = None,
     start_epoch: int = 0,
+    start_step: int = 0,
+    clip_grad_norm: float | None = None,
     callback: EpochCallback | None = None,
 ) -> list[float]:
-    """Train ``model`` on ``(X, y)`` and return the loss history, one float per epoch.
+    """Train ``model`` on ``(X, y)`` and return the loss history, one float per epoch run.
 
     ``optimizer`` defaults to the seed's plain ``SGD(model.parameters(), lr)``. ``batch_size=None``
     is full-batch gradient descent (one step per epoch); otherwise each epoch is a pass over
     shuffled mini-batches (``nnscratch.data.batches``) and its loss is the sample-weighted mean of
-    the batch losses. ``callback(epoch, epoch_loss)`` runs after every epoch (logging, checkpoints);
-    then ``scheduler.step()``, if a learning-rate scheduler is given (once per epoch, as in PyTorch).
-    Epochs are counted from ``start_epoch`` (to resume a run). A NaN or infinite loss stops training
-    with `DivergenceError` before the bad gradient can reach the parameters.
+    the batch losses. ``clip_grad_norm`` caps the total gradient norm before each update
+    (`nnscratch.clip.clip_grad_norm_`). After each epoch: ``scheduler.step()`` (once per epoch, as
+    in PyTorch), then ``callback(Epoch(...))`` (logging, checkpoints), so the callback sees the
+    exact state the next epoch starts from. Epochs run from ``start_epoch`` to ``epochs`` and
+    steps are counted from ``start_step`` (to resume a run). A NaN or infinite loss or gradient
+    norm stops training with `DivergenceError` before it can reach the parameters.
     """
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=lr)
+    params = list(model.parameters())
     history: list[float] = []
-    step = 0
+    step = start_step
     last_finite: float | None = None
     for epoch in range(start_epoch, epochs):
-        total, count = 0.0, 0
+        epoch_lr = optimizer.param_groups[0]["lr"]
+        total, count, norm_sum, steps = 0.0, 0, 0.0, 0
         for xb, yb in batches(X, y, batch_size, shuffle, generator):
             y_pred = model(xb)  # 1. forward    (B, out)
             loss = loss_fn(y_pred, yb)  # 2. loss       scalar
             value = loss.item()  # a float: the graph is freed after backward
             if not math.isfinite(value):
-                raise DivergenceError(
-                    f"loss became {value} at epoch {epoch + 1}, step {step + 1}",
-                    step=step + 1,
-                    last_finite_loss=last_finite,
-                )
+                raise _divergence("the loss", value, epoch, step + 1, last_finite)
             loss.backward()  # 3. backward   fills p.grad
+            if clip_grad_norm is None:  # ‖g‖, the total L2 norm of all gradients
+                norm = get_total_norm([p.grad for p in params if p.grad is not None]).item()
+            else:
+                norm = clip_grad_norm_(params, clip_grad_norm).item()  # ‖g‖ before clipping
+            if not math.isfinite(norm):
+                raise _divergence("the gradient norm", norm, epoch, step + 1, last_finite)
             optimizer.step()  # 4. update     p ← p − lr·g
             optimizer.zero_grad()  # 5. reset      p.grad ← None
             last_finite = value
             total += value * xb.shape[0]
             count += xb.shape[0]
+            norm_sum += norm
+            steps += 1
             step += 1
         history.append(total / count)
-        if callback is not None:
-            callback(epoch, history[-1])
         if scheduler is not None:
             scheduler.step()
+        if callback is not None:
+            callback(Epoch(epoch, history[-1], epoch_lr, norm_sum / steps, step))
     return history

@@ -2,26 +2,32 @@
 
 1. data       load, split (seeded), standardise with training-part statistics only
 2. pieces     model, loss, optimizer, scheduler from the resolved config (`nnscratch.build`)
-3. training   `nnscratch.fit`, with a per-epoch callback for validation, logging and saving
+3. training   `nnscratch.fit`, with a per-epoch callback for validation, logging and saving;
+              with ``out``, checkpoints (`nnscratch.checkpoint`): every N epochs, at the end, on
+              Ctrl-C (the last *completed* epoch, kept in memory) and on divergence (the last
+              good epoch); ``resume`` continues a saved run bit for bit
 4. report     metrics on train / validation / test; for linear regression, the gap to the
               closed-form least-squares optimum (``torch.linalg.lstsq``) on the training part
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from nnscratch import build, defaults
+from nnscratch import atomic, build, checkpoint, defaults
 from nnscratch.config import TrainConfig
 from nnscratch.data.dataset import Dataset
 from nnscratch.data.prepare import Standardizer, split
-from nnscratch.errors import UserError
+from nnscratch.errors import DivergenceError, UserError
 from nnscratch.evaluate import evaluate
-from nnscratch.loop import fit
+from nnscratch.loop import Epoch, fit
 from nnscratch.losses import mse_loss
 from nnscratch.models import LinearRegression
 from nnscratch.module import Module
@@ -125,13 +131,40 @@ def linear_report(model: LinearRegression, data: Prepared) -> dict[str, Any]:
     return report
 
 
+@dataclass
+class Result:
+    summary: dict[str, Any]  # JSON-ready report (see `summarize`)
+    model: Module  # the trained model
+    records: list[dict[str, Any]]  # one per epoch, as in metrics.jsonl
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, raised after the last completed epoch was saved (if ``out``)."""
+
+    def __init__(self, epoch: int, epochs: int, out: Path | None) -> None:
+        super().__init__(epoch)
+        self.epoch, self.epochs, self.out = epoch, epochs, out
+
+
 def run(
     config: TrainConfig,
     log: EpochLog | None = None,
     data: Prepared | None = None,
 ) -> dict[str, Any]:
     """Train as ``config`` says and return a JSON-ready summary."""
-    data = data or prepare(config)
+    return train(data or prepare(config), log=log).summary
+
+
+def train(
+    data: Prepared,
+    log: EpochLog | None = None,
+    out: str | Path | None = None,
+    resume: checkpoint.Checkpoint | None = None,
+    checkpoint_every: int = 0,
+) -> Result:
+    """Train on prepared data; with ``out``, save checkpoints there (every ``checkpoint_every``
+    epochs if > 0, at the end, on Ctrl-C and on divergence). ``resume`` continues a saved run
+    from its last epoch, exactly: its state is loaded into freshly built objects."""
     config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
@@ -143,31 +176,84 @@ def run(
     loss_fn = build.build_loss(config)
     y_train = loss_target(data.train.y, config.loss, dtype)
     shuffle_gen = torch.Generator().manual_seed(config.seed)
+    start = checkpoint.Snapshot(0, 0, 0.0, {}, {}, None, {}, [])
+    if resume is not None:
+        start = resume.state
+        checkpoint.restore(start, model, optimizer, scheduler, shuffle_gen)
+    records = list(start.records)
+    out = None if out is None else Path(out)
+    state = checkpoint.data_state(data)
+    clock = time.perf_counter()
 
-    def on_epoch(epoch: int, train_loss: float) -> None:
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": train_loss,
-            "lr": optimizer.param_groups[0]["lr"],
-        }
+    def snapshot(epoch: int, step: int) -> checkpoint.Snapshot:
+        elapsed = start.elapsed + time.perf_counter() - clock
+        return checkpoint.capture(
+            model, optimizer, scheduler, shuffle_gen, epoch, step, elapsed, records
+        )
+
+    last = snapshot(start.epoch, start.step) if out is not None else None
+    saved = start.epoch if resume is not None else None
+
+    def save() -> None:
+        nonlocal saved
+        if out is not None and last is not None and last.epoch != saved:
+            checkpoint.save(out, config, state, last)
+            saved = last.epoch
+
+    def on_epoch(e: Epoch) -> None:
+        nonlocal last
+        record: dict[str, Any] = {"epoch": e.epoch + 1, "train_loss": e.loss}
         if len(data.val):
             record["val"] = evaluate(model, loss_fn, data.val, config.loss, dtype)
+        record |= {"lr": e.lr, "grad_norm": e.grad_norm}
+        record["elapsed"] = start.elapsed + time.perf_counter() - clock
+        records.append(record)
+        if out is not None:
+            last = snapshot(e.epoch + 1, e.step)  # kept in memory for Ctrl-C and divergence
+            if checkpoint_every > 0 and (e.epoch + 1) % checkpoint_every == 0:
+                save()
         if log is not None:
             log(record)
 
-    history = fit(
-        model,
-        data.train.X,
-        y_train,
-        loss_fn=loss_fn,
-        optimizer=optimizer,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        generator=shuffle_gen,
-        scheduler=scheduler,
-        callback=on_epoch,
-    )
-    return summarize(model, data, loss_fn, history)
+    try:
+        fit(
+            model,
+            data.train.X,
+            y_train,
+            loss_fn=loss_fn,
+            optimizer=optimizer,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            generator=shuffle_gen,
+            scheduler=scheduler,
+            start_epoch=start.epoch,
+            start_step=start.step,
+            clip_grad_norm=config.clip_grad_norm,
+            callback=on_epoch,
+        )
+    except KeyboardInterrupt:
+        save()
+        raise TrainingInterrupted(len(records), config.epochs, out) from None
+    except DivergenceError as e:
+        save()
+        raise DivergenceError(
+            f"training diverged: {e}; {divergence_hint(config)}"
+            + (f"; the last good checkpoint (epoch {saved}) is in {out}" if out else ""),
+            e.step,
+            e.last_finite_loss,
+        ) from None
+    save()  # always at the end
+    summary = summarize(model, data, loss_fn, [r["train_loss"] for r in records])
+    if out is not None:
+        atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
+    return Result(summary, model, records)
+
+
+def divergence_hint(config: TrainConfig) -> str:
+    hint = f"try a smaller learning rate, e.g. --lr {config.lr / 10:g} (a tenth of {config.lr:g})"
+    if config.clip_grad_norm is None:
+        hint += ", or --clip-grad-norm 1.0"
+    return hint
 
 
 def summarize(model: Module, data: Prepared, loss_fn, history: list[float]) -> dict[str, Any]:
