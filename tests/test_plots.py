@@ -140,15 +140,17 @@ def test_save_atomic_keeps_old_file_when_saving_fails(tmp_path, monkeypatch):
     target.write_bytes(b"old")
     figure = new_figure()
 
-    def broken_savefig(f, format):
-        f.write(b"half a png")
+    def refuse(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(figure, "savefig", broken_savefig)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         save_atomic(figure, target)
     assert target.read_bytes() == b"old"
-    assert os.listdir(tmp_path) == ["loss.png"]
+    assert os.listdir(tmp_path) == ["loss.png"]  # the temporary file was removed
+    monkeypatch.undo()
+    save_atomic(figure, target)
+    assert target.read_bytes()[:8] == PNG_SIGNATURE
 
 
 def test_importing_plots_does_not_import_matplotlib():

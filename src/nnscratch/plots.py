@@ -20,8 +20,7 @@ is written atomically: saved to a temporary file in the same directory, then ``o
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,17 +49,17 @@ def new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
 
 
 def save_atomic(figure: Figure, path: Path) -> Path:
-    """``figure.savefig(path)``, but a reader never sees half a file and a failure keeps the old one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            figure.savefig(f, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """``figure.savefig(path)``, but a reader never sees half a file and a failure keeps the old one.
+
+    The PNG is rendered in memory, then written by `nnscratch.graph.output.write_atomic`
+    (a temporary file in the same directory, then ``os.replace``).
+    """
+    from nnscratch.graph.output import write_atomic
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    write_atomic(Path(path), buffer.getvalue())
+    return Path(path)
 
 
 def _title(summary: dict[str, Any]) -> str:
@@ -105,6 +104,7 @@ def plot_fit(model: Module, data: Prepared, summary: dict[str, Any]) -> Figure:
         y_line = model(grid)  # (GRID, 1)
 
     def original(x: torch.Tensor) -> list[float]:  # x' → x, the units the user knows
+        x = x.detach().cpu()  # the standardizer's μ, σ live on the CPU
         if data.standardizer is not None:
             x = data.standardizer.inverse_transform(x)
         return x.view(-1).tolist()
