@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from nnscratch.train import Prepared
 
 GRID = 200  # points per axis of the decision-region grid (and of the fitted line)
-MARGIN = 0.5  # padding around the data, in standardized units (boundary) / in data ranges (fit)
+MARGIN = 0.5  # padding around the data in the decision-region plot, in standardized units
 
 
 def new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
@@ -98,7 +98,7 @@ def plot_fit(model: Module, data: Prepared, summary: dict[str, Any]) -> Figure:
     device, dtype = _model_device_dtype(data)
     x_seen = data.train.X  # (N, 1), as the model sees it (standardized unless synthetic)
     low, high = x_seen.min().item(), x_seen.max().item()
-    pad = MARGIN * 0.2 * (high - low or 1.0)
+    pad = 0.05 * (high - low or 1.0)  # 5 % of the x range on each side
     grid = torch.linspace(low - pad, high + pad, GRID, dtype=dtype, device=device).view(-1, 1)
     with torch.no_grad():
         y_line = model(grid)  # (GRID, 1)
