@@ -75,8 +75,11 @@ def command(
     try:
         result = train(data, log, out, saved, checkpoint_every)
     except TrainingInterrupted as e:
+        close_logger(log)
         click.echo(interrupted_message(e), err=True)
         ctx.exit(130)
+    finally:
+        close_logger(log)  # a live progress bar must not outlive an error
     plots = write_plots(out, result, data) if out is not None else []
     if as_json:
         click.echo(json.dumps(result.summary))
@@ -151,6 +154,12 @@ def epoch_logger(epochs: int, quiet: bool):
     if "quiet" in inspect.signature(progress_logger).parameters:
         return progress_logger(epochs, quiet=quiet)
     return None if quiet else progress_logger(epochs)
+
+
+def close_logger(log: Any) -> None:
+    close = getattr(log, "close", None)
+    if close is not None:
+        close()
 
 
 def interrupted_message(e: Any) -> str:
