@@ -1,0 +1,15 @@
+"""The backward pass derived by hand: no autograd.  Replaces ``loss.backward()``.
+
+    loss = loss_and_grads(model, loss_fn, X, y)     ≙   loss = loss_fn(model(X), y)
+                                                         loss.backward()
+
+Three pieces, one per module:
+    `backprop.losses`        (L, ∂L/∂ŷ) for each loss of `nnscratch.losses`
+    `backprop.activations`   act'(z) for relu, tanh, sigmoid, gelu
+    `backprop.network`       the forward pass keeping what backward needs, then the chain rule
+                             through every layer: ∂W = δᵀ h_prev, ∂b = Σ δ, δ_prev = δ W ⊙ act'(z)
+"""
+
+from nnscratch.backprop.network import loss_and_grads
+
+__all__ = ["loss_and_grads"]

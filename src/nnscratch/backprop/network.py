@@ -1,0 +1,156 @@
+"""Back-propagation written out layer by layer, no autograd.  Replaces ``loss.backward()``.
+
+For the models nnscratch builds from `Linear` and `Activation` layers: a single `Linear`
+(``LinearRegression``, ``LogisticRegression``, any ``out_features``) or a `Sequential` of them
+(``MLP``). The forward pass keeps what the backward pass needs; the backward pass walks the
+layers in reverse, carrying δ = ∂L/∂(layer output):
+
+    forward                                      backward (last layer first)
+    h₀ = X                                       δ = ∂L/∂ŷ                  (`backprop.losses`)
+    Linear:      z = h_prev Wᵀ + b   keep h_prev   ∂L/∂W = δᵀ h_prev           (O, N)@(N, F)
+                                                  ∂L/∂b = Σᵢ δᵢ               (O,)
+                                                  δ ← δ W                     (N, O)@(O, F)
+    Activation:  h = act(z)          keep z, h     δ ← δ ⊙ act'(z)            (`backprop.activations`)
+    ŷ = the last h,  L = loss(ŷ, y)
+
+The first layer's δ W is skipped: X needs no gradient. For the seed's linear regression (one
+Linear with O = 1 output, ``mse_loss``) the table reads
+
+    ∂L/∂w = 2/N·Xᵀ(Xw + b − y)    (stored as its transpose: w is (1, F), as in nn.Linear)
+    ∂L/∂b = 2/N·Σᵢ (xᵢw + b − yᵢ)
+
+Gradients land in ``p.grad`` the way autograd's ``AccumulateGrad`` puts them there:
+``p.grad = g`` when it is None, otherwise ``p.grad += g`` *in place* (the same tensor object, as
+after a second ``backward()`` without ``zero_grad()``); parameters with ``requires_grad=False``
+get none. All of it runs under ``torch.no_grad()``: no graph is recorded and autograd never runs.
+
+Speed: this is the fast path for small problems, where ``backward()``'s cost is mostly the
+graph's bookkeeping. A Linear's forward is ``torch.addmm(b, h, Wᵀ)``, one kernel for the plain
+``h @ W.T + b``; the losses and activations update the fresh δ in place rather than allocating.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from nnscratch.backprop.activations import DERIVATIVES
+from nnscratch.backprop.losses import DERIVED
+from nnscratch.layers import Activation, Linear, Sequential
+from nnscratch.module import Module
+
+LossFn = Callable[..., torch.Tensor]
+
+
+def loss_and_grads(
+    model: Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """``loss_fn(model(X), y)`` as a 0-dim tensor, with every ``p.grad`` filled by hand.
+
+    Equal to ``loss = loss_fn(model(X), y); loss.backward(); return loss.detach()``.
+    ``loss_fn`` is one of `nnscratch.losses` (or a ``functools.partial`` of one, options by
+    keyword); an unsupported model or loss raises ValueError.
+    """
+    layers = _layers(model)
+    derived, options = _derived_loss(loss_fn)
+    with torch.no_grad():
+        saved: list[Any] = []  # per layer: h_prev (Linear) or (z, h) (Activation)
+        h = X  # (N, F)
+        for layer in layers:
+            if isinstance(layer, Linear):
+                saved.append(h)
+                h = _linear(layer, h)  # (N, O)
+            else:
+                z, h = h, layer.fn(h)
+                saved.append((z, h))
+        loss, delta = derived(h, y, **options)  # 0-dim, (N, O) = ∂L/∂ŷ
+        for i in range(len(layers) - 1, -1, -1):
+            layer = layers[i]
+            if isinstance(layer, Linear):
+                h_prev = saved[i]  # (N, F)
+                _accumulate(layer.weight, delta.T @ h_prev)  # (O, N) @ (N, F) -> (O, F)
+                if layer.bias is not None:
+                    _accumulate(layer.bias, delta.sum(dim=0))  # (O,)
+                if i > 0:
+                    delta = delta @ layer.weight  # (N, O) @ (O, F) -> (N, F)
+            else:
+                z, h = saved[i]
+                delta = DERIVATIVES[layer.name](delta, z, h)  # (N, F)  δ ⊙ act'(z)
+    return loss
+
+
+def _linear(layer: Linear, h: torch.Tensor) -> torch.Tensor:
+    """z = h Wᵀ + b."""
+    if layer.bias is None:
+        return h @ layer.weight.T  # (N, F) @ (F, O) -> (N, O)
+    return torch.addmm(layer.bias, h, layer.weight.T)  # plain form: h @ W.T + b
+
+
+def _accumulate(p: torch.Tensor, g: torch.Tensor) -> None:
+    """What autograd's AccumulateGrad does with a new gradient g for the leaf p."""
+    if not p.requires_grad:
+        return
+    if p.grad is None:
+        p.grad = g
+    else:
+        p.grad.add_(g)  # in place: p.grad stays the same tensor
+
+
+SUPPORTED_MODELS = (
+    "a Linear layer (LinearRegression, LogisticRegression) or an MLP "
+    "(a Sequential of Linear and Activation layers)"
+)
+
+
+def _layers(model: Module) -> list[Module]:
+    """The model as a list of `Linear` / `Activation` layers, or ValueError."""
+    if _is_plain(model, Linear):
+        return [model]
+    if _is_plain(model, Sequential) and len(model.layers) > 0:
+        layers = list(model.layers)
+        if all(_is_plain(layer, Linear) or _is_activation(layer) for layer in layers):
+            return layers
+    raise ValueError(
+        f"the hand-derived backward has no formulas for {model!r}: it supports "
+        f"{SUPPORTED_MODELS}; use the autograd backward for other models"
+    )
+
+
+def _is_plain(module: Module, cls: type) -> bool:
+    """An instance of ``cls`` whose forward is ``cls.forward`` (a subclass may not override it)."""
+    return isinstance(module, cls) and type(module).forward is cls.forward
+
+
+def _is_activation(layer: Module) -> bool:
+    return _is_plain(layer, Activation) and layer.name in DERIVATIVES
+
+
+def _derived_loss(loss_fn: LossFn) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """The hand-derived twin of ``loss_fn`` and the keyword options to call it with."""
+    fn, options = loss_fn, {}
+    if isinstance(loss_fn, functools.partial):
+        if loss_fn.args:
+            raise ValueError(
+                f"pass the options of {loss_fn.func.__name__} by keyword in the partial, "
+                f"got positional arguments {loss_fn.args}"
+            )
+        fn, options = loss_fn.func, loss_fn.keywords
+    derived = DERIVED.get(fn) if _hashable(fn) else None
+    if derived is None:
+        names = ", ".join(f.__name__ for f in DERIVED)
+        raise ValueError(
+            f"the hand-derived backward has no formula for the loss {fn!r}; it supports the "
+            f"nnscratch.losses functions {names}; use the autograd backward for other losses"
+        )
+    return derived, options
+
+
+def _hashable(obj: object) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
