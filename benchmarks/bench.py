@@ -1,0 +1,11 @@
+"""The benchmark as a script: ``python benchmarks/bench.py [--quick] [--threads N] [--json]``.
+
+Same as ``nnscratch bench``; the code lives in `nnscratch.bench`.
+"""
+
+import sys
+
+from nnscratch.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["bench", *sys.argv[1:]]))

@@ -1,0 +1,130 @@
+"""Judge a benchmark result against the targets and render it as text.
+
+ratio = PyTorch time / nnscratch time = nnscratch speed / PyTorch speed: > 1 means nnscratch is
+faster. The targets (issue 6):
+
+    default path ≥ 1.0× its nn/optim equivalent on every case    and ≥ 1.4× as a geometric mean
+    mini-batch epoch ≥ 5× the DataLoader(TensorDataset, shuffle=True) loop
+    hand-written Adam ≥ 1.0× torch's fused Adam on the MLP
+    RSS growth ≤ 2 MB over 100,000 steps
+    large full batch ≥ 60 % of the memory-bandwidth bound
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MB = 2**20
+RSS_LIMIT = 2 * MB
+BANDWIDTH_FRACTION = 0.6
+GEOMEAN_TARGET = 1.4
+
+
+def default_ratios(result: dict[str, Any]) -> list[tuple[str, float]]:
+    """(case, ratio) of every default-path comparison, time to target included."""
+    out = [
+        (case["name"], p["ratio"])
+        for case in result["cases"]
+        for p in case["pairs"]
+        if p["default_path"]
+    ]
+    out.append(("digits time to target", result["time_to_target"]["ratio"]))
+    return out
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One record per target: name, measured value, threshold, passed."""
+    ratios = default_ratios(result)
+    worst = min(ratios, key=lambda r: r[1])
+    geomean = math.exp(sum(math.log(r) for _, r in ratios) / len(ratios))
+    out = [
+        _target(f"default path ≥ 1.0× on every case (worst: {worst[0]})", worst[1], 1.0),
+        _target("default path geometric mean ≥ 1.4×", geomean, GEOMEAN_TARGET),
+    ]
+    for case in result["cases"]:
+        for p in case["pairs"]:
+            if p["target"] is not None and not p["default_path"]:
+                name = f"{case['name']}: {p['manual']} vs {p['reference']} ≥ {p['target']:g}×"
+                out.append(_target(name, p["ratio"], p["target"]))
+    growth = result["memory"]["growth_bytes"]["nnscratch"]
+    steps = result["memory"]["steps"]
+    out.append(_target(f"RSS growth over {steps:,} steps ≤ 2 MB", growth / MB, 2.0, below=True))
+    for case in result["cases"]:
+        if "bandwidth" in case:
+            fraction = case["bandwidth"]["fraction"]["nnscratch"]
+            name = f"{case['name']}: ≥ 60% of the bandwidth bound"
+            out.append(_target(name, fraction, BANDWIDTH_FRACTION))
+    return out
+
+
+def _target(name: str, value: float, threshold: float, below: bool = False) -> dict[str, Any]:
+    passed = value <= threshold if below else value >= threshold
+    return {"name": name, "value": value, "threshold": threshold, "passed": passed}
+
+
+def mark(passed: bool) -> str:
+    return "PASS" if passed else "MISS"
+
+
+def duration(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def render(result: dict[str, Any]) -> str:
+    s, m = result["settings"], result["machine"]
+    lines = [
+        f"nnscratch bench{' --quick (smoke run: small sizes, timings meaningless)' if s['quick'] else ''}",
+        f"threads={s['threads']} (torch.set_num_threads), repeats={s['repeats']} interleaved, "
+        "float32, medians",
+        f"machine: {m['cpu']}, nproc={m['nproc']}, torch {m['torch']}; "
+        f"read bandwidth {result['read_bandwidth_bytes_per_s'] / 1e9:.2f} GB/s",
+        "ratio = nnscratch speed / PyTorch speed (> 1 means nnscratch is faster)",
+        "",
+    ]
+    for case in result["cases"]:
+        lines.append(f"{case['name']}  (time per {case['unit']})")
+        for name, seconds in case["seconds"].items():
+            lines.append(f"    {name:<28} {duration(seconds):>10}")
+        for p in case["pairs"]:
+            lines.append(f"    {_ratio_line(p['manual'], p['reference'], p['ratio'], p['target'])}")
+        if "bandwidth" in case:
+            bw = case["bandwidth"]
+            fractions = ", ".join(f"{k} {v:.0%}" for k, v in bw["fraction"].items())
+            lines.append(
+                f"    bandwidth bound {duration(bw['bound_seconds'])} per step "
+                f"({bw['bytes_per_step'] / MB:.1f} MiB read); reached: {fractions}"
+            )
+        lines.append("")
+    lines += _time_to_target_lines(result["time_to_target"])
+    lines += _memory_lines(result["memory"])
+    lines.append("targets")
+    for t in targets(result):
+        lines.append(f"    {mark(t['passed'])}  {t['name']}: {t['value']:.3g}")
+    return "\n".join(lines)
+
+
+def _ratio_line(manual: str, reference: str, ratio: float, target: float | None) -> str:
+    verdict = f"  (target ≥ {target:g}×: {mark(ratio >= target)})" if target is not None else ""
+    return f"ratio {manual} / {reference}: {ratio:.2f}×{verdict}"
+
+
+def _time_to_target_lines(ttt: dict[str, Any]) -> list[str]:
+    lines = [f"digits MLP to {ttt['target_accuracy']} test accuracy (time to target)"]
+    for name, run in ttt["runs"].items():
+        reached = "" if run["reached"] else f" (not reached in {ttt['max_epochs']} epochs)"
+        lines.append(
+            f"    {name:<28} {duration(run['seconds']):>10}  {run['epochs']} epochs{reached}"
+        )
+    lines.append(f"    {_ratio_line('nnscratch', 'nn/optim + DataLoader', ttt['ratio'], 1.0)}")
+    return lines + [""]
+
+
+def _memory_lines(memory: dict[str, Any]) -> list[str]:
+    lines = [f"memory: RSS growth over {memory['steps']:,} steps of the 100×1 loop"]
+    for name, growth in memory["growth_bytes"].items():
+        lines.append(f"    {name:<28} {growth / MB:+.2f} MB")
+    return lines + [""]

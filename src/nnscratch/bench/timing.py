@@ -1,0 +1,81 @@
+"""Timing on a shared, noisy machine: interleaved repeats, medians, RSS and read bandwidth.
+
+Replaces nothing: this is the stopwatch of `nnscratch bench`. Each repeat runs every variant of a
+case once, in a rotated order (repeat r starts with variant r mod k), so that a burst of load from
+another process hits all variants alike; the median over repeats then drops the outliers.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+Work = Callable[[], None]
+
+
+def interleave(variants: dict[str, Work], repeats: int) -> dict[str, list[float]]:
+    """Seconds per call of each variant, ``repeats`` calls each, variants interleaved."""
+    names = list(variants)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            start = time.perf_counter()
+            variants[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def read_bandwidth(n_bytes: int = 256 * 2**20, repeats: int = 7) -> float:
+    """Measured read bandwidth in bytes/s: the median time of ``x.sum()`` over a large tensor.
+
+    A sum reads every byte once and writes one number, so bytes / seconds is the rate at which
+    this machine (with the current ``torch.get_num_threads()``) streams data from memory.
+    """
+    x = torch.ones(n_bytes // 4, dtype=torch.float32)  # (n,) 4 bytes each
+
+    def read() -> None:
+        x.sum()
+
+    read()  # warm-up: pages touched, kernel chosen
+    seconds = median(interleave({"sum": read}, repeats)["sum"])
+    return x.numel() * x.element_size() / seconds
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (psutil)."""
+    import psutil
+
+    return psutil.Process(os.getpid()).memory_info().rss
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, object]:
+    """What the numbers were measured on."""
+    return {
+        "cpu": cpu_model(),
+        "nproc": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
