@@ -168,6 +168,16 @@ def test_soft_bce_targets_and_extreme_logits_stay_finite_and_equal():
     assert_matches_autograd(softmax_model, L.cross_entropy, X, torch.tensor([0, 1, 2]), TOL64)
 
 
+def test_empty_batch_gives_nan_loss_and_zero_gradients_like_autograd():
+    X, y = torch.zeros(0, 3, dtype=F64), torch.zeros(0, 1, dtype=F64)
+    model = MLP(3, [4], 1, "relu", dtype=F64)
+    expected_loss, expected = autograd_loss_and_grads(model, L.mse_loss, X, y)
+    loss = loss_and_grads(model, L.mse_loss, X, y)
+    assert torch.isnan(loss) and torch.isnan(expected_loss)
+    for p, g in zip(model.parameters(), expected, strict=True):
+        torch.testing.assert_close(p.grad, g, atol=0, rtol=0)
+
+
 # ---------------------------------------------------------------- float32: what users run
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize(

@@ -28,6 +28,8 @@ The cross-entropy line is the one worth deriving once: ∂(−log p_ic)/∂x_ik 
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from nnscratch import functional
@@ -44,7 +46,16 @@ def _scale(reduction: str, n: int | torch.Tensor) -> float | torch.Tensor:
             "the hand-derived backward needs a scalar loss: reduction must be 'mean' or 'sum', "
             "got 'none'"
         )
-    return 1.0 / n if reduction == "mean" else 1.0
+    if reduction == "sum":
+        return 1.0
+    if isinstance(n, int) and n == 0:
+        return math.nan  # an empty batch: the mean is 0/0, as in PyTorch
+    return 1.0 / n
+
+
+def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Σ ℓ / n over every element for 'mean' (one kernel: ``.mean()``), Σ ℓ for 'sum'."""
+    return losses.mean() if reduction == "mean" else losses.sum()
 
 
 def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> LossAndDelta:
@@ -52,8 +63,8 @@ def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean")
     L._check_same_shape("mse_loss", input, target)
     s = _scale(reduction, input.numel())
     d = input - target  # (N, O)  ŷ − y
-    loss = d.square().sum() * s  # plain form: ((ŷ − y) ** 2).mean()
-    return loss, d.mul_(2.0 * s)  # δ, in place: d is ours
+    loss = _reduce(d.square(), reduction)  # plain form: ((ŷ − y) ** 2).mean()
+    return loss, d.mul_(2.0 * s)  # δ = 2·d/n, in place: d is ours
 
 
 def l1_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> LossAndDelta:
@@ -61,7 +72,7 @@ def l1_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") 
     L._check_same_shape("l1_loss", input, target)
     s = _scale(reduction, input.numel())
     d = input - target  # (N, O)
-    return d.abs().sum() * s, d.sign_().mul_(s)
+    return _reduce(d.abs(), reduction), d.sign_().mul_(s)
 
 
 def huber_loss(
@@ -76,7 +87,8 @@ def huber_loss(
     a = d.abs()
     quadratic = a < delta  # (N, O) bool
     losses = torch.where(quadratic, 0.5 * d * d, delta * (a - 0.5 * delta))
-    return losses.sum() * s, d.clamp_(-delta, delta).mul_(s)  # clamp(d, ±δ_H) = both pieces
+    grad = d.clamp_(-delta, delta)  # (N, O)  d inside ±δ_H, δ_H·sign(d) outside: both pieces
+    return _reduce(losses, reduction), grad.mul_(s)
 
 
 def binary_cross_entropy_with_logits(
@@ -101,7 +113,7 @@ def binary_cross_entropy_with_logits(
     delta = (1.0 - y) - c * functional.sigmoid(-x)  # (N, O)  ∂ℓ/∂x
     if weight is not None:
         losses, delta = losses * weight, delta * weight
-    return losses.sum() * s, delta.mul_(s)
+    return _reduce(losses, reduction), delta.mul_(s)
 
 
 def cross_entropy(
