@@ -89,6 +89,7 @@ def prepare(config: TrainConfig) -> Prepared:
     config = replace(config, task=dataset.task, device=device).validate()
     build.check_loss_for_task(config, dataset.task, dataset.n_classes)
     parts = split(dataset, config.val_fraction, config.test_fraction, config.seed)
+    check_part_sizes(parts, dataset.task)
     standardizer = None
     if dataset.name != "synthetic":  # the seed's data stays raw so that w, b keep their meaning
         standardizer = Standardizer().fit(parts.train.X)
@@ -96,6 +97,20 @@ def prepare(config: TrainConfig) -> Prepared:
     parts = type(parts)(*(replace(p, X=p.X.to(device), y=p.y.to(device)) for p in parts))
     out = build.output_size(config, dataset.task, dataset.n_classes)
     return Prepared(config, parts.train, parts.val, parts.test, standardizer, out)
+
+
+def check_part_sizes(parts, task: str) -> None:
+    """A regression part of one row cannot be scored (r2 divides by the spread of y)."""
+    if task != "regression":
+        return
+    names = ("training", "validation", "test")
+    fixes = ("--n-samples or a bigger file", "--val-fraction 0", "--test-fraction 0")
+    for name, part, fix in zip(names, parts, fixes, strict=True):
+        if len(part) == 1:
+            raise UserError(
+                f"the {name} part has only 1 row, too few to score a regression (r2 needs 2); "
+                f"use more rows ({fix}, or larger fractions)"
+            )
 
 
 def loss_target(y: torch.Tensor, loss_name: str, dtype: torch.dtype) -> torch.Tensor:
