@@ -48,15 +48,18 @@ def test_quick_run_reports_every_case_with_its_ratio(quick):
 def test_quick_run_reports_bandwidth_time_to_target_and_memory(quick):
     assert quick["read_bandwidth_bytes_per_s"] > 0
     large = [c for c in quick["cases"] if "bandwidth" in c]
-    assert large  # 10,000×1 and 1,000×100 in the quick run
+    assert {c["name"] for c in large} >= {
+        "linear full batch 10,000×1",
+        "linear full batch 1,000×100",
+    }  # the quick run's "large" sizes
     for case in large:
         bw = case["bandwidth"]
         assert bw["bound_seconds"] == pytest.approx(
             bw["bytes_per_step"] / quick["read_bandwidth_bytes_per_s"]
         )
-        assert bw["fraction"]["nnscratch"] == pytest.approx(
-            bw["bound_seconds"] / case["seconds"]["nnscratch"]
-        )
+        assert set(bw["fraction"]) == set(case["seconds"])
+        for name, fraction in bw["fraction"].items():
+            assert fraction == pytest.approx(bw["bound_seconds"] / case["seconds"][name])
     ttt = quick["time_to_target"]
     assert set(ttt["runs"]) == {"nnscratch", "nn/optim + DataLoader"}
     assert all(r["epochs"] == 1 for r in ttt["runs"].values())  # quick: one epoch at most
@@ -86,7 +89,7 @@ def fake_result(ratio, dataloader_ratio, rss_mb, fraction):
                     {"manual": "m", "reference": "DataLoader", "ratio": dataloader_ratio,
                      "target": 5.0, "default_path": False},
                 ],
-                "bandwidth": {"fraction": {"nnscratch": fraction}},
+                "bandwidth": {"fraction": {"m": fraction}},
             }
         ],
         "time_to_target": {"ratio": ratio},

@@ -137,8 +137,11 @@ def mlp(n: int, features: int, optimizer: str) -> Case:
     return Case(f"MLP {features}→64→64→1 ReLU, {label}, batch {BATCH}", "epoch", variants, pairs)
 
 
-def manual_backward_cases(sizes: list[tuple[int, int, float]]) -> list[Case]:
+def manual_backward_cases(sizes: list[tuple[int, int, float | None]]) -> list[Case]:
     """``--backward manual`` (hand-derived gradients, no autograd) at (N, F, target ratio).
+
+    Also run at the large one-feature size (no ratio target there), where it is the optional
+    path towards the memory-bandwidth bound.
 
     Uses ``nnscratch.backprop.loss_and_grads(model, loss_fn, X, y)``, which returns the loss and
     fills every ``p.grad`` by hand; where that module is absent, no case is added.
@@ -169,6 +172,7 @@ def manual_backward_cases(sizes: list[tuple[int, int, float]]) -> list[Case]:
                 "step",
                 {name: manual, "nn/optim": reference},
                 [Pair(name, "nn/optim", target)],
+                bytes_per_unit=2 * X.nbytes + y.nbytes,
                 models={name: model, "nn/optim": ref},
             )
         )

@@ -22,7 +22,7 @@ class Plan:
     full_batch: tuple[tuple[int, int], ...]  # (N, F) per full-batch case
     mini_batch: tuple[int, int]  # (N, F)
     mlp: tuple[int, int]  # (N, F)
-    manual_backward: tuple[tuple[int, int, float], ...]  # (N, F, target ratio)
+    manual_backward: tuple[tuple[int, int, float | None], ...]  # (N, F, target ratio)
     seconds_per_call: float  # calibration goal for one timed call
     bandwidth_bytes: int  # size of the tensor whose .sum() measures read bandwidth
     large_bytes: int  # full-batch cases reading at least this much per step get the bound
@@ -36,7 +36,7 @@ FULL = Plan(
     full_batch=((100, 1), (10_000, 10), (1_000_000, 1), (100_000, 100)),
     mini_batch=(100_000, 10),
     mlp=(10_000, 10),
-    manual_backward=((100, 1, 10.0), (10_000, 10, 3.0)),
+    manual_backward=((100, 1, 10.0), (10_000, 10, 3.0), (1_000_000, 1, None)),
     seconds_per_call=0.05,
     bandwidth_bytes=256 * 2**20,
     large_bytes=8_000_000,  # 1,000,000×1 and 100,000×100
@@ -49,7 +49,7 @@ QUICK = Plan(
     full_batch=((100, 1), (1_000, 10), (10_000, 1), (1_000, 100)),
     mini_batch=(2_000, 10),
     mlp=(1_000, 10),
-    manual_backward=((100, 1, 10.0), (1_000, 10, 3.0)),
+    manual_backward=((100, 1, 10.0), (1_000, 10, 3.0), (10_000, 1, None)),
     seconds_per_call=0.002,
     bandwidth_bytes=16 * 2**20,
     large_bytes=100_000,  # 10,000×1 and 1,000×100
