@@ -64,7 +64,9 @@ def test_cli_resume_continues_to_n_epochs_exactly(tmp_path, capsys):
     flags += ["--momentum", "0.9", "--scheduler", "step", "--step-size", "2", "--json"]
     assert main(["train", *flags, "--epochs", "6", "--out", str(tmp_path / "full")]) == 0
     assert main(["train", *flags, "--epochs", "3", "--out", str(tmp_path / "part")]) == 0
-    assert main(["train", "--resume", str(tmp_path / "part"), "--epochs", "6", "--json"]) == 0
+    folder = tmp_path / "part" / "checkpoint"  # the checkpoint folder itself works too
+    assert main(["train", "--resume", str(folder), "--epochs", "6", "--json"]) == 0
+    assert not (folder / "checkpoint").exists()  # saved into the run, not nested
     capsys.readouterr()
     a = checkpoint.load(tmp_path / "full").state.model
     b = checkpoint.load(tmp_path / "part").state.model

@@ -8,7 +8,7 @@
 
 from nnscratch.checkpoint.data import check_same_data, data_state
 from nnscratch.checkpoint.state import Snapshot, capture, restore
-from nnscratch.checkpoint.store import Checkpoint, find, is_run, load, save
+from nnscratch.checkpoint.store import Checkpoint, find, is_run, load, run_dir, save
 
 __all__ = [
     "Checkpoint",
@@ -20,5 +20,6 @@ __all__ = [
     "is_run",
     "load",
     "restore",
+    "run_dir",
     "save",
 ]

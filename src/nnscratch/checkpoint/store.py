@@ -123,6 +123,11 @@ def find(path: str | Path) -> Path:
     )
 
 
+def run_dir(folder: Path) -> Path:
+    """The run folder a checkpoint folder (from `find`) belongs to: where to save on resume."""
+    return folder.parent if folder.name in (FOLDER, FOLDER + ".old") else folder
+
+
 def _read_verified(folder: Path) -> dict[str, bytes]:
     """Every file listed in the manifest, checked against its size and SHA-256."""
     manifest = _json(folder / MANIFEST, (folder / MANIFEST).read_bytes())

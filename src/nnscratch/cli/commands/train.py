@@ -63,7 +63,7 @@ def command(
     saved = None
     if resume is not None:
         saved, config = resume_config(ctx, resume, out, overwrite)
-        out = resume
+        out = checkpoint.run_dir(saved.path)
     else:
         config = config_from_options(TrainConfig, options).validate()
         if out is not None:
@@ -99,6 +99,8 @@ def check_out(out: Path, overwrite: bool) -> None:
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; give a folder for the run")
+    if (out / "manifest.json").exists():
+        raise UserError(f"--out {out}: is a checkpoint inside a run; give another folder")
     if is_run(out):
         if not overwrite:
             raise UserError(
