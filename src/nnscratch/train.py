@@ -179,7 +179,8 @@ def train(
 ) -> Result:
     """Train on prepared data; with ``out``, save checkpoints there (every ``checkpoint_every``
     epochs if > 0, at the end, on Ctrl-C and on divergence). ``resume`` continues a saved run
-    from its last epoch, exactly: its state is loaded into freshly built objects."""
+    from its last epoch, exactly: its state is loaded into freshly built objects (so a cosine
+    schedule keeps the ``T_max`` of the run's original ``--epochs``)."""
     config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
@@ -248,7 +249,8 @@ def train(
         )
     except KeyboardInterrupt:
         save()
-        raise TrainingInterrupted(len(records), config.epochs, out) from None
+        done = len(records) if last is None else last.epoch  # completed (and saved) epochs
+        raise TrainingInterrupted(done, config.epochs, out) from None
     except DivergenceError as e:
         save()
         raise DivergenceError(
