@@ -118,6 +118,11 @@ class TrainConfig:
     device: str = field(
         default="cpu", metadata=_opt("cpu, cuda or auto (cuda when available)", choices=DEVICES)
     )
+    # -- stability ------------------------------------------------------------------------------
+    clip_grad_norm: float | None = field(
+        default=None,  # None: no clipping
+        metadata=_opt("clip the total L2 norm of the gradients to this before each update"),
+    )
 
     def hidden_sizes(self) -> list[int]:
         return parse_int_list("--hidden", self.hidden or "")
@@ -173,6 +178,12 @@ class TrainConfig:
                 f"--start-factor must be in (0, 1], got {self.start_factor}",
             ),
             (self.total_iters >= 1, f"--total-iters must be at least 1, got {self.total_iters}"),
+            (
+                self.clip_grad_norm is None
+                or (finite(self.clip_grad_norm) and self.clip_grad_norm > 0),
+                f"--clip-grad-norm must be a finite number > 0 (1.0 is usual), "
+                f"got {self.clip_grad_norm}",
+            ),
         ]
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
