@@ -22,6 +22,7 @@ SCHEDULERS = ("none", "step", "cosine", "linear")
 LOSS_NAMES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "gelu")
 DEVICES = ("cpu", "cuda", "auto")
+BACKWARDS = ("autograd", "manual")
 
 
 def _opt(help: str, **extra: Any) -> dict[str, Any]:
@@ -122,6 +123,15 @@ class TrainConfig:
     clip_grad_norm: float | None = field(
         default=None,  # None: no clipping
         metadata=_opt("clip the total L2 norm of the gradients to this before each update"),
+    )
+
+    backward: str = field(
+        default="autograd",
+        metadata=_opt(
+            "how gradients are computed: autograd (loss.backward()) or manual (the chain rule "
+            "written out by hand, nnscratch.backprop)",
+            choices=BACKWARDS,
+        ),
     )
 
     def hidden_sizes(self) -> list[int]:

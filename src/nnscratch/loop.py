@@ -13,6 +13,13 @@
 
 The loss is logged as a Python float (``loss.item()``): keeping the loss *tensor* would keep its
 whole graph alive, and memory would grow with every step.
+
+Two variations keep the same five steps:
+- ``backward="manual"``: steps 1–3 are `nnscratch.backprop.loss_and_grads`, the chain rule written
+  out by hand (no autograd), the same gradients;
+- under ``torchrun`` (`nnscratch.distributed`): every rank draws the same global batch, runs steps
+  1–3 on its own shard of it, and one all-reduce of a flat gradient buffer gives every rank the
+  global-batch gradient before step 4 (what ``DistributedDataParallel`` does).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from typing import Any
 
 import torch
 
+from nnscratch import distributed
+from nnscratch.backprop import loss_and_grads
 from nnscratch.clip import clip_grad_norm_, get_total_norm
 from nnscratch.data.batches import batches
 from nnscratch.errors import DivergenceError
@@ -57,6 +66,13 @@ def _divergence(what: str, value: float, epoch: int, step: int, last: float | No
     )
 
 
+def _by_hand(model: Module, loss_fn: LossFn, xb: torch.Tensor, yb: torch.Tensor) -> float:
+    """Steps 1–3 with hand-derived gradients; an empty shard (distributed) adds nothing."""
+    if xb.shape[0] == 0:
+        return 0.0
+    return loss_and_grads(model, loss_fn, xb, yb).item()
+
+
 def fit(
     model: Module,
     X: torch.Tensor,
@@ -73,6 +89,7 @@ def fit(
     start_epoch: int = 0,
     start_step: int = 0,
     clip_grad_norm: float | None = None,
+    backward: str = "autograd",
     callback: EpochCallback | None = None,
 ) -> list[float]:
     """Train ``model`` on ``(X, y)`` and return the loss history, one float per epoch run.
@@ -86,10 +103,14 @@ def fit(
     exact state the next epoch starts from. Epochs run from ``start_epoch`` to ``epochs`` and
     steps are counted from ``start_step`` (to resume a run). A NaN or infinite loss or gradient
     norm stops training with `DivergenceError` before it can reach the parameters.
+    ``backward="manual"`` computes the gradients with hand-derived formulas instead of autograd.
     """
+    if backward not in ("autograd", "manual"):
+        raise ValueError(f"backward must be 'autograd' or 'manual', got {backward!r}")
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=lr)
     params = list(model.parameters())
+    parallel = distributed.is_distributed()
     history: list[float] = []
     step = start_step
     last_finite: float | None = None
@@ -97,27 +118,35 @@ def fit(
         epoch_lr = optimizer.param_groups[0]["lr"]
         total, count, norm_sum, steps = 0.0, 0, 0.0, 0
         for xb, yb in batches(X, y, batch_size, shuffle, generator):
-            y_pred = model(xb)  # 1. forward    (B, out)
-            loss = loss_fn(y_pred, yb)  # 2. loss       scalar
-            value = loss.item()  # a float: the graph is freed after backward
-            if not math.isfinite(value):
+            n = xb.shape[0]  # rows in the global batch
+            if parallel:
+                xb, yb = distributed.shard(xb, yb)  # this rank's rows of it
+            if backward == "manual" or xb.shape[0] == 0:
+                value = _by_hand(model, loss_fn, xb, yb)  # 1.–3. without autograd
+            else:
+                y_pred = model(xb)  # 1. forward    (B, out)
+                loss = loss_fn(y_pred, yb)  # 2. loss       scalar
+                loss.backward()  # 3. backward   fills p.grad
+                value = loss.item()  # a float: keeping `loss` would keep its graph
+            if parallel:  # g ← (1/N) Σ_k n_k·g_k on every rank, in one all-reduce
+                distributed.all_reduce_gradients_(params, xb.shape[0], n)
+            elif not math.isfinite(value):
                 raise _divergence("the loss", value, epoch, step + 1, last_finite)
-            loss.backward()  # 3. backward   fills p.grad
             if clip_grad_norm is None:  # ‖g‖, the total L2 norm of all gradients
                 norm = get_total_norm([p.grad for p in params if p.grad is not None]).item()
             else:
                 norm = clip_grad_norm_(params, clip_grad_norm).item()  # ‖g‖ before clipping
-            if not math.isfinite(norm):
+            if not math.isfinite(norm):  # the same on every rank: all stop together
                 raise _divergence("the gradient norm", norm, epoch, step + 1, last_finite)
             optimizer.step()  # 4. update     p ← p − lr·g
             optimizer.zero_grad()  # 5. reset      p.grad ← None
             last_finite = value
-            total += value * xb.shape[0]
+            total += value * xb.shape[0]  # per rank when distributed; combined below
             count += xb.shape[0]
             norm_sum += norm
             steps += 1
             step += 1
-        history.append(total / count)
+        history.append(distributed.global_mean(total, count) if parallel else total / count)
         if scheduler is not None:
             scheduler.step()
         if callback is not None:

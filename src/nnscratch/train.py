@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from nnscratch import atomic, build, checkpoint, defaults
+from nnscratch import atomic, build, checkpoint, defaults, distributed
 from nnscratch.config import TrainConfig
 from nnscratch.data.dataset import Dataset
 from nnscratch.data.prepare import Standardizer, split
@@ -187,6 +187,8 @@ def train(
     model = build.build_model(
         config, data.train.n_features, data.out_features, dtype, config.device
     )
+    if distributed.is_distributed():  # every rank starts from rank 0's parameters
+        distributed.broadcast_parameters_(model.parameters())
     optimizer = build.build_optimizer(config, model.parameters())
     scheduler = build.build_scheduler(config, optimizer)
     loss_fn = build.build_loss(config)
@@ -245,6 +247,7 @@ def train(
             start_epoch=start.epoch,
             start_step=start.step,
             clip_grad_norm=config.clip_grad_norm,
+            backward=config.backward,
             callback=on_epoch,
         )
     except KeyboardInterrupt:

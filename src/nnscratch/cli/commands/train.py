@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import json
 import shlex
 from dataclasses import fields, replace
@@ -53,7 +51,19 @@ def command(
     as_json: bool,
     **options: Any,
 ) -> None:
-    from nnscratch import checkpoint
+    from nnscratch import distributed
+    from nnscratch.train import resolve_device
+
+    distributed.init_from_env(resolve_device(options["device"]))  # no-op without torchrun
+    try:
+        run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options)
+    finally:
+        distributed.cleanup()
+
+
+def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options) -> None:
+    """The job; under torchrun every rank trains, and only rank 0 prints and writes files."""
+    from nnscratch import checkpoint, distributed
     from nnscratch.train import TrainingInterrupted, prepare, train
 
     if checkpoint_every < 0:
@@ -71,6 +81,9 @@ def command(
     data = prepare(config)  # every data mistake surfaces here, before the folder is touched
     if saved is not None:
         checkpoint.check_same_data(saved.data, data)
+    main_rank = distributed.is_main()
+    if not main_rank:
+        out, as_json, quiet = None, False, True  # the other ranks train silently
     log = None if as_json else epoch_logger(data.config.epochs, quiet)
     try:
         result = train(data, log, out, saved, checkpoint_every)
@@ -80,6 +93,8 @@ def command(
         ctx.exit(130)
     finally:
         close_logger(log)  # a live progress bar must not outlive an error
+    if not main_rank:
+        return
     plots = write_plots(out, result, data) if out is not None else []
     if as_json:
         click.echo(json.dumps(result.summary))
@@ -153,9 +168,7 @@ def resume_config(ctx: click.Context, resume: Path, out: Path | None, overwrite:
 def epoch_logger(epochs: int, quiet: bool):
     from nnscratch.report import progress_logger
 
-    if "quiet" in inspect.signature(progress_logger).parameters:
-        return progress_logger(epochs, quiet=quiet)
-    return None if quiet else progress_logger(epochs)
+    return progress_logger(epochs, quiet=quiet)
 
 
 def close_logger(log: Any) -> None:
@@ -175,9 +188,7 @@ def interrupted_message(e: Any) -> str:
 
 
 def write_plots(out: Path, result: Any, data: Any) -> list[Path]:
-    """The report's plots of the saved run, once `nnscratch.plots` exists (issue: reports)."""
-    if importlib.util.find_spec("nnscratch.plots") is None:
-        return []
+    """loss.png, and fit.png or boundary.png where they apply (`nnscratch.plots`)."""
     from nnscratch.plots import write_plots as plots
 
     return list(plots(out, result.records, result.summary, result.model, data))
