@@ -37,13 +37,13 @@ FULL = Plan(
     mini_batch=(100_000, 10),
     mlp=(10_000, 10),
     manual_backward=((100, 1, 10.0), (10_000, 10, 3.0), (1_000_000, 1, None)),
-    seconds_per_call=0.05,
+    seconds_per_call=0.1,
     bandwidth_bytes=256 * 2**20,
     large_bytes=8_000_000,  # 1,000,000×1 and 100,000×100
     digits_max_epochs=100,
     memory_steps=100_000,
     memory_warmup=2_000,
-    default_repeats=7,
+    default_repeats=11,
 )
 QUICK = Plan(
     full_batch=((100, 1), (1_000, 10), (10_000, 1), (1_000, 100)),

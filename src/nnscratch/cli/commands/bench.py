@@ -24,7 +24,7 @@ import click
     "--repeats",
     type=click.IntRange(min=1),
     default=None,
-    help="interleaved repeats per case (default: 7, or 2 with --quick)",
+    help="interleaved repeats per case (default: 11, or 2 with --quick)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the full result as JSON")
 def command(quick: bool, threads: int, repeats: int | None, as_json: bool) -> None:
