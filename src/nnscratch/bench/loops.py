@@ -106,8 +106,15 @@ def with_fit(
     """run(epochs): `fit` itself (full batch: one step per epoch)."""
 
     def run(epochs: int) -> None:
-        fit(model, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
-            generator=generator)  # fmt: skip
+        fit(
+            model,
+            X,
+            y,
+            optimizer=optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            generator=generator,
+        )
 
     return run
 
