@@ -13,7 +13,8 @@ from nnscratch import build
 from nnscratch.config import TrainConfig
 from nnscratch.loop import fit
 from nnscratch.plots import plot_fit, save_atomic, write_plots
-from nnscratch.train import loss_target, prepare, summarize
+from nnscratch.summary import summarize
+from nnscratch.train import loss_target, prepare
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

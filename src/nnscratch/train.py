@@ -6,7 +6,7 @@
               with ``out``, checkpoints (`nnscratch.checkpoint`): every N epochs, at the end, on
               Ctrl-C (the last *completed* epoch, kept in memory) and on divergence (the last
               good epoch); ``resume`` continues a saved run bit for bit
-4. report     metrics on train / validation / test; for linear regression, the gap to the
+4. report     (`nnscratch.summary`) metrics on train / validation / test; for linear regression, the gap to the
               closed-form least-squares optimum (``torch.linalg.lstsq``) on the training part
 """
 
@@ -28,9 +28,8 @@ from nnscratch.data.prepare import Standardizer, split
 from nnscratch.errors import DivergenceError, UserError
 from nnscratch.evaluate import evaluate
 from nnscratch.loop import Epoch, fit
-from nnscratch.losses import mse_loss
-from nnscratch.models import LinearRegression
 from nnscratch.module import Module
+from nnscratch.summary import summarize
 
 EpochLog = Callable[[dict[str, Any]], None]
 
@@ -116,34 +115,6 @@ def check_part_sizes(parts, task: str) -> None:
 def loss_target(y: torch.Tensor, loss_name: str, dtype: torch.dtype) -> torch.Tensor:
     """Class indices (N,) stay as they are, except for BCE, which wants float 0/1 of shape (N, 1)."""
     return y.to(dtype).view(-1, 1) if loss_name == "bce_with_logits" else y
-
-
-def least_squares(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The (weight (1, F), bias (1,)) minimising mean((Xwᵀ + b − y)²), solved in float64."""
-    X64, y64 = X.double().cpu(), y.double().cpu()
-    A = torch.cat([X64, torch.ones(X64.shape[0], 1, dtype=torch.float64)], dim=1)  # (N, F+1)
-    solution = torch.linalg.lstsq(A, y64, driver="gelsd").solution  # (F+1, 1)
-    return solution[:-1].T, solution[-1]
-
-
-def linear_report(model: LinearRegression, data: Prepared) -> dict[str, Any]:
-    X, y = data.train.X, data.train.y
-    with torch.no_grad():
-        final_loss = mse_loss(model(X), y).item()
-    ls_w, ls_b = least_squares(X, y)
-    ls_loss = mse_loss(X.double().cpu() @ ls_w.T + ls_b, y.double().cpu()).item()
-    report = {
-        "parameters": {"weight": model.weight.tolist(), "bias": model.bias.tolist()},
-        "least_squares": {"weight": ls_w.tolist(), "bias": ls_b.tolist(), "loss": ls_loss},
-        "loss_gap": final_loss - ls_loss,
-        "relative_loss_gap": (final_loss - ls_loss) / ls_loss if ls_loss > 0 else None,
-    }
-    if "true_weight" in data.train.extra:
-        report["true"] = {
-            "weight": data.train.extra["true_weight"],
-            "bias": data.train.extra["true_bias"],
-        }
-    return report
 
 
 @dataclass
@@ -274,29 +245,3 @@ def divergence_hint(config: TrainConfig) -> str:
     if config.clip_grad_norm is None:
         hint += ", or --clip-grad-norm 1.0"
     return hint
-
-
-def summarize(model: Module, data: Prepared, loss_fn, history: list[float]) -> dict[str, Any]:
-    config = data.config
-    dtype = getattr(torch, config.dtype)
-    metrics = {
-        name: evaluate(model, loss_fn, part, config.loss, dtype) if len(part) else None
-        for name, part in (("train", data.train), ("val", data.val), ("test", data.test))
-    }
-    summary: dict[str, Any] = {
-        "config": config.to_dict(),
-        "data": {
-            "name": data.train.name,
-            "task": data.train.task,
-            "features": data.train.feature_names,
-            "target": data.train.target_name,
-            "classes": data.train.classes,
-            "rows": {"train": len(data.train), "val": len(data.val), "test": len(data.test)},
-        },
-        "metrics": metrics,
-        "final_loss": metrics["train"]["loss"],
-        "loss_history": history,
-    }
-    if isinstance(model, LinearRegression) and config.loss == "mse":
-        summary.update(linear_report(model, data))
-    return summary
