@@ -50,7 +50,8 @@ class Epoch:
     epoch: int  # 0-based index of the epoch that ended
     loss: float  # sample-weighted mean of the batch losses
     lr: float  # the learning rate the epoch used (param group 0, before scheduler.step())
-    grad_norm: float  # mean over the epoch's steps of the total L2 norm of the gradient
+    grad_norm: float  # total L2 norm of the gradient: at the epoch's last step, or the mean over
+    # its steps when clipping or distributed (which need it every step anyway)
     step: int  # optimizer steps taken so far, counting from the run's start
 
 
@@ -111,13 +112,14 @@ def fit(
         optimizer = SGD(model.parameters(), lr=lr)
     params = list(model.parameters())
     parallel = distributed.is_distributed()
+    n_batches = 1 if batch_size is None else -(-X.shape[0] // batch_size)  # ⌈N / B⌉
     history: list[float] = []
     step = start_step
     last_finite: float | None = None
     for epoch in range(start_epoch, epochs):
         epoch_lr = optimizer.param_groups[0]["lr"]
-        total, count, norm_sum, steps = 0.0, 0, 0.0, 0
-        for xb, yb in batches(X, y, batch_size, shuffle, generator):
+        total, count, norm_sum, norms = 0.0, 0, 0.0, 0
+        for batch, (xb, yb) in enumerate(batches(X, y, batch_size, shuffle, generator)):
             n = xb.shape[0]  # rows in the global batch
             if parallel:
                 xb, yb = distributed.shard(xb, yb)  # this rank's rows of it
@@ -132,23 +134,25 @@ def fit(
                 distributed.all_reduce_gradients_(params, xb.shape[0], n)
             elif not math.isfinite(value):
                 raise _divergence("the loss", value, epoch, step + 1, last_finite)
-            if clip_grad_norm is None:  # ‖g‖, the total L2 norm of all gradients
-                norm = get_total_norm([p.grad for p in params if p.grad is not None]).item()
-            else:
+            if clip_grad_norm is not None:
                 norm = clip_grad_norm_(params, clip_grad_norm).item()  # ‖g‖ before clipping
-            if not math.isfinite(norm):  # the same on every rank: all stop together
-                raise _divergence("the gradient norm", norm, epoch, step + 1, last_finite)
+            elif parallel or batch == n_batches - 1:  # ‖g‖, the total L2 norm of all gradients
+                norm = get_total_norm([p.grad for p in params if p.grad is not None]).item()
+            else:  # not needed: a NaN/inf gradient makes the next step's loss NaN/inf
+                norm = None
+            if norm is not None:
+                if not math.isfinite(norm):  # the same on every rank: all stop together
+                    raise _divergence("the gradient norm", norm, epoch, step + 1, last_finite)
+                norm_sum, norms = norm_sum + norm, norms + 1
             optimizer.step()  # 4. update     p ← p − lr·g
             optimizer.zero_grad()  # 5. reset      p.grad ← None
             last_finite = value
             total += value * xb.shape[0]  # per rank when distributed; combined below
             count += xb.shape[0]
-            norm_sum += norm
-            steps += 1
             step += 1
         history.append(distributed.global_mean(total, count) if parallel else total / count)
         if scheduler is not None:
             scheduler.step()
         if callback is not None:
-            callback(Epoch(epoch, history[-1], epoch_lr, norm_sum / steps, step))
+            callback(Epoch(epoch, history[-1], epoch_lr, norm_sum / norms, step))
     return history

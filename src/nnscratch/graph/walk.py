@@ -2,8 +2,12 @@
 
 The graph autograd builds while the forward pass runs, for ``loss = mse_loss(x @ w.T + b, y)``:
 
-    MeanBackward0 → PowBackward0 → SubBackward0 → AddBackward0 ─┬→ MmBackward0 → PermuteBackward0 → AccumulateGrad(w)
-                                                               └→ AccumulateGrad(b)
+    _SquaredErrorBackward → AddmmBackward0 ─┬→ PermuteBackward0 → AccumulateGrad(w)
+                                           └→ AccumulateGrad(b)
+
+(``mse_loss`` is one node with a hand-derived gradient; the seed's plain
+``((x @ w.T + b - y) ** 2).mean()`` would show MeanBackward0 → PowBackward0 → SubBackward0 →
+AddBackward0 → MmBackward0 instead.)
 
 Edges point the way gradients flow in ``backward()``: from a node to the nodes of its inputs.
 Inputs that need no gradient (the data ``x``, the target ``y``) appear in ``next_functions`` as
