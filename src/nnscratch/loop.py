@@ -33,7 +33,7 @@ import torch
 
 from nnscratch import distributed
 from nnscratch.backprop import loss_and_grads
-from nnscratch.clip import clip_grad_norm_, get_total_norm
+from nnscratch.clip import clip_grad_norm_
 from nnscratch.data.batches import batches
 from nnscratch.errors import DivergenceError
 from nnscratch.losses import mse_loss
@@ -50,8 +50,7 @@ class Epoch:
     epoch: int  # 0-based index of the epoch that ended
     loss: float  # sample-weighted mean of the batch losses
     lr: float  # the learning rate the epoch used (param group 0, before scheduler.step())
-    grad_norm: float  # total L2 norm of the gradient: at the epoch's last step, or the mean over
-    # its steps when clipping or distributed (which need it every step anyway)
+    grad_norm: float  # mean over the epoch's steps of the total L2 norm of the gradient
     step: int  # optimizer steps taken so far, counting from the run's start
 
 
@@ -65,6 +64,18 @@ def _divergence(what: str, value: float, epoch: int, step: int, last: float | No
         step=step,
         last_finite_loss=last,
     )
+
+
+def _gradient_norm(params: list[torch.Tensor], max_norm: float | None) -> float:
+    """‖g‖, the total L2 norm of all gradients (before clipping, when ``max_norm`` is given).
+
+    Without clipping it is one norm of the concatenated gradients: two kernels whatever the
+    number of parameters (``get_total_norm``'s per-tensor norms cost a launch each).
+    """
+    if max_norm is not None:
+        return clip_grad_norm_(params, max_norm).item()
+    grads = [p.grad.reshape(-1) for p in params if p.grad is not None]
+    return torch.linalg.vector_norm(torch.cat(grads)).item() if grads else 0.0
 
 
 def _by_hand(model: Module, loss_fn: LossFn, xb: torch.Tensor, yb: torch.Tensor) -> float:
@@ -112,14 +123,13 @@ def fit(
         optimizer = SGD(model.parameters(), lr=lr)
     params = list(model.parameters())
     parallel = distributed.is_distributed()
-    n_batches = 1 if batch_size is None else -(-X.shape[0] // batch_size)  # ⌈N / B⌉
     history: list[float] = []
     step = start_step
     last_finite: float | None = None
     for epoch in range(start_epoch, epochs):
         epoch_lr = optimizer.param_groups[0]["lr"]
-        total, count, norm_sum, norms = 0.0, 0, 0.0, 0
-        for batch, (xb, yb) in enumerate(batches(X, y, batch_size, shuffle, generator)):
+        total, count, norm_sum, steps = 0.0, 0, 0.0, 0
+        for xb, yb in batches(X, y, batch_size, shuffle, generator):
             n = xb.shape[0]  # rows in the global batch
             if parallel:
                 xb, yb = distributed.shard(xb, yb)  # this rank's rows of it
@@ -134,25 +144,20 @@ def fit(
                 distributed.all_reduce_gradients_(params, xb.shape[0], n)
             elif not math.isfinite(value):
                 raise _divergence("the loss", value, epoch, step + 1, last_finite)
-            if clip_grad_norm is not None:
-                norm = clip_grad_norm_(params, clip_grad_norm).item()  # ‖g‖ before clipping
-            elif parallel or batch == n_batches - 1:  # ‖g‖, the total L2 norm of all gradients
-                norm = get_total_norm([p.grad for p in params if p.grad is not None]).item()
-            else:  # not needed: a NaN/inf gradient makes the next step's loss NaN/inf
-                norm = None
-            if norm is not None:
-                if not math.isfinite(norm):  # the same on every rank: all stop together
-                    raise _divergence("the gradient norm", norm, epoch, step + 1, last_finite)
-                norm_sum, norms = norm_sum + norm, norms + 1
+            norm = _gradient_norm(params, clip_grad_norm)  # ‖g‖, clipped to max_norm if given
+            if not math.isfinite(norm):  # the same on every rank: all stop together
+                raise _divergence("the gradient norm", norm, epoch, step + 1, last_finite)
             optimizer.step()  # 4. update     p ← p − lr·g
             optimizer.zero_grad()  # 5. reset      p.grad ← None
             last_finite = value
             total += value * xb.shape[0]  # per rank when distributed; combined below
             count += xb.shape[0]
+            norm_sum += norm
+            steps += 1
             step += 1
         history.append(distributed.global_mean(total, count) if parallel else total / count)
         if scheduler is not None:
             scheduler.step()
         if callback is not None:
-            callback(Epoch(epoch, history[-1], epoch_lr, norm_sum / norms, step))
+            callback(Epoch(epoch, history[-1], epoch_lr, norm_sum / steps, step))
     return history

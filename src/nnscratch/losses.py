@@ -76,16 +76,18 @@ class _SquaredError(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, input: torch.Tensor, target: torch.Tensor, scale: float) -> torch.Tensor:
-        d = (input - target).reshape(-1)  # (numel,) the residuals ŷ − y
-        ctx.save_for_backward(input, target)
+        d = input - target  # the residuals ŷ − y, shape of ŷ
+        ctx.save_for_backward(input, target, d)
         ctx.scale = scale
-        return torch.dot(d, d) * scale  # Σ d² · scale, without a squared temporary
+        flat = d.reshape(-1)  # (numel,)
+        return torch.dot(flat, flat) * scale  # Σ d² · scale, without a squared temporary
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        input, target = ctx.saved_tensors
-        # recomputing ŷ − y from the saved inputs keeps this differentiable (double backward)
-        g = (input - target) * (2.0 * ctx.scale * grad)  # 2·scale·(ŷ − y), shape of ŷ
+        input, target, d = ctx.saved_tensors
+        if torch.is_grad_enabled():  # backward(create_graph=True): recompute d differentiably
+            d = input - target
+        g = d * (2.0 * ctx.scale * grad)  # 2·scale·(ŷ − y), shape of ŷ
         grad_target = -g if ctx.needs_input_grad[1] else None
         return g, grad_target, None
 
