@@ -39,7 +39,7 @@ def ranks(tmp_path_factory):
     cmd += ["--monitor-interval=0.1", str(HERE / "distributed_worker.py"), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return [torch.load(out / f"rank{k}.pt") for k in range(2)]
+    return [torch.load(out / f"rank{k}.pt", weights_only=True) for k in range(2)]
 
 
 def single_process(name: str) -> list[torch.Tensor]:

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from nnscratch import LinearRegression
+from nnscratch.atomic import write_bytes as write_atomic
 from nnscratch.cli import main
 from nnscratch.graph import build_graph, iter_grad_fns, to_dot, to_mermaid, to_text
-from nnscratch.graph.output import write_atomic
 from nnscratch.losses import mse_loss
 from nnscratch.verify.graph import mlp_pair
 

@@ -51,14 +51,14 @@ def new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
 def save_atomic(figure: Figure, path: Path) -> Path:
     """``figure.savefig(path)``, but a reader never sees half a file and a failure keeps the old one.
 
-    The PNG is rendered in memory, then written by `nnscratch.graph.output.write_atomic`
+    The PNG is rendered in memory, then written by `nnscratch.atomic.write_bytes`
     (a temporary file in the same directory, then ``os.replace``).
     """
-    from nnscratch.graph.output import write_atomic
+    from nnscratch import atomic
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    write_atomic(Path(path), buffer.getvalue())
+    atomic.write_bytes(Path(path), buffer.getvalue())
     return Path(path)
 
 

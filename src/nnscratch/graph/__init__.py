@@ -8,7 +8,7 @@ the nodes of its inputs through ``next_functions``; a parameter is reached throu
 
     walk.py     build_graph(loss, named_parameters) -> Graph (nodes and edges)
     render.py   to_text (a tree), to_mermaid, to_dot
-    output.py   write_atomic, and .svg/.png through the Graphviz ``dot`` program when present
+    output.py   .svg/.png through the Graphviz ``dot`` program when present
 """
 
 from nnscratch.graph.render import to_dot, to_mermaid, to_text

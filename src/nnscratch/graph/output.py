@@ -7,12 +7,11 @@ gets a `UserError` saying what to install or which text format to use instead.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
+from nnscratch import atomic
 from nnscratch.errors import UserError
 
 TEXT_SUFFIXES = {
@@ -23,20 +22,6 @@ TEXT_SUFFIXES = {
     ".txt": "text",
 }
 IMAGE_SUFFIXES = (".svg", ".png")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, then ``os.replace`` it into place: a reader
-    never sees half a file, and a failed write leaves the old file untouched."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_image(dot_source: str, path: Path) -> None:
@@ -56,4 +41,4 @@ def render_image(dot_source: str, path: Path) -> None:
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip()
         raise UserError(f"graphviz 'dot' failed to render {path.name}: {message}")
-    write_atomic(path, done.stdout)
+    atomic.write_bytes(path, done.stdout)

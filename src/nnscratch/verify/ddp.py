@@ -101,7 +101,7 @@ def run() -> list[dict]:
     """Both ranks' results from one 2-process gloo run."""
     with tempfile.TemporaryDirectory() as out:
         mp.spawn(_worker, args=(_free_port(), out), nprocs=WORLD, join=True)
-        return [torch.load(Path(out) / f"rank{k}.pt") for k in range(WORLD)]
+        return [torch.load(Path(out) / f"rank{k}.pt", weights_only=True) for k in range(WORLD)]
 
 
 def rows() -> Iterator[Row]:

@@ -81,9 +81,10 @@ def command(
 
     import torch
 
+    from nnscratch.atomic import write_bytes
     from nnscratch.data import make_regression
     from nnscratch.graph import build_graph, to_dot, to_mermaid, to_text
-    from nnscratch.graph.output import IMAGE_SUFFIXES, render_image, write_atomic
+    from nnscratch.graph.output import IMAGE_SUFFIXES, render_image
     from nnscratch.losses import mse_loss
     from nnscratch.models import LinearRegression
 
@@ -110,5 +111,5 @@ def command(
         render_image(source, out)
         click.echo(f"wrote {out}")
     else:
-        write_atomic(out, source.encode() if source.endswith("\n") else (source + "\n").encode())
+        write_bytes(out, source.encode() if source.endswith("\n") else (source + "\n").encode())
         click.echo(f"wrote {out}")
