@@ -103,6 +103,8 @@ class Adam(Optimizer):
                 bias_correction1 = 1 - beta1**t
                 bias_correction2 = 1 - beta2**t
                 step_size = lr / bias_correction1
-                denom = (v.sqrt() / bias_correction2**0.5).add_(eps)  # √v/√(1 − β₂ᵗ) + ε
+                denom = (
+                    v.sqrt().div_(bias_correction2**0.5).add_(eps)
+                )  # √v/√(1 − β₂ᵗ) + ε, one buffer
                 p.addcdiv_(m, denom, value=-step_size)  # p ← p − step_size · m / denom
         return loss
