@@ -32,7 +32,7 @@ PER_DATASET: dict[str, dict[str, Any]] = {
     "moons": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
     "circles": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
 }
-FILE_REGRESSION = dict(model="linear", optimizer="adam", lr=0.01, epochs=500, **SPLIT)
+FILE_REGRESSION = dict(model="linear", optimizer="sgd", lr=0.1, epochs=1000, **SPLIT)
 FILE_CLASSIFICATION = dict(
     model="mlp", hidden="64", optimizer="adam", lr=1e-3, epochs=100, batch_size=32, **SPLIT
 )
