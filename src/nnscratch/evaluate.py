@@ -1,7 +1,8 @@
 """Evaluation: the loss and the task's metrics on one split, without building a graph.
 
 Regression: ``loss``, ``mse`` and ``r2``.  Classification: ``loss`` (the log-loss: cross-entropy
-of the predicted probabilities) and ``accuracy``.
+of the predicted probabilities) and ``accuracy``. Mapped rows (`nnscratch.data.mapped`) go
+through the model block by block; only the outputs (N, out) are held at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 
 from nnscratch import metrics
 from nnscratch.data.dataset import Dataset
+from nnscratch.data.mapped import apply
 from nnscratch.module import Module
 
 
@@ -31,7 +33,7 @@ def evaluate(
     loss_name: str,
     dtype: torch.dtype,
 ) -> dict[str, Any]:
-    out = model(data.X)  # (N, out)
+    out = apply(model, data.X)  # (N, out)
     if data.task == "regression":
         return {
             "loss": loss_fn(out, data.y).item(),

@@ -5,6 +5,13 @@ learned parameters next to the true ones and the closed-form least-squares optim
 
 The loss gap between what gradient descent reached and that optimum says how close the five-step
 loop got to the best any linear model can do on the training data.
+
+Mapped rows (`nnscratch.data.mapped`) are never all in memory, so there the optimum comes from the
+normal equations, accumulated block by block in float64 and solved the same way:
+
+    AᵀA = Σ_blocks A_bᵀA_b  (F+1, F+1)      Aᵀy = Σ_blocks A_bᵀy_b  (F+1, 1)      AᵀA·[w b]ᵀ = Aᵀy
+
+(the same minimiser; forming AᵀA squares the condition number, harmless for standardized X).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from nnscratch.data.mapped import MappedRows, apply
 from nnscratch.evaluate import evaluate
 from nnscratch.losses import mse_loss
 from nnscratch.models import LinearRegression
@@ -22,20 +30,43 @@ if TYPE_CHECKING:
     from nnscratch.train import Prepared
 
 
-def least_squares(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _with_ones(X: torch.Tensor) -> torch.Tensor:
+    X64 = X.double().cpu()  # (N, F)
+    return torch.cat([X64, torch.ones(X64.shape[0], 1, dtype=torch.float64)], dim=1)  # (N, F+1)
+
+
+def normal_equations(X: MappedRows, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """AᵀA (F+1, F+1) and Aᵀy (F+1, 1) for A = [X 1], summed block by block in float64."""
+    F = X.shape[1]
+    AtA = torch.zeros(F + 1, F + 1, dtype=torch.float64)
+    Aty = torch.zeros(F + 1, 1, dtype=torch.float64)
+    for positions, xb in X.blocks():
+        A = _with_ones(xb)  # (b, F+1)
+        AtA += A.T @ A
+        Aty += A.T @ y[positions.to(y.device)].double().cpu()  # (F+1, 1)
+    return AtA, Aty
+
+
+def least_squares(
+    X: torch.Tensor | MappedRows, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The (weight (1, F), bias (1,)) minimising mean((Xwᵀ + b − y)²), solved in float64."""
-    X64, y64 = X.double().cpu(), y.double().cpu()
-    A = torch.cat([X64, torch.ones(X64.shape[0], 1, dtype=torch.float64)], dim=1)  # (N, F+1)
-    solution = torch.linalg.lstsq(A, y64, driver="gelsd").solution  # (F+1, 1)
+    if isinstance(X, MappedRows):
+        AtA, Aty = normal_equations(X, y)
+        solution = torch.linalg.lstsq(AtA, Aty, driver="gelsd").solution  # (F+1, 1)
+    else:
+        A = _with_ones(X)  # (N, F+1)
+        solution = torch.linalg.lstsq(A, y.double().cpu(), driver="gelsd").solution  # (F+1, 1)
     return solution[:-1].T, solution[-1]
 
 
 def linear_report(model: LinearRegression, data: Prepared) -> dict[str, Any]:
     X, y = data.train.X, data.train.y
     with torch.no_grad():
-        final_loss = mse_loss(model(X), y).item()
+        final_loss = mse_loss(apply(model, X), y).item()
     ls_w, ls_b = least_squares(X, y)
-    ls_loss = mse_loss(X.double().cpu() @ ls_w.T + ls_b, y.double().cpu()).item()
+    ls_pred = apply(lambda x: x.double().cpu() @ ls_w.T + ls_b, X)  # (N, 1)
+    ls_loss = mse_loss(ls_pred, y.double().cpu()).item()
     report = {
         "parameters": {"weight": model.weight.tolist(), "bias": model.bias.tolist()},
         "least_squares": {"weight": ls_w.tolist(), "bias": ls_b.tolist(), "loss": ls_loss},

@@ -1,6 +1,7 @@
 """The ``nnscratch train`` job: config → data → model → the five-step loop → report.
 
-1. data       load, split (seeded), standardise with training-part statistics only
+1. data       load, split (seeded), standardise with training-part statistics only; a large
+              .npy file stays on disk, read batch by batch (`nnscratch.data.mapped`)
 2. pieces     model, loss, optimizer, scheduler from the resolved config (`nnscratch.build`)
 3. training   `nnscratch.fit`, with a per-epoch callback for validation, logging and saving;
               with ``out``, checkpoints (`nnscratch.checkpoint`): every N epochs, at the end, on
@@ -24,6 +25,7 @@ import torch
 from nnscratch import atomic, build, checkpoint, defaults, distributed
 from nnscratch.config import TrainConfig
 from nnscratch.data.dataset import Dataset
+from nnscratch.data.mapped import MappedRows
 from nnscratch.data.prepare import Standardizer, split
 from nnscratch.errors import DivergenceError, UserError
 from nnscratch.evaluate import evaluate
@@ -87,6 +89,9 @@ def prepare(config: TrainConfig) -> Prepared:
     config = defaults.resolve(config, dataset.task, dataset.n_classes)
     config = replace(config, task=dataset.task, device=device).validate()
     build.check_loss_for_task(config, dataset.task, dataset.n_classes)
+    if config.batch_size is None and isinstance(dataset.X, MappedRows):
+        # full batch: every step reads every row, so read them once
+        dataset = replace(dataset, X=dataset.X[:])  # (N, F) tensor
     parts = split(dataset, config.val_fraction, config.test_fraction, config.seed)
     check_part_sizes(parts, dataset.task)
     standardizer = None

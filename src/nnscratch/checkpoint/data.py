@@ -4,7 +4,8 @@ Replaces the ad-hoc "remember to pickle the scaler and the label encoder next to
 ``data.json`` holds the fitted standardizer's μ and σ, the feature names (the columns to pick
 at predict time, in order), the target name, the task, and ``classes`` (the original label of
 each class index), plus a SHA-256 of the standardized training rows, so that ``--resume``
-refuses a data file that changed since the run started.
+refuses a data file that changed since the run started (rows left on disk, `MappedRows`, are
+hashed block by block in file order, each block's features then its targets).
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+import torch
+
+from nnscratch.data.mapped import MappedRows
 from nnscratch.errors import UserError
 
 if TYPE_CHECKING:
     from nnscratch.train import Prepared
+
+
+def _bytes(t: torch.Tensor) -> bytes:
+    return t.detach().cpu().contiguous().numpy().tobytes()
 
 
 def data_state(data: Prepared) -> dict[str, Any]:
@@ -23,8 +31,13 @@ def data_state(data: Prepared) -> dict[str, Any]:
     rows, so that a resumed run can check it trains on the same data."""
     train = data.train
     digest = hashlib.sha256()
-    for t in (train.X, train.y):
-        digest.update(t.detach().cpu().contiguous().numpy().tobytes())
+    if isinstance(train.X, MappedRows):
+        for positions, xb in train.X.blocks():
+            for t in (xb, train.y[positions.to(train.y.device)]):
+                digest.update(_bytes(t))
+    else:
+        for t in (train.X, train.y):
+            digest.update(_bytes(t))
     return {
         "name": train.name,
         "task": train.task,

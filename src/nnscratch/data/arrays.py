@@ -6,7 +6,8 @@
            numbers or strings
 
 ``np.load(..., allow_pickle=False)``: an object array (which would need pickle, and pickle can run
-code) is refused with a message instead of being loaded.
+code) is refused with a message instead of being loaded. ``mapped=True`` leaves a .npy file's
+features on disk, read batch by batch (`nnscratch.data.mapped`); only the target is loaded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from nnscratch.data.mapped import MappedRows, NpyFile, scan
 from nnscratch.errors import UserError
 
 # np.load parses untrusted bytes; what it raises for damaged ones varies (ValueError, EOFError,
@@ -26,28 +28,39 @@ from nnscratch.errors import UserError
 NOT_NUMPY = Exception
 
 
-def _check_npy_size(path: str | Path) -> None:
-    """A damaged header could claim a huge shape: check it against the file size before loading."""
-    if Path(path).suffix.lower() != ".npy":
-        return
+def npy_header(path: str | Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """``(shape, fortran_order, dtype, offset of the data)`` of a .npy file, from its header."""
     with open(path, "rb") as fp:
         version = np.lib.format.read_magic(fp)
         read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(
             version, np.lib.format.read_array_header_2_0
         )
-        shape, _, dtype = read_header(fp)
-        header_end = fp.tell()
+        shape, fortran_order, dtype = read_header(fp)
+        return shape, fortran_order, dtype, fp.tell()
+
+
+def _check_npy_size(path: str | Path) -> tuple[tuple[int, ...], bool, np.dtype, int] | None:
+    """A damaged header could claim a huge shape: check it against the file size before loading."""
+    if Path(path).suffix.lower() != ".npy":
+        return None
+    shape, fortran_order, dtype, header_end = header = npy_header(path)
     if dtype.hasobject:
         raise ValueError("it holds Python objects, which only pickle can load")
     size = Path(path).stat().st_size
     if math.prod(shape) * dtype.itemsize > size - header_end:
         raise ValueError(f"the header promises shape {shape} of {dtype}, more than the file holds")
+    return header
 
 
-def np_load(path: str | Path) -> Any:
-    """``np.load`` without pickle: an ndarray for .npy, an ``NpzFile`` for .npz."""
+def np_load(path: str | Path, mapped: bool = False) -> Any:
+    """``np.load`` without pickle: an ndarray for .npy, an ``NpzFile`` for .npz; with ``mapped``,
+    an `NpyFile` to read a .npy file's rows from (unless Fortran-ordered: its rows are scattered
+    over the file, so it is loaded whole)."""
     try:
-        _check_npy_size(path)
+        header = _check_npy_size(path)
+        if mapped and header is not None and not header[1]:
+            shape, _, dtype, offset = header
+            return NpyFile(path, shape, dtype, offset)
         return np.load(path, allow_pickle=False)
     except NOT_NUMPY as e:
         raise UserError(
@@ -56,14 +69,17 @@ def np_load(path: str | Path) -> Any:
         ) from e
 
 
-def check_array(a: np.ndarray, what: str, ndim: tuple[int, ...], text_ok: bool = False) -> None:
-    """`UserError` unless ``a`` has one of the ``ndim`` and holds finite numbers (or text)."""
+def check_array(
+    a: np.ndarray, what: str, ndim: tuple[int, ...], text_ok: bool = False, finite: bool = True
+) -> None:
+    """`UserError` unless ``a`` has one of the ``ndim`` and holds finite numbers (or text);
+    ``finite=False`` leaves the values unread (a mapped file is checked block by block)."""
     if a.ndim not in ndim:
         dims = " or ".join(f"{d}-D" for d in ndim)
         raise UserError(f"{what} is {a.ndim}-D with shape {a.shape}; it must be {dims}")
     if a.dtype.kind not in "biuf" and not (text_ok and a.dtype.kind == "U"):
         raise UserError(f"{what} has dtype {a.dtype}; it must hold numbers (int or float)")
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
+    if finite and a.dtype.kind == "f" and not np.isfinite(a).all():
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise UserError(f"{what} has a NaN or infinite value at index {where}; replace it")
 
@@ -83,10 +99,14 @@ def npz_array(path: str | Path, key: str) -> np.ndarray | None:
             raise UserError(f"{path}: array {key!r} is damaged ({e}); save the file again") from e
 
 
-def read_npy(path: str | Path, target: int | str | None) -> tuple[torch.Tensor, list, list, str]:
-    """``(X (N, F) float64, target values, feature names, target name)`` from a .npy file."""
-    a = np_load(path)
-    check_array(a, str(path), ndim=(2,))
+def read_npy(
+    path: str | Path, target: int | str | None, mapped: bool = False
+) -> tuple[torch.Tensor | MappedRows, list | np.ndarray, list, str]:
+    """``(X (N, F) float64, target values, feature names, target name)`` from a .npy file; with
+    ``mapped``, X is `MappedRows` (one checking pass, no rows kept) and the target an array."""
+    a = np_load(path, mapped)
+    mapped = isinstance(a, NpyFile)
+    check_array(a, str(path), ndim=(2,), finite=not mapped)
     n, cols = a.shape
     if cols < 2 or n < 1:
         raise UserError(
@@ -102,9 +122,13 @@ def read_npy(path: str | Path, target: int | str | None) -> tuple[torch.Tensor, 
         )
     t %= cols
     feature_cols = [j for j in range(cols) if j != t]
+    names = [f"col{j}" for j in feature_cols]
+    if mapped:
+        X, labels = scan(a, feature_cols, t)  # (N, F) on disk, (N,) float64
+        return X, labels, names, f"col{t}"
     X = torch.from_numpy(a[:, feature_cols].astype(np.float64))  # (N, F)
     labels = [float(v) for v in a[:, t]]
-    return X, labels, [f"col{j}" for j in feature_cols], f"col{t}"
+    return X, labels, names, f"col{t}"
 
 
 def read_npz(path: str | Path) -> tuple[torch.Tensor, list, list, str]:

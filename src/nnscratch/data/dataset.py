@@ -8,6 +8,7 @@ Conventions (the ones PyTorch's losses expect):
                                                               ``nn.CrossEntropyLoss`` takes them
 
 ``classes[k]`` is the original label (a string or a number) that class index ``k`` stands for.
+X may also be `MappedRows`, the rows of a memory-mapped .npy file, read batch by batch.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Literal
 
 import torch
 
+from nnscratch.data.mapped import MappedRows
+
 Task = Literal["regression", "classification"]
 
 
 @dataclass
 class Dataset:
-    X: torch.Tensor  # (N, F) floating point
+    X: torch.Tensor | MappedRows  # (N, F) floating point, in memory or mapped from a file
     y: torch.Tensor  # (N, 1) float for regression, (N,) int64 class indices for classification
     task: Task  # "regression" or "classification"
     feature_names: list[str]  # F names, one per column of X
@@ -57,8 +60,10 @@ class Dataset:
         return None if self.classes is None else len(self.classes)
 
     def subset(self, index: torch.Tensor) -> Dataset:
-        """The rows at ``index`` (like ``torch.utils.data.Subset``, but gathered into new tensors)."""
-        return replace(self, X=self.X[index], y=self.y[index])  # (n, F), (n, ...)
+        """The rows at ``index`` (like ``torch.utils.data.Subset``, but gathered into new tensors;
+        mapped rows stay on disk)."""
+        X = self.X.subset(index) if isinstance(self.X, MappedRows) else self.X[index]  # (n, F)
+        return replace(self, X=X, y=self.y[index])  # (n, F), (n, ...)
 
     def to(self, dtype: torch.dtype) -> Dataset:
         """Cast the features (and a regression target) to ``dtype``; class indices stay int64."""

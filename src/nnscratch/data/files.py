@@ -18,6 +18,10 @@ Regression or classification?  ``task=None`` decides from the target values:
 Pass ``task="regression"`` or ``task="classification"`` to override. Class ``k`` stands for
 ``classes[k]``, the k-th smallest label (sklearn's ``LabelEncoder`` order).
 
+Large .npy files stay on disk (`nnscratch.data.mapped`): from ``MAPPED_MIN_BYTES`` on (or with
+``mapped=True``), X is `MappedRows`, read batch by batch, and only the target is loaded. Smaller
+files are read whole: faster per batch, and every tool (plots, explain) gets a tensor.
+
 Pickle is never used (``np.load(..., allow_pickle=False)``): a data file cannot run code.
 `select_features` reads the same files at predict time, picking the training features by name.
 """
@@ -27,16 +31,19 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from nnscratch.data.arrays import read_npy, read_npz, select_array_features
 from nnscratch.data.dataset import Dataset
+from nnscratch.data.mapped import MappedRows
 from nnscratch.data.table import Table, check_path, parse_number, read_csv
 from nnscratch.errors import UserError
 
 MAX_CLASSES = 20  # more distinct whole numbers than this: a regression target
 TASKS = ("regression", "classification")
 EXTENSIONS = (".csv", ".npy", ".npz")
+MAPPED_MIN_BYTES = 16 * 2**20  # a .npy file this large (16 MiB) or larger stays on disk
 
 
 def _extension(path: str | Path) -> str:
@@ -52,8 +59,11 @@ def load_file(
     target: str | int | None = None,
     task: str | None = None,
     dtype: torch.dtype = torch.float32,
+    mapped: bool | None = None,
 ) -> Dataset:
-    """Read a .csv, .npy or .npz file into a `Dataset`; `UserError` for every user mistake."""
+    """Read a .csv, .npy or .npz file into a `Dataset`; `UserError` for every user mistake.
+    ``mapped``: leave a .npy file's rows on disk (True), read it whole (False), or decide by its
+    size (None)."""
     if task is not None and task not in TASKS:
         raise UserError(f"task must be 'regression' or 'classification', got {task!r}")
     ext = _extension(path)
@@ -62,7 +72,9 @@ def load_file(
     if ext == ".csv":
         X, labels, features, target_name = _csv(path, target)
     elif ext == ".npy":
-        X, labels, features, target_name = read_npy(path, target)
+        if mapped is None:
+            mapped = Path(path).stat().st_size >= MAPPED_MIN_BYTES
+        X, labels, features, target_name = read_npy(path, target, mapped)
     else:
         if target is not None:
             raise UserError(
@@ -73,17 +85,23 @@ def load_file(
 
 
 # -- target → task, y, classes -------------------------------------------------------------------
-def looks_like_classes(values: list[float]) -> bool:
+def looks_like_classes(values: list[float] | np.ndarray) -> bool:
     """The rule above: whole numbers, few distinct values, several rows per value."""
-    distinct = set(values)
-    whole = all(float(v).is_integer() for v in values)
-    return whole and len(distinct) <= MAX_CLASSES and 2 * len(distinct) <= len(values)
+    v = np.asarray(values, dtype=np.float64)  # (N,) finite
+    distinct = np.unique(v)
+    whole = bool(np.all(v == np.floor(v)))
+    return whole and len(distinct) <= MAX_CLASSES and 2 * len(distinct) <= len(v)
+
+
+def _fits(X: torch.Tensor | MappedRows, dtype: torch.dtype) -> bool:
+    """Is every feature value finite once rounded to ``dtype``?"""
+    return X.fits(dtype) if isinstance(X, MappedRows) else bool(torch.isfinite(X.to(dtype)).all())
 
 
 def _dataset(name, X, labels, features, target_name, task, dtype) -> Dataset:
-    if not torch.isfinite(X.to(dtype)).all():
+    if not _fits(X, dtype):
         raise UserError(f"{name}: a feature value is too large for {dtype}; rescale the data")
-    numbers = all(isinstance(v, float) for v in labels)
+    numbers = isinstance(labels, np.ndarray) or all(isinstance(v, float) for v in labels)
     if task is None:
         task = "classification" if not numbers or looks_like_classes(labels) else "regression"
     if task == "regression":
@@ -93,12 +111,15 @@ def _dataset(name, X, labels, features, target_name, task, dtype) -> Dataset:
                 f"{name}: target {target_name!r} has the non-number {bad!r}, "
                 "so it cannot be a regression target; use task='classification'"
             )
-        y = torch.tensor(labels, dtype=torch.float64).reshape(-1, 1)  # (N, 1)
+        y = torch.as_tensor(np.asarray(labels, dtype=np.float64)).reshape(-1, 1)  # (N, 1)
         if not torch.isfinite(y.to(dtype)).all():
             raise UserError(f"{name}: a target value is too large for {dtype}; rescale it")
         return Dataset(X.to(dtype), y.to(dtype), task, features, target_name, None, name)
-    if numbers:  # whole-number labels are shown as ints: class "3", not "3.0"
-        labels = [int(v) if v.is_integer() else v for v in labels]
+    if numbers:  # k-th smallest value → class k; whole numbers are shown as ints: "3", not "3.0"
+        values, index = np.unique(np.asarray(labels, dtype=np.float64), return_inverse=True)
+        classes = [int(v) if v.is_integer() else v for v in values.tolist()]
+        y = torch.from_numpy(index.astype(np.int64).reshape(-1))  # (N,)
+        return Dataset(X.to(dtype), y, task, features, target_name, classes, name)
     classes = sorted(set(labels), key=lambda v: (isinstance(v, str), v))
     index = {label: k for k, label in enumerate(classes)}
     y = torch.tensor([index[v] for v in labels], dtype=torch.int64)  # (N,)

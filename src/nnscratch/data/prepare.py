@@ -19,7 +19,8 @@ would leak them into training):
 Conventions, as ``StandardScaler``: the population std (divide by N, ``ddof=0``; ``torch.std``
 divides by N − 1 by default), and σ_j = 1 for a constant column (including one whose computed
 variance is only rounding error), so it maps to 0 instead of NaN. Statistics are computed in
-float64 whatever the input dtype; the output keeps the input's dtype.
+float64 whatever the input dtype; the output keeps the input's dtype. Mapped rows
+(`nnscratch.data.mapped`) are fitted in a streamed pass and transformed lazily, batch by batch.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import NamedTuple
 import torch
 
 from nnscratch.data.dataset import Dataset
+from nnscratch.data.mapped import MappedRows
 from nnscratch.errors import UserError
 
 
@@ -72,13 +74,16 @@ class Standardizer:
         self.mean: torch.Tensor | None = None  # (F,) float64
         self.std: torch.Tensor | None = None  # (F,) float64, never 0
 
-    def fit(self, X: torch.Tensor) -> Standardizer:
+    def fit(self, X: torch.Tensor | MappedRows) -> Standardizer:
         if X.ndim != 2 or X.shape[0] < 1:
             raise ValueError(f"fit needs an (N, F) tensor with N >= 1, got shape {tuple(X.shape)}")
-        x = X.detach().double()  # (N, F)
-        n = x.shape[0]
-        mean = x.mean(dim=0)  # (F,)
-        var = ((x - mean) ** 2).mean(dim=0)  # (F,) population variance, divide by N
+        n = X.shape[0]
+        if isinstance(X, MappedRows):
+            mean, var = X.moments()  # (F,), (F,) the same two passes, streamed block by block
+        else:
+            x = X.detach().double()  # (N, F)
+            mean = x.mean(dim=0)  # (F,)
+            var = ((x - mean) ** 2).mean(dim=0)  # (F,) population variance, divide by N
         # constant column: the variance is within the rounding error of the two-pass formula
         eps = torch.finfo(torch.float64).eps
         constant = var <= n * eps * var + (n * mean * eps) ** 2  # (F,) bool
@@ -94,8 +99,10 @@ class Standardizer:
                 f"expected an (N, {self.mean.shape[0]}) tensor, got shape {tuple(X.shape)}"
             )
 
-    def transform(self, X: torch.Tensor) -> torch.Tensor:
+    def transform(self, X: torch.Tensor | MappedRows) -> torch.Tensor | MappedRows:
         self._check_fitted(X)
+        if isinstance(X, MappedRows):
+            return X.standardize(self.mean, self.std)  # applied to each batch as it is read
         return ((X.double() - self.mean) / self.std).to(X.dtype)  # (N, F)
 
     def fit_transform(self, X: torch.Tensor) -> torch.Tensor:
