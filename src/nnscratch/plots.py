@@ -96,7 +96,7 @@ def _model_device_dtype(data: Prepared) -> tuple[torch.device, torch.dtype]:
 def plot_fit(model: Module, data: Prepared, summary: dict[str, Any]) -> Figure:
     """One-feature regression: the points, the learned line, and the true line when known."""
     device, dtype = _model_device_dtype(data)
-    x_seen = data.train.X  # (N, 1), as the model sees it (standardized unless synthetic)
+    x_seen = data.train.X[:]  # (N, 1) as the model sees it ([:] reads on-disk rows too)
     low, high = x_seen.min().item(), x_seen.max().item()
     pad = 0.05 * (high - low or 1.0)  # 5 % of the x range on each side
     grid = torch.linspace(low - pad, high + pad, GRID, dtype=dtype, device=device).view(-1, 1)
@@ -114,7 +114,7 @@ def plot_fit(model: Module, data: Prepared, summary: dict[str, Any]) -> Figure:
     ax.scatter(original(x_seen), data.train.y.view(-1).tolist(), s=12, alpha=0.6, label="train")
     if len(data.val):
         ax.scatter(
-            original(data.val.X),
+            original(data.val.X[:]),
             data.val.y.view(-1).tolist(),
             s=12,
             alpha=0.6,
@@ -157,7 +157,7 @@ def plot_boundary(model: Module, data: Prepared, summary: dict[str, Any]) -> Fig
     from matplotlib.colors import ListedColormap
 
     device, dtype = _model_device_dtype(data)
-    X = data.train.X  # (N, 2) standardized
+    X = data.train.X[:]  # (N, 2) standardized ([:] reads on-disk rows too)
     lo = X.min(dim=0).values - MARGIN  # (2,)
     hi = X.max(dim=0).values + MARGIN  # (2,)
     g0 = torch.linspace(lo[0].item(), hi[0].item(), GRID, dtype=dtype, device=device)  # (G,)

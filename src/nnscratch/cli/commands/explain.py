@@ -54,7 +54,7 @@ def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer, resolv
     optimizer = factories.build_optimizer(config, model.parameters())
     loss_fn = factories.build_loss(config)
     y = loss_target(data.train.y, config.loss, dtype)
-    return model, data.train.X, y, loss_fn, optimizer, config
+    return model, data.train.X[:], y, loss_fn, optimizer, config  # [:]: on-disk rows too
 
 
 @click.command(
