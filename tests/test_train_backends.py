@@ -87,3 +87,11 @@ def test_torchrun_data_parallel_equals_single_process(tmp_path):
     assert p1.keys() == p2.keys()
     for name in p1:
         torch.testing.assert_close(p1[name], p2[name], atol=1e-10, rtol=1e-10)
+
+
+def test_compiled_forward_and_loss_trains_like_the_plain_path():
+    config = TrainConfig(data="builtin:iris", model="mlp", hidden="8", batch_size=32, epochs=3)
+    plain = train(prepare(config))
+    compiled = train(prepare(TrainConfig(**{**config.to_dict(), "compile": True})))
+    for p, q in zip(plain.model.parameters(), compiled.model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-5)

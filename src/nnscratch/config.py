@@ -134,6 +134,14 @@ class TrainConfig:
         ),
     )
 
+    compile: bool = field(
+        default=False,
+        metadata=_opt(
+            "torch.compile forward + loss (helps on large full batches; costs seconds of "
+            "compilation at the start)"
+        ),
+    )
+
     def hidden_sizes(self) -> list[int]:
         return parse_int_list("--hidden", self.hidden or "")
 
@@ -195,6 +203,8 @@ class TrainConfig:
                 f"got {self.clip_grad_norm}",
             ),
         ]
+        if self.compile and self.backward == "manual":
+            raise UserError("--compile applies to the autograd backward; drop --backward manual")
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
             flag = "--" + name.replace("_", "-")

@@ -102,6 +102,7 @@ def fit(
     start_step: int = 0,
     clip_grad_norm: float | None = None,
     backward: str = "autograd",
+    compile: bool = False,
     callback: EpochCallback | None = None,
 ) -> list[float]:
     """Train ``model`` on ``(X, y)`` and return the loss history, one float per epoch run.
@@ -115,7 +116,9 @@ def fit(
     exact state the next epoch starts from. Epochs run from ``start_epoch`` to ``epochs`` and
     steps are counted from ``start_step`` (to resume a run). A NaN or infinite loss or gradient
     norm stops training with `DivergenceError` before it can reach the parameters.
-    ``backward="manual"`` computes the gradients with hand-derived formulas instead of autograd.
+    ``backward="manual"`` computes the gradients with hand-derived formulas instead of autograd;
+    ``compile=True`` runs forward + loss as one ``torch.compile``d graph (same numbers within
+    float32 rounding; faster on large batches, seconds of compilation first).
     """
     if backward not in ("autograd", "manual"):
         raise ValueError(f"backward must be 'autograd' or 'manual', got {backward!r}")
@@ -123,6 +126,7 @@ def fit(
         optimizer = SGD(model.parameters(), lr=lr)
     params = list(model.parameters())
     parallel = distributed.is_distributed()
+    compiled = torch.compile(lambda xb, yb: loss_fn(model(xb), yb)) if compile else None
     history: list[float] = []
     step = start_step
     last_finite: float | None = None
@@ -135,6 +139,10 @@ def fit(
                 xb, yb = distributed.shard(xb, yb)  # this rank's rows of it
             if backward == "manual" or xb.shape[0] == 0:
                 value = _by_hand(model, loss_fn, xb, yb)  # 1.–3. without autograd
+            elif compiled is not None:
+                loss = compiled(xb, yb)  # 1.–2. as one compiled graph
+                loss.backward()  # 3. backward   fills p.grad
+                value = loss.item()
             else:
                 y_pred = model(xb)  # 1. forward    (B, out)
                 loss = loss_fn(y_pred, yb)  # 2. loss       scalar

@@ -224,6 +224,7 @@ def train(
             start_step=start.step,
             clip_grad_norm=config.clip_grad_norm,
             backward=config.backward,
+            compile=config.compile,
             callback=on_epoch,
         )
     except KeyboardInterrupt:
