@@ -161,6 +161,13 @@ OPTIMIZER_ROWS = [
     Case("Adam", dict(lr=1e-2, amsgrad=True)),
     Case("AdamW", dict(lr=1e-2, weight_decay=0.1)),
     Case("RMSprop", dict(lr=1e-3, centered=True, momentum=0.9)),
+    # parameter groups: the output layer with its own lr and momentum, under a scheduler
+    Case(
+        "SGD",
+        dict(lr=0.05, momentum=0.5),
+        second_group={"lr": 0.01, "momentum": 0.9},
+        scheduler=("StepLR", dict(step_size=10, gamma=0.5)),
+    ),
 ]
 SCHEDULER_ROWS = [
     ("StepLR", dict(step_size=7, gamma=0.5)),
