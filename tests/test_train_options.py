@@ -128,3 +128,15 @@ def test_bad_combinations_are_one_line_errors(capsys, argv, fragment):
     assert main(["train", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and fragment in err and err.count("\n") == 1
+
+
+def test_a_directory_as_data_says_so(capsys, tmp_path):
+    assert main(["train", "--data", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_exact_fit_has_no_relative_gap(tmp_path, capsys):
+    rows = "\n".join(f"{a},{b},{a + 2 * b}" for a in range(5) for b in range(4))
+    (tmp_path / "exact.csv").write_text("a,b,y\n" + rows + "\n")
+    s = train_json(capsys, "--data", str(tmp_path / "exact.csv"))
+    assert s["least_squares"]["loss"] < 1e-12 and s["relative_loss_gap"] is None

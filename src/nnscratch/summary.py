@@ -71,7 +71,9 @@ def linear_report(model: LinearRegression, data: Prepared) -> dict[str, Any]:
         "parameters": {"weight": model.weight.tolist(), "bias": model.bias.tolist()},
         "least_squares": {"weight": ls_w.tolist(), "bias": ls_b.tolist(), "loss": ls_loss},
         "loss_gap": final_loss - ls_loss,
-        "relative_loss_gap": (final_loss - ls_loss) / ls_loss if ls_loss > 0 else None,
+        "relative_loss_gap": (final_loss - ls_loss) / ls_loss
+        if ls_loss > 1e-12
+        else None,  # none for an exact fit
     }
     if "true_weight" in data.train.extra:
         report["true"] = {

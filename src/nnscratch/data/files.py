@@ -66,8 +66,8 @@ def load_file(
     size (None)."""
     if task is not None and task not in TASKS:
         raise UserError(f"task must be 'regression' or 'classification', got {task!r}")
-    ext = _extension(path)
     check_path(path)  # missing file or a directory: the same message for every format
+    ext = _extension(path)
     name = Path(path).name
     if ext == ".csv":
         X, labels, features, target_name = _csv(path, target)
