@@ -14,7 +14,8 @@
 The loss is logged as a Python float (``loss.item()``): keeping the loss *tensor* would keep its
 whole graph alive, and memory would grow with every step.
 
-Two variations keep the same five steps:
+Three variations keep the same five steps:
+- ``compile=True``: steps 1–2 run as one ``torch.compile``d graph (faster on large batches);
 - ``backward="manual"``: steps 1–3 are `nnscratch.backprop.loss_and_grads`, the chain rule written
   out by hand (no autograd), the same gradients;
 - under ``torchrun`` (`nnscratch.distributed`): every rank draws the same global batch, runs steps
