@@ -176,9 +176,10 @@ def _metrics_table(metrics: dict[str, Any]) -> None:
 def print_training_report(summary: dict[str, Any]) -> None:
     click.echo("")
     data, config = summary["data"], summary["config"]
+    rows = ", ".join(f"{n} {part}" for part, n in data["rows"].items())
     model = config["model"] + (f" {config['hidden']}" if config["model"] == "mlp" else "")
     click.echo(
-        f"data {data['name']} ({data['task']}, rows {data['rows']}), model {model}, "
+        f"data {data['name']} ({data['task']}; rows: {rows}), model {model}, "
         f"loss {config['loss']}, optimizer {config['optimizer']} lr {config['lr']:g}"
     )
     _metrics_table(summary["metrics"])
