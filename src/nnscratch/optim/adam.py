@@ -103,8 +103,7 @@ class Adam(Optimizer):
                 bias_correction1 = 1 - beta1**t
                 bias_correction2 = 1 - beta2**t
                 step_size = lr / bias_correction1
-                denom = (
-                    v.sqrt().div_(bias_correction2**0.5).add_(eps)
-                )  # √v/√(1 − β₂ᵗ) + ε, one buffer
+                # √v/√(1 − β₂ᵗ) + ε, in one buffer (torch writes v.sqrt() / √(1 − β₂ᵗ): a second)
+                denom = v.sqrt().div_(bias_correction2**0.5).add_(eps)
                 p.addcdiv_(m, denom, value=-step_size)  # p ← p − step_size · m / denom
         return loss
