@@ -72,12 +72,9 @@ def build_optimizer(config: TrainConfig, params: Iterable[torch.Tensor]) -> opti
             weight_decay=wd,
             nesterov=config.nesterov,
         )
-    if name == "adam":
-        return optim.Adam(params, lr=lr, betas=config.betas_pair(), eps=config.eps, weight_decay=wd)
-    if name == "adamw":
-        return optim.AdamW(
-            params, lr=lr, betas=config.betas_pair(), eps=config.eps, weight_decay=wd
-        )
+    if name in ("adam", "adamw"):  # the same arguments; AdamW only decays differently
+        cls = optim.Adam if name == "adam" else optim.AdamW
+        return cls(params, lr=lr, betas=config.betas_pair(), eps=config.eps, weight_decay=wd)
     if name == "rmsprop":
         return optim.RMSprop(
             params,
