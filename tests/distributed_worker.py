@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from nnscratch import distributed as ddp
 from nnscratch.data.batches import batches
 from nnscratch.losses import cross_entropy, mse_loss
 from nnscratch.models import MLP
 from nnscratch.optim import SGD, Adam
+from nnscratch.run import distributed as ddp
 
 F64 = torch.float64
 

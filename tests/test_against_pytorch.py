@@ -6,8 +6,8 @@ from torch import nn
 
 from nnscratch import LinearRegression
 from nnscratch.data import make_regression
+from nnscratch.lab.verify.linear import manual_trajectory, pair, reference_trajectory
 from nnscratch.losses import mse_loss
-from nnscratch.verify.linear import manual_trajectory, pair, reference_trajectory
 
 
 @pytest.mark.parametrize("in_features", [1, 3, 17])

@@ -431,7 +431,7 @@ def test_autograd_is_never_called(monkeypatch):
 
 def test_verify_rows_pass_and_can_fail(monkeypatch):
     from nnscratch.backprop import activations
-    from nnscratch.verify import backprop as rows_module
+    from nnscratch.lab.verify import backprop as rows_module
 
     rows = list(rows_module.rows())
     assert len(rows) == 5 and all(row.passed for row in rows)

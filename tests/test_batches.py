@@ -115,7 +115,7 @@ def test_rows_must_match():
 
 
 def test_verify_data_rows_all_pass():
-    from nnscratch.verify import data as verify_data
+    from nnscratch.lab.verify import data as verify_data
 
     rows = list(verify_data.rows())
     assert len(rows) == 6

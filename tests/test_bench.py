@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from nnscratch.bench import cases, render, run_bench, targets
-from nnscratch.bench.timing import interleave
-from nnscratch.cli import main
+from nnscratch.lab.bench import cases, render, run_bench, targets
+from nnscratch.lab.bench.timing import interleave
+from nnscratch.run.cli import main
 
 
 @pytest.fixture(scope="module")

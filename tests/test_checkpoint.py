@@ -12,12 +12,12 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from nnscratch import atomic, checkpoint
-from nnscratch.checkpoint.state import join_optimizer, split_optimizer
-from nnscratch.checkpoint.store import MANIFEST
-from nnscratch.config import TrainConfig
 from nnscratch.errors import UserError
-from nnscratch.train import prepare, train
+from nnscratch.run import atomic, checkpoint
+from nnscratch.run.checkpoint.state import join_optimizer, split_optimizer
+from nnscratch.run.checkpoint.store import MANIFEST
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import prepare, train
 
 
 def iris_config(**changes) -> TrainConfig:

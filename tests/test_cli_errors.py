@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnscratch.cli import main
+from nnscratch.run.cli import main
 
 TINY = ["--epochs", "2", "--json"]
 

@@ -7,7 +7,7 @@ import pytest
 
 PROBE = """
 import sys
-from nnscratch.cli import main
+from nnscratch.run.cli import main
 code = main({argv!r})
 assert code == 0, code
 heavy = [m for m in ("torch", "sklearn", "matplotlib") if m in sys.modules]

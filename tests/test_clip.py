@@ -11,9 +11,9 @@ from torch import nn, optim
 
 from nnscratch.clip import clip_grad_norm_, get_total_norm
 from nnscratch.data.synthetic import make_regression
+from nnscratch.lab.verify import clip as verify_clip
 from nnscratch.loop import fit
 from nnscratch.models import LinearRegression
-from nnscratch.verify import clip as verify_clip
 
 SHAPES = st.lists(st.lists(st.integers(1, 4), min_size=0, max_size=3), min_size=1, max_size=4)
 

@@ -4,8 +4,8 @@
 import pytest
 import torch
 
-from nnscratch.config import TrainConfig
-from nnscratch.train import prepare, train
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import prepare, train
 
 needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
 

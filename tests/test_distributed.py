@@ -1,4 +1,4 @@
-"""Data-parallel training (nnscratch.distributed) next to one process, DDP's rules and
+"""Data-parallel training (nnscratch.run.distributed) next to one process, DDP's rules and
 DistributedSampler.
 
 The two-process checks launch ``torchrun --standalone --nproc_per_node=2`` once (gloo, loopback)
@@ -17,11 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DistributedSampler
 
-from nnscratch import distributed as ddp
 from nnscratch.errors import UserError
 from nnscratch.loop import fit
 from nnscratch.losses import mse_loss
 from nnscratch.models import MLP
+from nnscratch.run import distributed as ddp
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -275,7 +275,7 @@ def test_init_from_env_refuses_a_broken_environment(monkeypatch, env, message):
 
 # ---------------------------------------------------------------- verify rows
 def test_verify_rows_against_distributed_data_parallel_pass():
-    from nnscratch.verify import ddp as rows_module
+    from nnscratch.lab.verify import ddp as rows_module
 
     rows = list(rows_module.rows())
     assert len(rows) == 2
@@ -284,7 +284,7 @@ def test_verify_rows_against_distributed_data_parallel_pass():
 
 
 def test_verify_row_fails_when_the_two_process_run_fails(monkeypatch):
-    from nnscratch.verify import ddp as rows_module
+    from nnscratch.lab.verify import ddp as rows_module
 
     def broken_run():
         raise RuntimeError("port in use")

@@ -8,13 +8,13 @@ import pytest
 import torch
 from torch import nn, optim
 
-from nnscratch import checkpoint
-from nnscratch.cli import main
 from nnscratch.data.synthetic import make_regression
 from nnscratch.errors import DivergenceError
 from nnscratch.loop import fit
 from nnscratch.losses import mse_loss
 from nnscratch.models import LinearRegression
+from nnscratch.run import checkpoint
+from nnscratch.run.cli import main
 
 F64 = torch.float64
 

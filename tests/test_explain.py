@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 from torch import nn, optim
 
 from nnscratch import Linear, LinearRegression, Module, parameter
-from nnscratch.cli import main
-from nnscratch.config import TrainConfig
 from nnscratch.data import make_regression
 from nnscratch.errors import DivergenceError
-from nnscratch.explain import linear_mse_grads, render_text, tensor_record, trace
-from nnscratch.explain.render import fmt_tensor
+from nnscratch.lab.explain import linear_mse_grads, render_text, tensor_record, trace
+from nnscratch.lab.explain.render import fmt_tensor
 from nnscratch.losses import mse_loss
 from nnscratch.optim import SGD
+from nnscratch.run.cli import main
+from nnscratch.run.config import TrainConfig
 
 F64 = torch.float64
 
@@ -353,7 +353,7 @@ def test_cli_json_is_a_list_of_step_records(capsys):
 
 
 def test_cli_losses_equal_the_first_epochs_of_nnscratch_train(capsys):
-    from nnscratch.train import run
+    from nnscratch.run.train import run
 
     assert main(["explain", "--json", "--lr", "0.1", "--seed", "4"]) == 0
     records = json.loads(capsys.readouterr().out)
@@ -435,7 +435,7 @@ def test_cli_mlp_on_a_builtin_data_set_runs_without_a_formula(capsys):
 
 
 def test_verify_rows_for_explain_pass():
-    from nnscratch.verify import explain as rows_module
+    from nnscratch.lab.verify import explain as rows_module
 
     rows = list(rows_module.rows())
     assert len(rows) == 2 and all(r.passed for r in rows)

@@ -139,7 +139,7 @@ def test_written_without_the_torch_function_of_the_same_name(monkeypatch):
 
 
 def test_verify_rows_for_the_activations_all_pass():
-    from nnscratch.verify import functional as rows_module
+    from nnscratch.lab.verify import functional as rows_module
 
     rows = list(rows_module.rows())
     assert len(rows) == 2 * len(rows_module.ACTIVATIONS)

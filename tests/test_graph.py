@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from nnscratch import LinearRegression
-from nnscratch.atomic import write_bytes as write_atomic
-from nnscratch.cli import main
-from nnscratch.graph import build_graph, iter_grad_fns, to_dot, to_mermaid, to_text
+from nnscratch.lab.graph import build_graph, iter_grad_fns, to_dot, to_mermaid, to_text
+from nnscratch.lab.verify.graph import mlp_pair
 from nnscratch.losses import mse_loss
-from nnscratch.verify.graph import mlp_pair
+from nnscratch.run.atomic import write_bytes as write_atomic
+from nnscratch.run.cli import main
 
 LINEAR_OPS = {"_SquaredErrorBackward", "AddmmBackward0", "PermuteBackward0"}
 

@@ -335,7 +335,7 @@ def test_losses_table_maps_names_to_the_right_functions():
 
 # ---------------------------------------------------------------- verify rows
 def test_verify_rows_for_the_losses_all_pass():
-    from nnscratch.verify import losses as rows_module
+    from nnscratch.lab.verify import losses as rows_module
 
     rows = list(rows_module.rows())
     assert len(rows) == 3 * len(rows_module.cases())
@@ -343,7 +343,7 @@ def test_verify_rows_for_the_losses_all_pass():
 
 
 def test_verify_gradcheck_rows_all_pass():
-    from nnscratch.verify import gradcheck
+    from nnscratch.lab.verify import gradcheck
 
     rows = list(gradcheck.rows())
     assert len(rows) == 13
@@ -351,7 +351,7 @@ def test_verify_gradcheck_rows_all_pass():
 
 
 def test_a_gradcheck_row_fails_for_a_wrong_backward():
-    from nnscratch.verify import gradcheck
+    from nnscratch.lab.verify import gradcheck
 
     class WrongSquare(torch.autograd.Function):
         @staticmethod
@@ -370,7 +370,7 @@ def test_a_gradcheck_row_fails_for_a_wrong_backward():
 
 
 def test_hand_derived_linear_regression_row_detects_a_missing_factor_two(monkeypatch):
-    from nnscratch.verify import gradcheck
+    from nnscratch.lab.verify import gradcheck
 
     assert gradcheck.linear_regression_row().passed
     halved = L.mse_loss

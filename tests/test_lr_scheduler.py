@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from torch import optim
 
 import nnscratch.optim
+from nnscratch.lab.verify.optim import lr_sequence
 from nnscratch.optim import SGD, Adam
 from nnscratch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, StepLR
-from nnscratch.verify.optim import lr_sequence
 
 EXACT = dict(rtol=0.0, atol=0.0)  # same formula, same float operations: same bits
 

@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader, TensorDataset
 
-from nnscratch.checkpoint import data_state
-from nnscratch.config import TrainConfig
 from nnscratch.data import batches, files, load_file, mapped
 from nnscratch.data.mapped import MappedRows, apply
 from nnscratch.data.prepare import Standardizer, split
 from nnscratch.errors import UserError
-from nnscratch.summary import least_squares
-from nnscratch.train import prepare, train
+from nnscratch.run.checkpoint import data_state
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.summary import least_squares
+from nnscratch.run.train import prepare, train
 
 F64 = torch.float64
 
@@ -224,8 +224,8 @@ def test_checkpoint_fingerprint_sees_a_changed_file(tmp_path, monkeypatch, small
 COLUMNS = 128  # 127 features + the target, float64: 1 KiB per row
 PEAK = """
 import json, resource, sys
-from nnscratch.config import TrainConfig
-from nnscratch.train import prepare, train
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import prepare, train
 data = prepare(TrainConfig(data=sys.argv[1], batch_size=256, epochs=1, model="linear"))
 train(data)
 print(json.dumps({"mapped": type(data.train.X).__name__, "rows": len(data.train),

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from nnscratch.metrics import accuracy, log_loss, mse, r2_score
+from nnscratch.run.metrics import accuracy, log_loss, mse, r2_score
 
 F64 = torch.float64
 TOL = {"abs": 1e-12, "rel": 1e-12}

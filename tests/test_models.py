@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from nnscratch import Linear
+from nnscratch.lab.verify.models import reference_mlp
 from nnscratch.layers import Activation, Sequential
 from nnscratch.models import MLP, LogisticRegression
-from nnscratch.verify.models import reference_mlp
 
 F64 = torch.float64
 

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from torch import optim
 
 import nnscratch.optim
-from nnscratch.optim import SGD, Adam, AdamW, RMSprop
-from nnscratch.verify.optim import (
+from nnscratch.lab.verify.optim import (
     Case,
     build,
     make_model,
@@ -19,6 +18,7 @@ from nnscratch.verify.optim import (
     run_case,
     train,
 )
+from nnscratch.optim import SGD, Adam, AdamW, RMSprop
 
 F32, F64 = torch.float32, torch.float64
 TOL = {F64: dict(rtol=1e-10, atol=1e-12), F32: dict(rtol=1e-5, atol=1e-5)}

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import optim
 
-from nnscratch.cli import main
-from nnscratch.pitfalls import (
+from nnscratch.lab.pitfalls import (
     PITFALLS,
     divide_twice,
     eval_with_grad,
@@ -20,10 +19,11 @@ from nnscratch.pitfalls import (
     no_zero_grad,
     run,
 )
-from nnscratch.pitfalls.base import execute
-from nnscratch.pitfalls.memory import footprint
-from nnscratch.pitfalls.problem import LR
-from nnscratch.verify.pitfalls import hooked_saved_bytes, torch_weights
+from nnscratch.lab.pitfalls.base import execute
+from nnscratch.lab.pitfalls.memory import footprint
+from nnscratch.lab.pitfalls.problem import LR
+from nnscratch.lab.verify.pitfalls import hooked_saved_bytes, torch_weights
+from nnscratch.run.cli import main
 
 NAMES = list(PITFALLS)
 

@@ -9,12 +9,12 @@ import matplotlib.image
 import pytest
 import torch
 
-from nnscratch import build
-from nnscratch.config import TrainConfig
 from nnscratch.loop import fit
-from nnscratch.plots import plot_fit, save_atomic, write_plots
-from nnscratch.summary import summarize
-from nnscratch.train import loss_target, prepare
+from nnscratch.run import build
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.plots import plot_fit, save_atomic, write_plots
+from nnscratch.run.summary import summarize
+from nnscratch.run.train import loss_target, prepare
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -135,7 +135,7 @@ def test_boundary_regions_follow_the_model(tmp_path):
 
 
 def test_save_atomic_keeps_old_file_when_saving_fails(tmp_path, monkeypatch):
-    from nnscratch.plots import new_figure
+    from nnscratch.run.plots import new_figure
 
     target = tmp_path / "loss.png"
     target.write_bytes(b"old")
@@ -155,6 +155,6 @@ def test_save_atomic_keeps_old_file_when_saving_fails(tmp_path, monkeypatch):
 
 
 def test_importing_plots_does_not_import_matplotlib():
-    code = "import sys, nnscratch.plots; print('matplotlib' in sys.modules)"
+    code = "import sys, nnscratch.run.plots; print('matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

@@ -12,9 +12,9 @@ from sklearn import metrics as skm
 from sklearn.datasets import load_iris
 from torch import nn
 
-from nnscratch.cli import main
-from nnscratch.config import TrainConfig
-from nnscratch.train import prepare, train
+from nnscratch.run.cli import main
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import prepare, train
 
 IRIS = ["setosa", "versicolor", "virginica"]
 

@@ -6,9 +6,9 @@ import sys
 import pytest
 from rich.console import Console
 
-from nnscratch.config import TrainConfig
-from nnscratch.report import DELAY, ProgressLogger, progress_logger
-from nnscratch.train import run
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.report import DELAY, ProgressLogger, progress_logger
+from nnscratch.run.train import run
 
 
 class FakeTTY(io.StringIO):

@@ -11,10 +11,11 @@ import time
 import pytest
 import torch
 
-from nnscratch import checkpoint, loop
-from nnscratch.cli import main
-from nnscratch.config import TrainConfig
-from nnscratch.train import TrainingInterrupted, prepare, train
+from nnscratch import loop
+from nnscratch.run import checkpoint
+from nnscratch.run.cli import main
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import TrainingInterrupted, prepare, train
 
 OPTIMIZERS = {
     "adam": dict(optimizer="adam", lr=0.05),

@@ -5,8 +5,8 @@ These are the few end-to-end runs that check learning quality; everything else u
 
 import pytest
 
-from nnscratch.config import TrainConfig
-from nnscratch.train import prepare, run
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import prepare, run
 
 
 def train(data: str) -> dict:

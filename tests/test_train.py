@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from nnscratch.cli import main
-from nnscratch.config import TrainConfig
-from nnscratch.train import run
+from nnscratch.run.cli import main
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import run
 
 
 def test_default_training_reaches_least_squares_optimum():

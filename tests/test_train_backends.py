@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from nnscratch.config import TrainConfig
-from nnscratch.train import prepare, train
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import prepare, train
 
 
 @pytest.mark.parametrize(

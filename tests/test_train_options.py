@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from nnscratch.cli import main
-from nnscratch.config import TrainConfig
-from nnscratch.train import prepare, run
+from nnscratch.run.cli import main
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.train import prepare, run
 
 
 def train_json(capsys, *argv: str) -> dict:

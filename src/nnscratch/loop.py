@@ -18,7 +18,7 @@ Three variations keep the same five steps:
 - ``compile=True``: steps 1–2 run as one ``torch.compile``d graph (faster on large batches);
 - ``backward="manual"``: steps 1–3 are `nnscratch.backprop.loss_and_grads`, the chain rule written
   out by hand (no autograd), the same gradients;
-- under ``torchrun`` (`nnscratch.distributed`): every rank draws the same global batch, runs steps
+- under ``torchrun`` (`nnscratch.run.distributed`): every rank draws the same global batch, runs steps
   1–3 on its own shard of it, and one all-reduce of a flat gradient buffer gives every rank the
   global-batch gradient before step 4 (what ``DistributedDataParallel`` does).
 """
@@ -32,7 +32,6 @@ from typing import Any
 
 import torch
 
-from nnscratch import distributed
 from nnscratch.backprop import loss_and_grads
 from nnscratch.clip import clip_grad_norm_
 from nnscratch.data.batches import batches
@@ -40,6 +39,7 @@ from nnscratch.errors import DivergenceError
 from nnscratch.losses import mse_loss
 from nnscratch.module import Module
 from nnscratch.optim import SGD, Optimizer
+from nnscratch.run import distributed
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -1,0 +1,179 @@
+"""The timed cases: each nnscratch loop next to the PyTorch-abstraction loop it replaces.
+
+Every variant of a case starts from the same seed and the same data (float32) and does the same
+work per call. The nnscratch side runs twice:
+
+    nnscratch      the five-step loop exactly as `fit` writes it (forward, loss, ``loss.item()``,
+                   backward, step, zero_grad) over `batches`: the same work as the reference loop
+    nnscratch fit  `fit` itself, which also computes the total gradient norm every step (to log it
+                   and to stop on NaN/inf): monitoring that the reference loop does not do
+
+The reference side is the usual loop written with ``nn.Module`` + ``nn.MSELoss`` + ``torch.optim``
+(+ ``DataLoader`` where said), reading ``loss.item()`` every step as `fit` does.
+
+    linear full batch   N×F data, one step per epoch          nn.Linear + nn.MSELoss + optim.SGD
+    mini-batch linear   one shuffled epoch, batch 256         the same with indexing / DataLoader
+    MLP SGD / Adam      10→64→64→1 ReLU, one epoch, batch 256 nn.Sequential + optim.SGD / Adam
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn, optim
+from torch.utils.data import DataLoader, TensorDataset
+
+from nnscratch.lab.bench.loops import (
+    BATCH,
+    LR,
+    SEED,
+    Case,
+    Pair,
+    data,
+    five_steps,
+    indexed_loop,
+    linear_regression,
+    mlp_pair,
+    nn_linear,
+    nn_step,
+    reference_full_batch,
+    with_fit,
+)
+from nnscratch.losses import mse_loss
+from nnscratch.models import LinearRegression
+from nnscratch.optim import SGD, Adam
+
+
+def full_batch(n: int, features: int) -> Case:
+    X, y = data(n, features)
+    model, opt = linear_regression(features)
+    fit_model, fit_opt = linear_regression(features)
+    reference, ref = reference_full_batch(X, y)
+    least_bytes = 2 * X.nbytes + y.nbytes  # X read by the forward and by ∂L/∂W; y once
+    return Case(
+        f"linear full batch {n:,}×{features}",
+        "step",
+        {
+            "nnscratch": five_steps(model, opt, X, y),
+            "nnscratch fit": with_fit(fit_model, fit_opt, X, y),
+            "nn/optim": reference,
+        },
+        [
+            Pair("nnscratch", "nn/optim", 1.0, default_path=True),
+            Pair("nnscratch fit", "nn/optim"),
+        ],
+        bytes_per_unit=least_bytes,
+        models={"nnscratch": model, "nnscratch fit": fit_model, "nn/optim": ref},
+    )
+
+
+def mini_batch(n: int, features: int) -> Case:
+    """One shuffled epoch. The DataLoader loop sees the very batches `batches` yields (it draws
+    the same random numbers); the indexing loop takes its own permutation of the same data."""
+    X, y = data(n, features)
+    model, opt = linear_regression(features)
+    fit_model, fit_opt = linear_regression(features)
+    gen, fit_gen = torch.Generator().manual_seed(SEED), torch.Generator().manual_seed(SEED)
+    indexing = indexed_loop(nn_linear(features), lambda ps: optim.SGD(ps, lr=LR), X, y)
+    dl_model = nn_linear(features)
+    dl_opt, loss_fn = optim.SGD(dl_model.parameters(), lr=LR), nn.MSELoss()
+    dl_gen = torch.Generator().manual_seed(SEED)
+    loader = DataLoader(TensorDataset(X, y), batch_size=BATCH, shuffle=True, generator=dl_gen)
+
+    def dataloader(epochs: int) -> None:
+        for _ in range(epochs):
+            for xb, yb in loader:
+                nn_step(dl_model, dl_opt, loss_fn, xb, yb)
+
+    return Case(
+        f"mini-batch linear {n:,}×{features}, batch {BATCH}",
+        "epoch",
+        {
+            "nnscratch": five_steps(model, opt, X, y, BATCH, gen),
+            "nnscratch fit": with_fit(fit_model, fit_opt, X, y, BATCH, fit_gen),
+            "nn/optim + indexing": indexing,
+            "nn/optim + DataLoader": dataloader,
+        },
+        [
+            Pair("nnscratch", "nn/optim + indexing", 1.0, default_path=True),
+            Pair("nnscratch", "nn/optim + DataLoader", 5.0),
+            Pair("nnscratch fit", "nn/optim + DataLoader"),
+        ],
+        models={"nnscratch": model, "nnscratch fit": fit_model, "nn/optim + DataLoader": dl_model},
+    )
+
+
+def mlp(n: int, features: int, optimizer: str) -> Case:
+    """MLP epochs; the references index their own shuffled batches (no DataLoader), so that the
+    ratio measures model, loss and optimizer; torch's Adam in each of its three implementations."""
+    X, y = data(n, features)
+    label = "SGD" if optimizer == "sgd" else "Adam"
+    manual_name = f"nnscratch {label}"
+
+    def manual(run: Callable) -> Callable[[int], None]:
+        model = mlp_pair(features)[0]
+        opt = SGD(model.parameters(), lr=LR) if optimizer == "sgd" else Adam(model.parameters())
+        return run(model, opt, X, y, BATCH, torch.Generator().manual_seed(SEED))
+
+    variants = {manual_name: manual(five_steps)}
+    if optimizer == "sgd":
+        variants[f"{manual_name} fit"] = manual(with_fit)
+        flavours = {"torch SGD": lambda ps: optim.SGD(ps, lr=LR)}
+    else:
+        flavours = {
+            "torch Adam (default)": lambda ps: optim.Adam(ps),
+            "torch Adam foreach": lambda ps: optim.Adam(ps, foreach=True),
+            "torch Adam fused": lambda ps: optim.Adam(ps, fused=True),
+        }
+    for name, make in flavours.items():
+        variants[name] = indexed_loop(mlp_pair(features)[1], make, X, y)
+    pairs = [Pair(manual_name, ref, None) for ref in flavours]
+    pairs[0].target, pairs[0].default_path = 1.0, True
+    if optimizer == "adam":
+        pairs[-1].target = 1.0  # hand-written Adam ≥ torch's fused Adam
+    else:
+        pairs.append(Pair(f"{manual_name} fit", "torch SGD"))
+    return Case(f"MLP {features}→64→64→1 ReLU, {label}, batch {BATCH}", "epoch", variants, pairs)
+
+
+def manual_backward_cases(sizes: list[tuple[int, int, float | None]]) -> list[Case]:
+    """``--backward manual`` (hand-derived gradients, no autograd) at (N, F, target ratio).
+
+    Also run at the large one-feature size (no ratio target there), where it is the optional
+    path towards the memory-bandwidth bound.
+
+    Uses ``nnscratch.backprop.loss_and_grads(model, loss_fn, X, y)``, which returns the loss and
+    fills every ``p.grad`` by hand; where that module is absent, no case is added.
+    """
+    try:
+        from nnscratch.backprop import loss_and_grads
+    except ImportError:
+        return []
+    cases = []
+    for n, features, target in sizes:
+        X, y = data(n, features)
+        torch.manual_seed(SEED)
+        model = LinearRegression(features)
+        opt = SGD(model.parameters(), lr=LR)
+        reference, ref = reference_full_batch(X, y)
+
+        def manual(steps: int, model=model, opt=opt, X=X, y=y) -> None:
+            for _ in range(steps):
+                loss = loss_and_grads(model, mse_loss, X, y)  # fills p.grad, no autograd
+                loss.item()
+                opt.step()
+                opt.zero_grad()
+
+        name = "nnscratch manual backward"
+        cases.append(
+            Case(
+                f"manual backward {n:,}×{features}",
+                "step",
+                {name: manual, "nn/optim": reference},
+                [Pair(name, "nn/optim", target)],
+                bytes_per_unit=2 * X.nbytes + y.nbytes,
+                models={name: model, "nn/optim": ref},
+            )
+        )
+    return cases

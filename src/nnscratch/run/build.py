@@ -1,0 +1,104 @@
+"""Turn a resolved `TrainConfig` into the objects of a run: model, loss, optimizer, scheduler.
+
+Each factory maps a config name to the hand-written piece (``"adam"`` → `nnscratch.optim.Adam`),
+and refuses combinations that cannot work with a `UserError` that says what to do instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+
+from nnscratch import losses, optim
+from nnscratch.errors import UserError
+from nnscratch.models import MLP, LinearRegression, LogisticRegression
+from nnscratch.module import Module
+from nnscratch.run.config import TrainConfig
+
+CLASSIFICATION_LOSSES = ("cross_entropy", "bce_with_logits")
+
+
+def check_loss_for_task(config: TrainConfig, task: str, n_classes: int | None) -> None:
+    if task == "regression" and config.loss in CLASSIFICATION_LOSSES:
+        raise UserError(
+            f"--loss {config.loss} is a classification loss but the target is continuous "
+            "(regression); use --loss mse, l1 or huber, or --task classification for labels"
+        )
+    if task == "classification" and config.loss not in CLASSIFICATION_LOSSES:
+        raise UserError(
+            f"--loss {config.loss} is a regression loss but the target holds class labels; "
+            "use --loss cross_entropy (or bce_with_logits for two classes)"
+        )
+    if config.loss == "bce_with_logits" and n_classes != 2:
+        raise UserError(
+            f"--loss bce_with_logits needs exactly 2 classes, the target has {n_classes}; "
+            "use --loss cross_entropy"
+        )
+    if task == "regression" and config.model == "logistic":
+        raise UserError("--model logistic is for classification; use --model linear or mlp")
+
+
+def output_size(config: TrainConfig, task: str, n_classes: int | None) -> int:
+    if task == "regression" or config.loss == "bce_with_logits":
+        return 1
+    assert n_classes is not None
+    return n_classes
+
+
+def build_model(
+    config: TrainConfig, in_features: int, out_features: int, dtype: torch.dtype, device: str
+) -> Module:
+    kw = {"dtype": dtype, "device": device}
+    if config.model == "mlp":
+        return MLP(in_features, config.hidden_sizes(), out_features, config.activation, **kw)
+    if out_features == 1 and config.model == "linear":
+        return LinearRegression(in_features, **kw)
+    return LogisticRegression(in_features, max(out_features, 2), **kw)
+
+
+def build_loss(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    return losses.LOSSES[config.loss]
+
+
+def build_optimizer(config: TrainConfig, params: Iterable[torch.Tensor]) -> optim.Optimizer:
+    name, lr, wd = config.optimizer, config.lr, config.weight_decay
+    if name == "sgd":
+        return optim.SGD(
+            params,
+            lr=lr,
+            momentum=config.momentum,
+            dampening=config.dampening,
+            weight_decay=wd,
+            nesterov=config.nesterov,
+        )
+    if name in ("adam", "adamw"):  # the same arguments; AdamW only decays differently
+        cls = optim.Adam if name == "adam" else optim.AdamW
+        return cls(params, lr=lr, betas=config.betas_pair(), eps=config.eps, weight_decay=wd)
+    if name == "rmsprop":
+        return optim.RMSprop(
+            params,
+            lr=lr,
+            alpha=config.alpha,
+            eps=config.eps,
+            weight_decay=wd,
+            momentum=config.momentum,
+        )
+    raise AssertionError(name)
+
+
+def build_scheduler(config: TrainConfig, optimizer: optim.Optimizer):
+    """A scheduler stepped once per epoch, or None."""
+    from nnscratch.optim import lr_scheduler
+
+    if config.scheduler == "none":
+        return None
+    if config.scheduler == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+    if config.scheduler == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
+    if config.scheduler == "linear":
+        return lr_scheduler.LinearLR(
+            optimizer, start_factor=config.start_factor, total_iters=config.total_iters
+        )
+    raise AssertionError(config.scheduler)

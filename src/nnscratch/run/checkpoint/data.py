@@ -1,0 +1,62 @@
+"""The data side of a saved run: what predicting needs (preprocessing) and what resuming checks.
+
+Replaces the ad-hoc "remember to pickle the scaler and the label encoder next to the weights":
+``data.json`` holds the fitted standardizer's μ and σ, the feature names (the columns to pick
+at predict time, in order), the target name, the task, and ``classes`` (the original label of
+each class index), plus a SHA-256 of the standardized training rows, so that ``--resume``
+refuses a data file that changed since the run started (rows left on disk, `MappedRows`, are
+hashed block by block in file order, each block's features then its targets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from nnscratch.data.mapped import MappedRows
+from nnscratch.errors import UserError
+
+if TYPE_CHECKING:
+    from nnscratch.run.train import Prepared
+
+
+def _bytes(t: torch.Tensor) -> bytes:
+    return t.detach().cpu().contiguous().numpy().tobytes()
+
+
+def data_state(data: Prepared) -> dict[str, Any]:
+    """The preprocessing a saved model needs at predict time, and a fingerprint of the training
+    rows, so that a resumed run can check it trains on the same data."""
+    train = data.train
+    digest = hashlib.sha256()
+    if isinstance(train.X, MappedRows):
+        for positions, xb in train.X.blocks():
+            for t in (xb, train.y[positions.to(train.y.device)]):
+                digest.update(_bytes(t))
+    else:
+        for t in (train.X, train.y):
+            digest.update(_bytes(t))
+    return {
+        "name": train.name,
+        "task": train.task,
+        "features": train.feature_names,
+        "target": train.target_name,
+        "classes": train.classes,
+        "out_features": data.out_features,
+        "standardizer": None if data.standardizer is None else data.standardizer.state_dict(),
+        "rows": {"train": len(train), "val": len(data.val), "test": len(data.test)},
+        "train_sha256": digest.hexdigest(),
+    }
+
+
+def check_same_data(saved: dict[str, Any], data: Prepared) -> None:
+    """`UserError` unless ``data`` is what the saved run trained on (needed to resume exactly)."""
+    now = data_state(data)
+    for key in ("features", "target", "classes", "standardizer", "rows", "train_sha256"):
+        if saved.get(key) != now[key]:
+            raise UserError(
+                f"the training data differ from the saved run's ({key} changed since it started: "
+                f"{saved['name']}); resuming needs the same data file, unchanged"
+            )

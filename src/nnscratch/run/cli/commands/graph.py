@@ -1,0 +1,115 @@
+"""``nnscratch graph``: draw the autograd graph of one forward pass and loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nnscratch.errors import UserError
+
+FORMATS = ("text", "mermaid", "dot")
+
+
+def _hidden_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise UserError(
+            f"--hidden must be comma-separated integers like 8,8, got {text!r}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise UserError(f"--hidden needs at least one size, all >= 1, got {text!r}")
+    return sizes
+
+
+def _format_for(out: Path | None, fmt: str | None) -> str:
+    from nnscratch.lab.graph.output import IMAGE_SUFFIXES, TEXT_SUFFIXES
+
+    if out is None or fmt is not None:
+        if out is not None and out.suffix.lower() in IMAGE_SUFFIXES and fmt != "dot":
+            raise UserError(f"{out.name} is an image: it is drawn from DOT, so use --format dot")
+        return fmt or "text"
+    suffix = out.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "dot"
+    if suffix not in TEXT_SUFFIXES:
+        known = ", ".join([*TEXT_SUFFIXES, *IMAGE_SUFFIXES])
+        raise UserError(f"cannot tell the format of {out.name}: use one of {known} or --format")
+    return TEXT_SUFFIXES[suffix]
+
+
+@click.command(
+    help="Draw the autograd graph of one forward pass and loss: operation nodes (grad_fn "
+    "names) down to the parameters (AccumulateGrad leaves) with their values and gradients."
+)
+@click.option("--model", type=click.Choice(["linear", "mlp"]), default="linear", show_default=True)
+@click.option("--hidden", default="8,8", show_default=True, help="MLP hidden sizes")
+@click.option("--activation", default="relu", show_default=True, help="MLP activation")
+@click.option("--features", type=int, default=1, show_default=True, help="input features")
+@click.option("--samples", type=int, default=4, show_default=True, help="synthetic points")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--backward/--no-backward", default=True, show_default=True, help="show gradients")
+@click.option(
+    "--max-values", type=int, default=10, show_default=True, help="show values of leaves this small"
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default=None, help="default: text, or from --out"
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write to FILE (.txt .dot .mmd; .svg .png need Graphviz)")  # fmt: skip
+def command(
+    model: str,
+    hidden: str,
+    activation: str,
+    features: int,
+    samples: int,
+    seed: int,
+    backward: bool,
+    max_values: int,
+    fmt: str | None,
+    out: Path | None,
+) -> None:
+    if features < 1 or samples < 1:
+        raise UserError(f"--features and --samples must be >= 1, got {features} and {samples}")
+    if max_values < 0:
+        raise UserError(f"--max-values must be >= 0, got {max_values}")
+    fmt = _format_for(out, fmt)
+    sizes = _hidden_sizes(hidden) if model == "mlp" else []
+    if out is not None and not out.parent.is_dir():
+        raise UserError(f"directory {str(out.parent)!r} does not exist")
+
+    import torch
+
+    from nnscratch.data import make_regression
+    from nnscratch.lab.graph import build_graph, to_dot, to_mermaid, to_text
+    from nnscratch.lab.graph.output import IMAGE_SUFFIXES, render_image
+    from nnscratch.losses import mse_loss
+    from nnscratch.models import LinearRegression
+    from nnscratch.run.atomic import write_bytes
+
+    torch.manual_seed(seed)
+    if model == "linear":
+        net = LinearRegression(features)
+    else:
+        from nnscratch.models import MLP
+
+        try:
+            net = MLP(features, sizes, 1, activation=activation)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+    data = make_regression(n_samples=samples, features=features, seed=seed)
+    loss = mse_loss(net(data.X), data.y)  # forward + loss: this builds the graph
+    if backward:
+        loss.backward()  # fills .grad of every leaf; the nodes stay walkable
+    graph = build_graph(loss, net.named_parameters())
+    render = {"text": to_text, "mermaid": to_mermaid, "dot": to_dot}[fmt]
+    source = render(graph, max_values=max_values)
+    if out is None:
+        click.echo(source.rstrip("\n"))
+    elif out.suffix.lower() in IMAGE_SUFFIXES:
+        render_image(source, out)
+        click.echo(f"wrote {out}")
+    else:
+        write_bytes(out, source.encode() if source.endswith("\n") else (source + "\n").encode())
+        click.echo(f"wrote {out}")

@@ -1,0 +1,85 @@
+"""``nnscratch predict``: apply a saved run to a data file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nnscratch.errors import UserError
+
+
+@click.command(
+    help="Predict with a run saved by `nnscratch train --out DIR`: values, or class labels with "
+    "probabilities. The saved standardization is applied; feature columns are picked by name "
+    "(extra columns are ignored); if the target column is there too, the metrics are reported."
+)
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="the run folder (train --out DIR)",
+)
+@click.option(
+    "--data", required=True, type=click.Path(path_type=Path), help="a .csv, .npy or .npz file"
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="write the predictions to this CSV file"
+)
+@click.option("--json", "as_json", is_flag=True, help="print everything as one JSON object")
+def command(model_dir: Path, data: Path, out: Path | None, as_json: bool) -> None:
+    from nnscratch.run.predict import load_model, predict
+
+    if out is not None:
+        check_out(out)
+    saved = load_model(model_dir)
+    result = predict(saved, data)
+    text = to_csv(result)
+    if out is not None:
+        from nnscratch.run import atomic
+
+        atomic.write_text(out, text)
+    if as_json:
+        click.echo(json.dumps({"model": str(saved.path), "data": str(data), **vars(result)}))
+        return
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {len(result.values)} predictions to {out}")
+    if result.metrics is not None:
+        shown = ", ".join(f"{k} {fmt(v)}" for k, v in result.metrics.items())
+        click.echo(f"metrics (the file has the target column): {shown}", err=out is None)
+
+
+def check_out(out: Path) -> None:
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; give a file name such as predictions.csv")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: the folder {out.parent} does not exist; create it first")
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def to_csv(result: Any) -> str:
+    """``prediction`` (and ``prob_<class>`` per class for classification), one row per sample."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if result.probabilities is None:
+        writer.writerow(["prediction"])
+        writer.writerows([f"{v:.9g}"] for v in result.values)
+    else:
+        writer.writerow(["prediction", *(f"prob_{c}" for c in result.classes)])
+        for label, probs in zip(result.values, result.probabilities, strict=True):
+            writer.writerow([label, *(f"{p:.6g}" for p in probs)])
+    return buffer.getvalue()

@@ -1,0 +1,194 @@
+"""``nnscratch train``: the main job, and the run folder it can save and resume."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from nnscratch.errors import UserError
+from nnscratch.run.cli.options import config_from_options, config_options
+from nnscratch.run.config import TrainConfig
+
+FOLDER = click.Path(file_okay=True, dir_okay=True, path_type=Path)
+
+
+@click.command(
+    help="Train with the hand-written five-step loop (forward, loss, backward, "
+    "update, reset) and report the result. With no flags: the seed's linear "
+    "regression on synthetic data."
+)
+@config_options(TrainConfig)
+@click.option("--out", type=FOLDER, help="save the run in this folder (checkpoints, metrics)")
+@click.option(
+    "--resume",
+    type=FOLDER,
+    help="continue the run saved in this folder, to --epochs in total (default: its own)",
+)
+@click.option("--overwrite", is_flag=True, help="let --out replace a run already saved there")
+@click.option(
+    "--checkpoint-every",
+    type=int,
+    default=10,
+    show_default=True,
+    help="with --out: save every N epochs (0: only at the end); always at the end and on Ctrl-C",
+)
+@click.option("--quiet", is_flag=True, help="no per-epoch progress lines")
+@click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    out: Path | None,
+    resume: Path | None,
+    overwrite: bool,
+    checkpoint_every: int,
+    quiet: bool,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    from nnscratch.run import distributed
+    from nnscratch.run.train import resolve_device
+
+    distributed.init_from_env(resolve_device(options["device"]))  # no-op without torchrun
+    try:
+        run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options)
+    finally:
+        distributed.cleanup()
+
+
+def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options) -> None:
+    """The job; under torchrun every rank trains, and only rank 0 prints and writes files."""
+    from nnscratch.run import checkpoint, distributed
+    from nnscratch.run.train import TrainingInterrupted, prepare, train
+
+    if checkpoint_every < 0:
+        raise UserError(
+            f"--checkpoint-every must be >= 0 (0: only at the end), got {checkpoint_every}"
+        )
+    saved = None
+    if resume is not None:
+        saved, config = resume_config(ctx, resume, out, overwrite)
+        out = checkpoint.run_dir(saved.path)
+    else:
+        config = config_from_options(TrainConfig, options).validate()
+        if out is not None:
+            check_out(out, overwrite)
+    data = prepare(config)  # every data mistake surfaces here, before the folder is touched
+    if saved is not None:
+        checkpoint.check_same_data(saved.data, data)
+    main_rank = distributed.is_main()
+    if not main_rank:
+        out, as_json, quiet = None, False, True  # the other ranks train silently
+    log = None if as_json else epoch_logger(data.config.epochs, quiet)
+    try:
+        result = train(data, log, out, saved, checkpoint_every)
+    except TrainingInterrupted as e:
+        close_logger(log)
+        click.echo(interrupted_message(e), err=True)
+        ctx.exit(130)
+    finally:
+        close_logger(log)  # a live progress bar must not outlive an error
+    if not main_rank:
+        return
+    plots = write_plots(out, result, data) if out is not None else []
+    if as_json:
+        click.echo(json.dumps(result.summary))
+        return
+    from nnscratch.run.report import print_training_report
+
+    print_training_report(result.summary)
+    if out is not None:
+        click.echo(f"\nsaved the run in {out}/ (checkpoint/, metrics.jsonl, summary.json)")
+        for path in plots:
+            click.echo(f"plot: {path}")
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    """Refuse an --out that would destroy something, before any data is loaded or trained."""
+    from nnscratch.run.checkpoint import is_run
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; give a folder for the run")
+    if (out / "manifest.json").exists():
+        raise UserError(f"--out {out}: is a checkpoint inside a run; give another folder")
+    if is_run(out):
+        if not overwrite:
+            raise UserError(
+                f"--out {out}: a run is saved there already; pass --overwrite to replace it, "
+                f"--resume {out} to continue it, or choose another folder"
+            )
+    elif out.is_dir() and any(out.iterdir()):
+        raise UserError(
+            f"--out {out}: the folder is not empty and holds no nnscratch run; "
+            "choose a new or empty folder"
+        )
+
+
+def resume_config(ctx: click.Context, resume: Path, out: Path | None, overwrite: bool):
+    """The saved checkpoint and its configuration, with --epochs (the one flag allowed) applied."""
+    from nnscratch.run import checkpoint
+
+    if out is not None and out.resolve() != resume.resolve():
+        raise UserError(
+            f"--resume saves into the run's own folder ({resume}); drop --out {out} "
+            "(copy the folder first to keep the original)"
+        )
+    if overwrite:
+        raise UserError("--overwrite does not go with --resume (the run continues in place)")
+    given = [
+        f.name
+        for f in fields(TrainConfig)
+        if f.name != "epochs"
+        and ctx.get_parameter_source(f.name)
+        in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    ]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise UserError(
+            f"{flags}: a resumed run keeps its saved configuration (only --epochs may change); "
+            "start a new run with --out to change it"
+        )
+    saved = checkpoint.load(resume)
+    epochs = ctx.params["epochs"]
+    if epochs is None:
+        epochs = saved.config.epochs
+    if epochs <= saved.state.epoch:
+        raise UserError(
+            f"--resume {resume}: the run has trained {saved.state.epoch} epochs already; "
+            f"pass --epochs N with N > {saved.state.epoch} to train further"
+        )
+    return saved, replace(saved.config, epochs=epochs).validate()
+
+
+def epoch_logger(epochs: int, quiet: bool):
+    from nnscratch.run.report import progress_logger
+
+    return progress_logger(epochs, quiet=quiet)
+
+
+def close_logger(log: Any) -> None:
+    close = getattr(log, "close", None)
+    if close is not None:
+        close()
+
+
+def interrupted_message(e: Any) -> str:
+    if e.out is None:
+        return (
+            f"interrupted after {e.epoch} of {e.epochs} epochs; nothing was saved "
+            "(train with --out DIR to keep checkpoints)"
+        )
+    command = f"nnscratch train --resume {shlex.quote(str(e.out))} --epochs {e.epochs}"
+    return f"interrupted: saved epoch {e.epoch} of {e.epochs} in {e.out}; resume with: {command}"
+
+
+def write_plots(out: Path, result: Any, data: Any) -> list[Path]:
+    """loss.png, and fit.png or boundary.png where they apply (`nnscratch.run.plots`)."""
+    from nnscratch.run.plots import write_plots as plots
+
+    return list(plots(out, result.records, result.summary, result.model, data))

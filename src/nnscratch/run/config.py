@@ -1,0 +1,248 @@
+"""One typed configuration per run.
+
+Every field has a commented default and a help text; the ``nnscratch train`` flags are derived from
+these fields (``n_samples`` → ``--n-samples``), and the same object, with every ``None`` ("choose for
+me") resolved by `nnscratch.run.defaults`, is saved with the run. `TrainConfig.validate` is the one
+place where user-given values are checked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from nnscratch.errors import UserError
+
+DTYPES = ("float32", "float64")
+TASKS = ("auto", "regression", "classification")
+MODELS = ("linear", "logistic", "mlp")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULERS = ("none", "step", "cosine", "linear")
+LOSS_NAMES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
+ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "gelu")
+DEVICES = ("cpu", "cuda", "auto")
+BACKWARDS = ("autograd", "manual")
+
+
+def _opt(help: str, **extra: Any) -> dict[str, Any]:
+    return {"help": help, **extra}
+
+
+@dataclass
+class TrainConfig:
+    # -- data ---------------------------------------------------------------------------------
+    data: str = field(
+        default="synthetic",
+        metadata=_opt(
+            "'synthetic', 'builtin:NAME' (diabetes, digits, iris, wine, breast_cancer, moons, "
+            "circles) or a .csv/.npy/.npz path"
+        ),
+    )
+    target: str | None = field(
+        default=None, metadata=_opt("target column of a CSV (default: the last column)")
+    )
+    task: str = field(
+        default="auto",
+        metadata=_opt(
+            "regression or classification (auto: inferred from the target)", choices=TASKS
+        ),
+    )
+    n_samples: int = field(default=100, metadata=_opt("number of synthetic samples"))
+    features: int = field(default=1, metadata=_opt("number of synthetic input features"))
+    noise: float = field(default=0.1, metadata=_opt("std of the Gaussian noise in synthetic y"))
+    val_fraction: float | None = field(
+        default=None,
+        metadata=_opt(
+            "fraction held out for validation (default: 0 for synthetic, 0.15 otherwise)"
+        ),
+    )
+    test_fraction: float | None = field(
+        default=None,
+        metadata=_opt("fraction held out for testing (default: 0 for synthetic, 0.2 otherwise)"),
+    )
+    # -- model --------------------------------------------------------------------------------
+    model: str | None = field(
+        default=None,
+        metadata=_opt("linear, logistic or mlp (default: per data set)", choices=MODELS),
+    )
+    hidden: str | None = field(
+        default=None,
+        metadata=_opt("MLP hidden sizes, comma-separated, e.g. 64,64 (default: per data set)"),
+    )
+    activation: str = field(
+        default="relu", metadata=_opt("MLP activation", choices=ACTIVATION_NAMES)
+    )
+    loss: str | None = field(
+        default=None,
+        metadata=_opt(
+            "loss function (default: mse for regression, cross_entropy / bce_with_logits for "
+            "classification)",
+            choices=LOSS_NAMES,
+        ),
+    )
+    # -- optimisation -------------------------------------------------------------------------
+    optimizer: str | None = field(
+        default=None,
+        metadata=_opt("sgd, adam, adamw or rmsprop (default: per data set)", choices=OPTIMIZERS),
+    )
+    lr: float | None = field(
+        default=None,
+        metadata=_opt("learning rate (default: per data set and optimizer; 0.1 for the seed)"),
+    )
+    momentum: float = field(default=0.0, metadata=_opt("SGD/RMSprop momentum"))
+    dampening: float = field(default=0.0, metadata=_opt("SGD momentum dampening"))
+    nesterov: bool = field(default=False, metadata=_opt("SGD Nesterov momentum"))
+    weight_decay: float = field(default=0.0, metadata=_opt("L2 penalty (decoupled for adamw)"))
+    betas: str = field(default="0.9,0.999", metadata=_opt("Adam/AdamW betas, as b1,b2"))
+    eps: float = field(default=1e-8, metadata=_opt("Adam/AdamW/RMSprop eps"))
+    alpha: float = field(default=0.99, metadata=_opt("RMSprop smoothing constant"))
+    scheduler: str = field(
+        default="none",
+        metadata=_opt("learning-rate schedule, stepped once per epoch", choices=SCHEDULERS),
+    )
+    step_size: int = field(default=30, metadata=_opt("StepLR: epochs between decays"))
+    gamma: float = field(default=0.1, metadata=_opt("StepLR: decay factor"))
+    start_factor: float = field(default=1 / 3, metadata=_opt("LinearLR (warm-up): first factor"))
+    total_iters: int = field(default=5, metadata=_opt("LinearLR (warm-up): epochs to reach lr"))
+    batch_size: int | None = field(
+        default=None,
+        metadata=_opt("mini-batch size (default: per data set; the seed uses the full batch)"),
+    )
+    epochs: int | None = field(
+        default=None,
+        metadata=_opt("passes over the training data (default: per data set; 200 for the seed)"),
+    )
+    # -- reproducibility and numerics ---------------------------------------------------------
+    seed: int = field(default=0, metadata=_opt("seed for data, split, initialisation, shuffling"))
+    dtype: str = field(default="float32", metadata=_opt("floating-point type", choices=DTYPES))
+    device: str = field(
+        default="cpu", metadata=_opt("cpu, cuda or auto (cuda when available)", choices=DEVICES)
+    )
+    # -- stability ------------------------------------------------------------------------------
+    clip_grad_norm: float | None = field(
+        default=None,  # None: no clipping
+        metadata=_opt("clip the total L2 norm of the gradients to this before each update"),
+    )
+
+    backward: str = field(
+        default="autograd",
+        metadata=_opt(
+            "how gradients are computed: autograd (loss.backward()) or manual (the chain rule "
+            "written out by hand, nnscratch.backprop)",
+            choices=BACKWARDS,
+        ),
+    )
+
+    compile: bool = field(
+        default=False,
+        metadata=_opt(
+            "torch.compile forward + loss (helps on large full batches; costs seconds of "
+            "compilation at the start)"
+        ),
+    )
+
+    def hidden_sizes(self) -> list[int]:
+        return parse_int_list("--hidden", self.hidden or "")
+
+    def betas_pair(self) -> tuple[float, float]:
+        values = parse_float_list("--betas", self.betas)
+        if len(values) != 2:
+            raise UserError(f"--betas needs two numbers like 0.9,0.999, got {self.betas!r}")
+        return values[0], values[1]
+
+    def validate(self) -> TrainConfig:
+        """Raise `UserError` naming the first out-of-range value and what to use instead."""
+
+        def finite(x: float | None) -> bool:
+            return x is None or math.isfinite(x)
+
+        checks = [
+            (self.n_samples >= 1, f"--n-samples must be at least 1, got {self.n_samples}"),
+            (self.features >= 1, f"--features must be at least 1, got {self.features}"),
+            (
+                finite(self.noise) and self.noise >= 0,
+                f"--noise must be a finite number >= 0, got {self.noise}",
+            ),
+            (
+                self.lr is None or (finite(self.lr) and self.lr > 0),
+                f"--lr must be a finite number > 0 (try 0.1 for sgd, 0.001 for adam), got {self.lr}",
+            ),
+            (self.epochs is None or self.epochs >= 0, f"--epochs must be >= 0, got {self.epochs}"),
+            (
+                self.batch_size is None or self.batch_size >= 1,
+                f"--batch-size must be at least 1 (omit it for full batch), got {self.batch_size}",
+            ),
+            (self.seed >= 0, f"--seed must be >= 0, got {self.seed}"),
+            (
+                finite(self.momentum) and self.momentum >= 0,
+                f"--momentum must be >= 0 (0.9 is usual), got {self.momentum}",
+            ),
+            (0 <= self.dampening <= 1, f"--dampening must be in [0, 1], got {self.dampening}"),
+            (
+                not self.nesterov or self.momentum > 0,
+                "--nesterov needs a --momentum > 0 (try --momentum 0.9)",
+            ),
+            (
+                finite(self.weight_decay) and self.weight_decay >= 0,
+                f"--weight-decay must be >= 0, got {self.weight_decay}",
+            ),
+            (finite(self.eps) and self.eps >= 0, f"--eps must be >= 0, got {self.eps}"),
+            (0 <= self.alpha, f"--alpha must be >= 0, got {self.alpha}"),
+            (self.step_size >= 1, f"--step-size must be at least 1, got {self.step_size}"),
+            (finite(self.gamma) and self.gamma > 0, f"--gamma must be > 0, got {self.gamma}"),
+            (
+                0 < self.start_factor <= 1,
+                f"--start-factor must be in (0, 1], got {self.start_factor}",
+            ),
+            (self.total_iters >= 1, f"--total-iters must be at least 1, got {self.total_iters}"),
+            (
+                self.clip_grad_norm is None
+                or (finite(self.clip_grad_norm) and self.clip_grad_norm > 0),
+                f"--clip-grad-norm must be a finite number > 0 (1.0 is usual), "
+                f"got {self.clip_grad_norm}",
+            ),
+        ]
+        if self.compile and self.backward == "manual":
+            raise UserError("--compile applies to the autograd backward; drop --backward manual")
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            flag = "--" + name.replace("_", "-")
+            checks.append(
+                (value is None or 0 <= value < 1, f"{flag} must be in [0, 1), got {value}")
+            )
+        for ok, message in checks:
+            if not ok:
+                raise UserError(message)
+        b1, b2 = self.betas_pair()
+        for i, b in enumerate((b1, b2)):
+            if not 0 <= b < 1:
+                raise UserError(f"--betas: beta{i + 1} must be in [0, 1), got {b}")
+        if self.hidden is not None:
+            sizes = self.hidden_sizes()
+            if not sizes or any(s < 1 for s in sizes):
+                raise UserError(
+                    f"--hidden sizes must be positive integers like 64,64, got {self.hidden!r}"
+                )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_int_list(flag: str, text: str) -> list[int]:
+    if text.strip() == "":
+        return []
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UserError(
+            f"{flag} must be comma-separated integers like 64,64, got {text!r}"
+        ) from None
+
+
+def parse_float_list(flag: str, text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise UserError(f"{flag} must be comma-separated numbers, got {text!r}") from None

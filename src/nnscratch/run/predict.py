@@ -1,0 +1,143 @@
+"""Predicting with a saved run.  Replaces ``model.load_state_dict(torch.load(path)); model.eval();
+with torch.no_grad(): model(X)``, plus the fitted scaler and label encoder kept beside it.
+
+    X   ← the run's feature columns, picked by *name* from the file (extra columns are ignored;
+          a missing one is an error), in the training order
+    X'  ← (X − μ) / σ                    the *saved* training statistics, never refitted
+    z   ← model(X')                      (N, out), no graph (``torch.no_grad``)
+
+    regression       ŷ = z[:, 0]
+    classification   p = softmax(z)   (C logits)        or   p = (1 − σ(z), σ(z))   (one logit, BCE)
+                     label = classes[argmax p]            the original label, not the index
+
+When the file has the target column too, the metrics: regression ``mse`` and ``r2``;
+classification ``accuracy`` (a label the model never saw counts as a mistake: it cannot be
+predicted) and, when every label is known, ``log_loss``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nnscratch import functional
+from nnscratch.data.arrays import np_load, npz_array
+from nnscratch.data.files import select_features
+from nnscratch.data.prepare import Standardizer
+from nnscratch.data.table import parse_number, read_csv
+from nnscratch.errors import UserError
+from nnscratch.module import Module
+from nnscratch.run import build, checkpoint, metrics
+from nnscratch.run.config import TrainConfig
+
+
+@dataclass
+class SavedModel:
+    model: Module
+    config: TrainConfig
+    data: dict[str, Any]  # data.json: features, target, classes, task, standardizer
+    standardizer: Standardizer | None
+    path: Path  # the checkpoint folder
+
+
+@dataclass
+class Predictions:
+    task: str
+    values: list  # (N,) regression values, or class labels
+    probabilities: list[list[float]] | None  # (N, C) for classification
+    classes: list | None
+    metrics: dict[str, Any] | None  # when the file holds the target column
+
+
+def load_model(path: str | Path) -> SavedModel:
+    """The trained model of the run at ``path``, on the CPU, parameters from model.safetensors."""
+    saved = checkpoint.load(path)
+    config, data = saved.config, saved.data
+    dtype = getattr(torch, config.dtype)
+    try:
+        features = [str(f) for f in data["features"]]
+        model = build.build_model(config, len(features), int(data["out_features"]), dtype, "cpu")
+        model.load_state_dict({k: v.to(dtype) for k, v in saved.state.model.items()})
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise UserError(
+            f"{saved.path}: the parameters do not fit the saved configuration ({e})"
+        ) from e
+    std = data["standardizer"]
+    standardizer = None if std is None else Standardizer.from_state_dict(std)
+    return SavedModel(model, config, data, standardizer, saved.path)
+
+
+@torch.no_grad()
+def predict(saved: SavedModel, path: str | Path) -> Predictions:
+    data, dtype = saved.data, getattr(torch, saved.config.dtype)
+    X = select_features(path, data["features"], dtype=torch.float64)  # (N, F)
+    if saved.standardizer is not None:
+        X = saved.standardizer.transform(X)  # (N, F) x' = (x − μ) / σ
+    z = saved.model(X.to(dtype))  # (N, out)
+    target = read_target(path, data["target"], len(data["features"]))
+    if data["task"] == "regression":
+        y_hat = z[:, 0]  # (N,)
+        scores = None
+        if target is not None:
+            where = f"{path}: target {data['target']!r}, data row"
+            y = torch.tensor(
+                [parse_number(str(v), f"{where} {i + 1}") for i, v in enumerate(target)],
+                dtype=torch.float64,
+            )  # (N,)
+            scores = {"mse": metrics.mse(y, y_hat.double()), "rows": len(y)}
+            if len(y) >= 2:
+                scores["r2"] = metrics.r2_score(y, y_hat.double())
+        return Predictions("regression", y_hat.tolist(), None, None, scores)
+    if z.shape[1] == 1:  # one logit (BCE): p(class 1) = σ(z)
+        p1 = functional.sigmoid(z[:, 0])  # (N,)
+        p = torch.stack([1 - p1, p1], dim=1)  # (N, 2)
+    else:
+        p = functional.softmax(z, dim=1)  # (N, C)
+    classes = list(data["classes"])
+    labels = [classes[k] for k in p.argmax(dim=1).tolist()]
+    scores = None if target is None else class_metrics(labels, target, classes, p)
+    return Predictions("classification", labels, p.tolist(), classes, scores)
+
+
+def class_metrics(labels: list, target: list, classes: list, p: torch.Tensor) -> dict[str, Any]:
+    """Accuracy over every row; log-loss only if the model knows every true label."""
+    truth = [as_label(v, classes) for v in target]
+    correct = sum(a == b for a, b in zip(labels, truth, strict=True))
+    scores: dict[str, Any] = {"accuracy": correct / len(truth), "rows": len(truth)}
+    unseen = sorted({str(t) for t in truth if t not in classes})
+    if unseen:
+        scores["unseen_labels"] = unseen
+    else:
+        index = torch.tensor([classes.index(t) for t in truth])  # (N,)
+        scores["log_loss"] = metrics.log_loss(index, p.double())
+    return scores
+
+
+def as_label(value: Any, classes: list) -> Any:
+    """A target cell as the training labels were stored: numbers as int/float, else text."""
+    if all(isinstance(c, str) for c in classes):
+        return str(value)
+    try:
+        number = float(value)
+    except ValueError:
+        return str(value)
+    return int(number) if number.is_integer() else number
+
+
+def read_target(path: str | Path, target: str, n_features: int) -> list | None:
+    """The target column's raw values, if the file has it (else None: predictions only)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        table = read_csv(path)
+        return table.column(target) if target in table.columns else None
+    if suffix == ".npz":
+        y = npz_array(path, "y")
+        return None if y is None else [v.item() for v in y.reshape(-1)]
+    a = np_load(path)  # .npy: the target is column "colK" when the array has more than F columns
+    k = int(target[3:]) if target.startswith("col") and target[3:].isdigit() else -1
+    if a.shape[1] == n_features or not 0 <= k < a.shape[1]:
+        return None
+    return [v.item() for v in a[:, k]]

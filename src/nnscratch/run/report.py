@@ -1,0 +1,203 @@
+"""Human-readable output of a training run: the per-epoch log, the progress bar, the final report.
+
+Replaces the ``tqdm(range(epochs))`` wrapped around a PyTorch training loop.  Two channels, so that
+a log file and a terminal each get what suits them:
+
+    stdout   about ``lines`` evenly spaced "epoch k/n  loss …" lines (what a saved log shows)
+    stderr   a live progress bar (epoch, loss, elapsed, ETA), only when stderr is a terminal, and
+             only once the run has lasted ``delay`` seconds (0.5 s): a run that is over in a
+             moment never flickers a bar.  It is transient: it clears itself after the last epoch.
+
+``quiet=True`` silences both.  When stdout is the same terminal as the bar, the epoch lines are
+printed above the bar (rich redirects ``sys.stdout`` while the bar is live) instead of through it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+DELAY = 0.5  # seconds a run must last before the bar appears
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed file
+        return False
+
+
+class ProgressLogger:
+    """The ``log(record)`` callback for `nnscratch.run.train.run`: call it once per epoch.
+
+    The bar stops by itself after epoch ``epochs``; call `close` (or use ``with``) to stop it
+    early, e.g. when training raised.  Closing twice is harmless.
+    """
+
+    def __init__(
+        self,
+        epochs: int,
+        quiet: bool = False,
+        lines: int = 10,
+        *,
+        console: Any = None,
+        delay: float = DELAY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if epochs < 0:
+            raise ValueError(f"epochs must be >= 0, got {epochs}")
+        if lines < 1:
+            raise ValueError(f"lines must be at least 1, got {lines}")
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0, got {delay}")
+        self.epochs, self.quiet, self.delay, self.clock = epochs, quiet, delay, clock
+        self.every = max(1, epochs // lines)
+        self.console = console  # a rich Console on stderr, made on first use if None
+        self.started: float | None = None  # clock() at the first record
+        self.progress: Any = None  # the live rich Progress, while the bar is shown
+        self.task: Any = None
+        self.closed = False
+
+    # -- stdout: the log lines ----------------------------------------------------------------
+    def line(self, record: dict[str, Any]) -> str | None:
+        """The stdout line for this epoch, or None if this epoch is not one of the ~``lines``."""
+        epoch = record["epoch"]
+        if not (epoch == 1 or epoch % self.every == 0 or epoch == self.epochs):
+            return None
+        text = f"epoch {epoch:>5}/{self.epochs}  loss {record['train_loss']:.6g}"
+        if "val" in record:
+            text += f"  val loss {record['val']['loss']:.6g}"
+        return text
+
+    # -- stderr: the bar ----------------------------------------------------------------------
+    def _terminal(self) -> Any:
+        """The console to draw on, or None when stderr is not a terminal.
+
+        The test is ``sys.stderr.isatty()`` itself, not rich's guess alone: ``FORCE_COLOR`` (set in
+        many CI systems to get colour) must not put a bar into a log file.
+        """
+        if self.console is None:
+            if not _isatty(sys.stderr):
+                return None
+            from rich.console import Console
+
+            self.console = Console(file=sys.stderr)
+        return self.console if self.console.is_terminal else None
+
+    def _start_bar(self, epoch: int) -> None:
+        console = self._terminal()
+        if console is None:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("epoch"),
+            MofNCompleteColumn(),
+            BarColumn(),
+            TextColumn("loss {task.fields[loss]:.4g}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,  # erase the bar when it stops
+            redirect_stdout=_isatty(sys.stdout),  # a terminal stdout prints above the bar
+            redirect_stderr=False,
+        )
+        self.task = self.progress.add_task("train", total=self.epochs, completed=epoch, loss=0.0)
+        self.progress.start()
+        atexit.register(self.close)  # never leave a hidden cursor behind after an exception
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        if self.quiet or self.closed:
+            return
+        epoch = record["epoch"]
+        now = self.clock()
+        if self.started is None:
+            self.started = now
+        text = self.line(record)
+        if text is not None:
+            click.echo(text, file=sys.stdout)  # resolved now: rich's proxy while the bar is live
+        if self.progress is None and epoch < self.epochs and now - self.started >= self.delay:
+            self._start_bar(epoch - 1)
+        if self.progress is not None:
+            self.progress.update(self.task, completed=epoch, loss=record["train_loss"])
+            if epoch >= self.epochs:
+                self.close()
+
+    def close(self) -> None:
+        """Stop and clear the bar, if one is shown."""
+        self.closed = True
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+            atexit.unregister(self.close)
+
+    def __enter__(self) -> ProgressLogger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def progress_logger(epochs: int, quiet: bool = False, lines: int = 10) -> ProgressLogger:
+    """The per-epoch ``log`` callback: ~``lines`` stdout lines plus a stderr bar on a terminal."""
+    return ProgressLogger(epochs, quiet=quiet, lines=lines)
+
+
+def _fmt(values: Any) -> str:
+    flat = values if isinstance(values, list) else [values]
+    while flat and isinstance(flat[0], list):
+        flat = [v for row in flat for v in row]
+    shown = ", ".join(f"{v:+.4f}" for v in flat[:4])
+    return "[" + shown + (", …" if len(flat) > 4 else "") + "]"
+
+
+def _metrics_table(metrics: dict[str, Any]) -> None:
+    names = next(m for m in metrics.values() if m is not None).keys()
+    click.echo(f"{'':8}" + "".join(f"{n:>14}" for n in names))
+    for split, values in metrics.items():
+        if values is None:
+            continue
+        click.echo(f"{split:8}" + "".join(f"{values[n]:>14.6g}" for n in names))
+
+
+def print_training_report(summary: dict[str, Any]) -> None:
+    click.echo("")
+    data, config = summary["data"], summary["config"]
+    rows = ", ".join(f"{n} {part}" for part, n in data["rows"].items())
+    model = config["model"] + (f" {config['hidden']}" if config["model"] == "mlp" else "")
+    click.echo(
+        f"data {data['name']} ({data['task']}; rows: {rows}), model {model}, "
+        f"loss {config['loss']}, optimizer {config['optimizer']} lr {config['lr']:g}"
+    )
+    _metrics_table(summary["metrics"])
+    if "least_squares" not in summary:
+        return
+    learned, ls = summary["parameters"], summary["least_squares"]
+    true = summary.get("true")
+    click.echo("")
+    header = f"{'':8}{'learned':>30}" + (f"{'true':>30}" if true else "") + f"{'least squares':>30}"
+    click.echo(header)
+    for name in ("weight", "bias"):
+        row = f"{name:8}{_fmt(learned[name]):>30}"
+        if true:
+            row += f"{_fmt(true[name]):>30}"
+        click.echo(row + f"{_fmt(ls[name]):>30}")
+    click.echo("")
+    click.echo(f"final loss (MSE)       {summary['final_loss']:.6g}")
+    click.echo(f"least-squares loss     {ls['loss']:.6g}   (the best any linear model can do)")
+    rel = summary["relative_loss_gap"]
+    rel_text = f"  ({rel:.2e} relative)" if rel is not None else ""
+    click.echo(f"remaining gap          {summary['loss_gap']:.3g}{rel_text}")

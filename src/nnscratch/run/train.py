@@ -1,0 +1,253 @@
+"""The ``nnscratch train`` job: config → data → model → the five-step loop → report.
+
+1. data       load, split (seeded), standardise with training-part statistics only; a large
+              .npy file stays on disk, read batch by batch (`nnscratch.data.mapped`)
+2. pieces     model, loss, optimizer, scheduler from the resolved config (`nnscratch.run.build`)
+3. training   `nnscratch.fit`, with a per-epoch callback for validation, logging and saving;
+              with ``out``, checkpoints (`nnscratch.run.checkpoint`): every N epochs, at the end, on
+              Ctrl-C (the last *completed* epoch, kept in memory) and on divergence (the last
+              good epoch); ``resume`` continues a saved run bit for bit
+4. report     (`nnscratch.run.summary`) metrics on train / validation / test; for linear regression, the gap to the
+              closed-form least-squares optimum (``torch.linalg.lstsq``) on the training part
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nnscratch.data.dataset import Dataset
+from nnscratch.data.mapped import MappedRows
+from nnscratch.data.prepare import Standardizer, split
+from nnscratch.errors import DivergenceError, UserError
+from nnscratch.loop import Epoch, fit
+from nnscratch.module import Module
+from nnscratch.run import atomic, build, checkpoint, defaults, distributed
+from nnscratch.run.config import TrainConfig
+from nnscratch.run.evaluate import evaluate
+from nnscratch.run.summary import summarize
+
+EpochLog = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Prepared:
+    """Everything the loop needs, on the right device and dtype."""
+
+    config: TrainConfig  # resolved: no None left that a default could fill
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    standardizer: Standardizer | None  # fitted on `train` (None for the raw synthetic data)
+    out_features: int
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
+    return name
+
+
+def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
+    name = defaults.data_name(config)
+    task = None if config.task == "auto" else config.task
+    if name == "synthetic":
+        from nnscratch.data.synthetic import make_regression
+
+        d = make_regression(config.n_samples, config.features, config.noise, config.seed, dtype)
+        names = [f"x{i + 1}" for i in range(config.features)]
+        extra = {"true_weight": d.true_weight.tolist(), "true_bias": d.true_bias.tolist()}
+        dataset = Dataset(d.X, d.y, "regression", names, "y", None, "synthetic", extra)
+    elif name:
+        from nnscratch.data.datasets import load_builtin
+
+        dataset = load_builtin(name, seed=config.seed, dtype=dtype)
+    else:
+        from nnscratch.data.files import load_file
+
+        return load_file(config.data, target=config.target, task=task, dtype=dtype)
+    if task is not None and task != dataset.task:
+        raise UserError(
+            f"--task {task}: the built-in data set {name!r} is a {dataset.task} task; drop --task"
+        )
+    return dataset
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    config.validate()
+    dtype = getattr(torch, config.dtype)
+    device = resolve_device(config.device)
+    dataset = load_dataset(config, dtype)
+    config = defaults.resolve(config, dataset.task, dataset.n_classes)
+    config = replace(config, task=dataset.task, device=device).validate()
+    build.check_loss_for_task(config, dataset.task, dataset.n_classes)
+    if config.batch_size is None and isinstance(dataset.X, MappedRows):
+        # full batch: every step reads every row, so read them once
+        dataset = replace(dataset, X=dataset.X[:])  # (N, F) tensor
+    parts = split(dataset, config.val_fraction, config.test_fraction, config.seed)
+    check_part_sizes(parts, dataset.task)
+    standardizer = None
+    if dataset.name != "synthetic":  # the seed's data stays raw so that w, b keep their meaning
+        standardizer = Standardizer().fit(parts.train.X)
+        parts = type(parts)(*(replace(p, X=standardizer.transform(p.X)) for p in parts))
+    parts = type(parts)(*(replace(p, X=p.X.to(device), y=p.y.to(device)) for p in parts))
+    out = build.output_size(config, dataset.task, dataset.n_classes)
+    return Prepared(config, parts.train, parts.val, parts.test, standardizer, out)
+
+
+def check_part_sizes(parts, task: str) -> None:
+    """A regression part of one row cannot be scored (r2 divides by the spread of y)."""
+    if task != "regression":
+        return
+    names = ("training", "validation", "test")
+    fixes = ("--n-samples or a bigger file", "--val-fraction 0", "--test-fraction 0")
+    for name, part, fix in zip(names, parts, fixes, strict=True):
+        if len(part) == 1:
+            raise UserError(
+                f"the {name} part has only 1 row, too few to score a regression (r2 needs 2); "
+                f"use more rows ({fix}, or larger fractions)"
+            )
+
+
+def loss_target(y: torch.Tensor, loss_name: str, dtype: torch.dtype) -> torch.Tensor:
+    """Class indices (N,) stay as they are, except for BCE, which wants float 0/1 of shape (N, 1)."""
+    return y.to(dtype).view(-1, 1) if loss_name == "bce_with_logits" else y
+
+
+@dataclass
+class Result:
+    summary: dict[str, Any]  # JSON-ready report (see `summarize`)
+    model: Module  # the trained model
+    records: list[dict[str, Any]]  # one per epoch, as in metrics.jsonl
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, raised after the last completed epoch was saved (if ``out``)."""
+
+    def __init__(self, epoch: int, epochs: int, out: Path | None) -> None:
+        super().__init__(epoch)
+        self.epoch, self.epochs, self.out = epoch, epochs, out
+
+
+def run(
+    config: TrainConfig,
+    log: EpochLog | None = None,
+    data: Prepared | None = None,
+) -> dict[str, Any]:
+    """Train as ``config`` says and return a JSON-ready summary."""
+    return train(data or prepare(config), log=log).summary
+
+
+def train(
+    data: Prepared,
+    log: EpochLog | None = None,
+    out: str | Path | None = None,
+    resume: checkpoint.Checkpoint | None = None,
+    checkpoint_every: int = 0,
+) -> Result:
+    """Train on prepared data; with ``out``, save checkpoints there (every ``checkpoint_every``
+    epochs if > 0, at the end, on Ctrl-C and on divergence). ``resume`` continues a saved run
+    from its last epoch, exactly: its state is loaded into freshly built objects (so a cosine
+    schedule keeps the ``T_max`` of the run's original ``--epochs``)."""
+    config = data.config
+    dtype = getattr(torch, config.dtype)
+    torch.manual_seed(config.seed)
+    model = build.build_model(
+        config, data.train.n_features, data.out_features, dtype, config.device
+    )
+    if distributed.is_distributed():  # every rank starts from rank 0's parameters
+        distributed.broadcast_parameters_(model.parameters())
+    optimizer = build.build_optimizer(config, model.parameters())
+    scheduler = build.build_scheduler(config, optimizer)
+    loss_fn = build.build_loss(config)
+    y_train = loss_target(data.train.y, config.loss, dtype)
+    shuffle_gen = torch.Generator().manual_seed(config.seed)
+    start = checkpoint.Snapshot(0, 0, 0.0, {}, {}, None, {}, [])
+    if resume is not None:
+        start = resume.state
+        checkpoint.restore(start, model, optimizer, scheduler, shuffle_gen)
+    records = list(start.records)
+    out = None if out is None else Path(out)
+    state = checkpoint.data_state(data)
+    clock = time.perf_counter()
+
+    def snapshot(epoch: int, step: int) -> checkpoint.Snapshot:
+        elapsed = start.elapsed + time.perf_counter() - clock
+        return checkpoint.capture(
+            model, optimizer, scheduler, shuffle_gen, epoch, step, elapsed, records
+        )
+
+    last = snapshot(start.epoch, start.step) if out is not None else None
+    saved = start.epoch if resume is not None else None
+
+    def save() -> None:
+        nonlocal saved
+        if out is not None and last is not None and last.epoch != saved:
+            checkpoint.save(out, config, state, last)
+            saved = last.epoch
+
+    def on_epoch(e: Epoch) -> None:
+        nonlocal last
+        record: dict[str, Any] = {"epoch": e.epoch + 1, "train_loss": e.loss}
+        if len(data.val):
+            record["val"] = evaluate(model, loss_fn, data.val, config.loss, dtype)
+        record |= {"lr": e.lr, "grad_norm": e.grad_norm}
+        record["elapsed"] = start.elapsed + time.perf_counter() - clock
+        records.append(record)
+        if out is not None:
+            last = snapshot(e.epoch + 1, e.step)  # kept in memory for Ctrl-C and divergence
+            if checkpoint_every > 0 and (e.epoch + 1) % checkpoint_every == 0:
+                save()
+        if log is not None:
+            log(record)
+
+    try:
+        fit(
+            model,
+            data.train.X,
+            y_train,
+            loss_fn=loss_fn,
+            optimizer=optimizer,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            generator=shuffle_gen,
+            scheduler=scheduler,
+            start_epoch=start.epoch,
+            start_step=start.step,
+            clip_grad_norm=config.clip_grad_norm,
+            backward=config.backward,
+            compile=config.compile,
+            callback=on_epoch,
+        )
+    except KeyboardInterrupt:
+        save()
+        done = len(records) if last is None else last.epoch  # completed (and saved) epochs
+        raise TrainingInterrupted(done, config.epochs, out) from None
+    except DivergenceError as e:
+        save()
+        raise DivergenceError(
+            f"training diverged: {e}; {divergence_hint(config)}"
+            + (f"; the last good checkpoint (epoch {saved}) is in {out}" if out else ""),
+            e.step,
+            e.last_finite_loss,
+        ) from None
+    save()  # always at the end
+    summary = summarize(model, data, loss_fn, [r["train_loss"] for r in records])
+    if out is not None:
+        atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
+    return Result(summary, model, records)
+
+
+def divergence_hint(config: TrainConfig) -> str:
+    hint = f"try a smaller learning rate, e.g. --lr {config.lr / 10:g} (a tenth of {config.lr:g})"
+    if config.clip_grad_norm is None:
+        hint += ", or --clip-grad-norm 1.0"
+    return hint
