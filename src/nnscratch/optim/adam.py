@@ -36,12 +36,28 @@ import torch
 from nnscratch.optim.optimizer import Optimizer, ParamsT
 
 
+def check_betas(betas: tuple[Any, Any]) -> tuple[Any, Any]:
+    """``torch.optim.Adam``'s rule: (β₁, β₂) both numbers or both one-element tensors (of any
+    shape and dtype; kept as 0-dim tensors, as ``torch.optim`` keeps them), each in [0, 1)."""
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    tensors = [isinstance(b, torch.Tensor) for b in betas]
+    if tensors[0] != tensors[1]:
+        raise ValueError("betas must be either both floats or both Tensors")
+    for i, b in enumerate(betas):
+        if tensors[i] and b.numel() != 1:
+            raise ValueError(f"Tensor betas[{i}] must be 1-element, got shape {tuple(b.shape)}")
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+    return tuple(b.squeeze() if tensors[i] else b for i, b in enumerate(betas))
+
+
 class Adam(Optimizer):
     def __init__(
         self,
         params: ParamsT,
         lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
+        betas: tuple[float | torch.Tensor, float | torch.Tensor] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
@@ -52,10 +68,7 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        betas = check_betas(betas)
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = dict(
@@ -94,7 +107,8 @@ class Adam(Optimizer):
 
                 g = -p.grad if group["maximize"] else p.grad
                 g = self._decay(p, g, group)
-                m.lerp_(g, 1 - beta1)  # m ← β₁·m + (1 − β₁)·g
+                b1 = beta1.to(p) if isinstance(beta1, torch.Tensor) else beta1  # as torch casts it
+                m.lerp_(g, 1 - b1)  # m ← β₁·m + (1 − β₁)·g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v ← β₂·v + (1 − β₂)·g²
                 if group["amsgrad"]:
                     v_hat = state["max_exp_avg_sq"]
