@@ -16,7 +16,9 @@ from nnscratch.losses import mse_loss
 from nnscratch.run.atomic import write_bytes as write_atomic
 from nnscratch.run.cli import main
 
-LINEAR_OPS = {"_SquaredErrorBackward", "AddmmBackward0", "PermuteBackward0"}
+# The seed's loss, ((ŷ - y) ** 2).mean(), differentiated by autograd: its own nodes, in this order.
+SEED_CHAIN = ["MeanBackward0", "PowBackward0", "SubBackward0", "AddmmBackward0"]
+LINEAR_OPS = {*SEED_CHAIN, "PermuteBackward0"}
 
 
 def linear_graph(features=1, backward=True):
@@ -44,7 +46,7 @@ def assert_consistent(graph, loss):
     assert all(0 <= a < n and 0 <= b < n for a, b in graph.edges)
     fns = list(iter_grad_fns([loss.grad_fn]))
     assert len(fns) == n
-    assert graph.nodes[0].op == type(loss.grad_fn).__name__ == "_SquaredErrorBackward"
+    assert graph.nodes[0].op == type(loss.grad_fn).__name__ == "MeanBackward0"
     by_op = {}
     for fn in fns:
         by_op.setdefault(type(fn).__name__, []).append(
@@ -171,6 +173,31 @@ def test_cli_default_is_the_seed_model_as_a_text_tree(capsys):
     for op in LINEAR_OPS:
         assert op in out
     assert "weight (1, 1)" in out and "bias (1,)" in out and "grad [" in out
+
+
+def test_cli_seed_graph_is_the_plain_loss_chain(capsys):
+    """`nnscratch graph` of the seed reads Mean → Pow → Sub → Addmm, one line below the other."""
+    assert main(["graph"]) == 0
+    ops = [line.split("·")[0].strip(" │├└─") for line in capsys.readouterr().out.splitlines()]
+    chain = [op for op in ops if op.endswith("Backward0")]
+    assert chain[: len(SEED_CHAIN)] == SEED_CHAIN
+
+
+@pytest.mark.parametrize("loss_name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("model_kind", ["linear", "mlp"])
+def test_default_path_has_no_custom_autograd_function(loss_name, model_kind):
+    """Every node of the default graph is one of autograd's built-in nodes: no hand-written
+    backward (a custom ``autograd.Function``) stands between the loss and the parameters."""
+    from nnscratch import MLP, losses
+
+    torch.manual_seed(0)
+    model = LinearRegression(3) if model_kind == "linear" else MLP(3, [4], 1)
+    loss = getattr(losses, loss_name)(model(torch.randn(5, 3)), torch.randn(5, 1))
+    fns = list(iter_grad_fns([loss.grad_fn]))
+    assert len(fns) >= 4
+    for fn in fns:
+        assert not isinstance(fn, torch.autograd.function.BackwardCFunction), type(fn).__name__
+        assert type(fn).__module__ == "builtins", type(fn).__name__
 
 
 def test_cli_no_backward_shows_no_gradients(capsys):

@@ -54,42 +54,26 @@ def _check_same_shape(name: str, input: torch.Tensor, target: torch.Tensor) -> N
 def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """Mean squared error, the seed's ``((y_pred - y_true) ** 2).mean()``.  ≙ ``F.mse_loss``.
 
-        L = reduce((ŷ − y)²),        ∂L/∂ŷ = 2·(ŷ − y)/N  ('mean'),  2·(ŷ − y)  ('sum')
+        L = reduce((ŷ − y)²)            'mean': Σ(ŷ − y)²/N over all N elements;  'sum': Σ(ŷ − y)²
 
-    For 'mean' and 'sum' the value and its gradient are computed by `_SquaredError`, one autograd
-    node with the hand-derived gradient above (as ``nn.MSELoss``'s fused kernel is one node). The
-    plain form, ``((input - target) ** 2).mean()``, gives the same numbers but builds three nodes
-    and three full-size temporaries: twice slower on large inputs (docs/benchmarks.md, 1M×1).
+    Written exactly in that plain form, so ``loss.backward()`` differentiates what you read here:
+    autograd builds Mean ← Pow ← Sub and gives ∂L/∂ŷ = 2·(ŷ − y)/N ('mean'), 2·(ŷ − y) ('sum').
+    That gradient, derived by hand, is `nnscratch.backprop.losses.mse_loss`. A fused form is the
+    ``compile=True`` option of `nnscratch.fit` (``--compile``): ``torch.compile`` fuses these three
+    nodes into one kernel (docs/benchmarks.md, 1M×1).
+
+    Args:
+        input: predictions ŷ, any shape.
+        target: y, the same shape as ``input`` (no broadcasting: (N, 1) against (N,) is refused).
+        reduction: 'none' | 'mean' | 'sum' (default 'mean').
+
+    Example:
+        >>> y_pred = torch.tensor([[1.0], [3.0]])
+        >>> mse_loss(y_pred, torch.tensor([[0.0], [1.0]]))  # ((1² + 2²) / 2)
+        tensor(2.5000)
     """
     _check_same_shape("mse_loss", input, target)
-    if reduction == "none":
-        return (input - target) ** 2
-    if reduction not in REDUCTIONS:
-        _reduce(input, reduction)  # raises the ValueError naming the bad value
-    n = input.numel()
-    scale = (1.0 / n if n else float("nan")) if reduction == "mean" else 1.0  # mean of none: nan
-    return _SquaredError.apply(input, target, scale)
-
-
-class _SquaredError(torch.autograd.Function):
-    """``scale · Σ(ŷ − y)²`` with its gradient written by hand: ``∂/∂ŷ = 2·scale·(ŷ − y)``."""
-
-    @staticmethod
-    def forward(ctx, input: torch.Tensor, target: torch.Tensor, scale: float) -> torch.Tensor:
-        d = input - target  # the residuals ŷ − y, shape of ŷ
-        ctx.save_for_backward(input, target, d)
-        ctx.scale = scale
-        flat = d.reshape(-1)  # (numel,)
-        return torch.dot(flat, flat) * scale  # Σ d² · scale, without a squared temporary
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        input, target, d = ctx.saved_tensors
-        if torch.is_grad_enabled():  # backward(create_graph=True): recompute d differentiably
-            d = input - target
-        g = d * (2.0 * ctx.scale * grad)  # 2·scale·(ŷ − y), shape of ŷ
-        grad_target = -g if ctx.needs_input_grad[1] else None
-        return g, grad_target, None
+    return _reduce((input - target) ** 2, reduction)
 
 
 def l1_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:

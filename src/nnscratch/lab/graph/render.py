@@ -27,7 +27,6 @@ OP_HINTS = {
     "TBackward0": "transpose W.T",
     "ReluBackward0": "relu",
     "ThresholdBackward0": "relu: threshold(x, 0, 0)",
-    "_SquaredErrorBackward": "mse_loss: Σ(ŷ − y)²/N, gradient 2(ŷ − y)/N by hand",
     "WhereBackward0": "torch.where (e.g. relu by hand)",
     "ClampMinBackward0": "clamp(min=0) (e.g. relu by hand)",
     "TanhBackward0": "tanh",

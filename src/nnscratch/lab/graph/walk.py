@@ -2,12 +2,12 @@
 
 The graph autograd builds while the forward pass runs, for ``loss = mse_loss(x @ w.T + b, y)``:
 
-    _SquaredErrorBackward → AddmmBackward0 ─┬→ PermuteBackward0 → AccumulateGrad(w)
-                                           └→ AccumulateGrad(b)
+    MeanBackward0 → PowBackward0 → SubBackward0 → AddmmBackward0 ─┬→ PermuteBackward0 → w
+                                                                  └→ AccumulateGrad(b)
+    (w: AccumulateGrad(w))
 
-(``mse_loss`` is one node with a hand-derived gradient; the seed's plain
-``((x @ w.T + b - y) ** 2).mean()`` would show MeanBackward0 → PowBackward0 → SubBackward0 →
-AddBackward0 → MmBackward0 instead.)
+(``mse_loss`` is the seed's plain ``((ŷ - y) ** 2).mean()``: Mean ← Pow ← Sub, every node one of
+autograd's own; `Linear` computes ``x @ w.T + b`` as one fused ``addmm``.)
 
 Edges point the way gradients flow in ``backward()``: from a node to the nodes of its inputs.
 Inputs that need no gradient (the data ``x``, the target ``y``) appear in ``next_functions`` as
