@@ -1,4 +1,4 @@
-"""Models built from the layers.
+"""Linear models and the MLP, built from `Linear`.
 
 ``LinearRegression`` is the seed's model, ``y = w·x + b``, generalised to ``in_features`` inputs:
 it is a `Linear` layer with one output, so its parameters have ``nn.Linear(in_features, 1)``'s
