@@ -123,6 +123,12 @@ def fit(
     """
     if backward not in ("autograd", "manual"):
         raise ValueError(f"backward must be 'autograd' or 'manual', got {backward!r}")
+    if X.shape[0] == 0:
+        raise ValueError("fit needs at least one training row, got X with 0 rows")
+    if clip_grad_norm is not None and not clip_grad_norm >= 0:  # NaN fails too
+        raise ValueError(
+            f"clip_grad_norm must be >= 0 (or None: no clipping), got {clip_grad_norm}"
+        )
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=lr)
     params = list(model.parameters())
