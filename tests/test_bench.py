@@ -46,7 +46,9 @@ def test_quick_run_reports_every_case_with_its_ratio(quick):
 
 
 def test_quick_run_reports_bandwidth_time_to_target_and_memory(quick):
-    assert quick["read_bandwidth_bytes_per_s"] > 0
+    assert quick["bandwidth"]["bytes_per_s"] > 0
+    assert quick["bandwidth"]["bytes_per_s"] == max(quick["bandwidth"]["rates"].values())
+    assert quick["bandwidth"]["threads"] == quick["settings"]["threads"]
     large = [c for c in quick["cases"] if "bandwidth" in c]
     assert {c["name"] for c in large} >= {
         "linear full batch 10,000×1",
@@ -55,7 +57,7 @@ def test_quick_run_reports_bandwidth_time_to_target_and_memory(quick):
     for case in large:
         bw = case["bandwidth"]
         assert bw["bound_seconds"] == pytest.approx(
-            bw["bytes_per_step"] / quick["read_bandwidth_bytes_per_s"]
+            bw["bytes_per_step"] / quick["bandwidth"]["bytes_per_s"]
         )
         assert set(bw["fraction"]) == set(case["seconds"])
         for name, fraction in bw["fraction"].items():
@@ -103,6 +105,7 @@ def fake_result(ratio, dataloader_ratio, rss_mb, fraction):
         ((1.5, 6.0, 1.0, 0.7), [True, True, True, True, True]),
         ((1.2, 6.0, 1.0, 0.7), [True, False, True, True, True]),  # geometric mean < 1.4
         ((0.9, 4.0, 3.0, 0.5), [False, False, False, False, False]),
+        ((1.5, 6.0, 1.0, 1.68), [True, True, True, True, False]),  # above 100 %: an error
     ],
 )
 def test_targets_pass_and_miss_at_their_thresholds(args, expected):
@@ -165,3 +168,26 @@ def test_cli_json_and_bad_threads(capsys):
     assert all(t["passed"] in (True, False) for t in out["targets"])
     assert main(["bench", "--threads", "0"]) == 2
     assert "--threads" in capsys.readouterr().err
+
+
+def test_a_fraction_above_100_percent_is_reported_as_a_measurement_error():
+    from nnscratch.lab.bench.report import targets
+
+    result = fake_result(1.5, 6.0, 1.0, 1.68)  # "reached 168 %" of a bound that is no bound
+    row = targets(result)[-1]
+    assert not row["passed"]
+    assert "MEASUREMENT ERROR" in row["name"]
+
+
+def test_streaming_bandwidth_is_the_best_kernel_and_counts_the_bytes_each_moves():
+    from nnscratch.lab.bench import bandwidth
+
+    bw = bandwidth.measure(4 * 2**20, threads=1, repeats=2)
+    kinds = {name.split()[1] for name in bw.rates}
+    assert kinds == {"copy", "scale", "add", "triad", "sum"}
+    assert {name.split()[0] for name in bw.rates} == {"torch", "numpy"}  # numpy at 1 thread only
+    assert bw.bytes_per_s == max(bw.rates.values())
+    assert bw.method.startswith(max(bw.rates, key=bw.rates.get))
+    assert bw.method.endswith("1 thread")
+    two = bandwidth.measure(4 * 2**20, threads=2, repeats=1)
+    assert all(name.startswith("torch") for name in two.rates)

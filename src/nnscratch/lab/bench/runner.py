@@ -7,12 +7,12 @@ calls of every variant; the result is the median seconds per unit (step or epoch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
-from nnscratch.lab.bench import cases, digits, loops, memory, timing
+from nnscratch.lab.bench import bandwidth, cases, digits, loops, memory, timing
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Plan:
     mlp: tuple[int, int]  # (N, F)
     manual_backward: tuple[tuple[int, int, float | None], ...]  # (N, F, target ratio)
     seconds_per_call: float  # calibration goal for one timed call
-    bandwidth_bytes: int  # size of the tensor whose .sum() measures read bandwidth
+    bandwidth_bytes: int  # size of each array the streaming kernels use (beyond the caches)
     large_bytes: int  # full-batch cases reading at least this much per step get the bound
     digits_max_epochs: int
     memory_steps: int
@@ -70,12 +70,12 @@ def run_bench(quick: bool = False, threads: int = 1, repeats: int | None = None)
     saved = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        bandwidth = timing.read_bandwidth(plan.bandwidth_bytes)
+        stream = bandwidth.measure(plan.bandwidth_bytes, threads)  # the cases' thread count
         result: dict[str, Any] = {
             "settings": {"quick": quick, "threads": threads, "repeats": repeats},
             "machine": timing.machine(),
-            "read_bandwidth_bytes_per_s": bandwidth,
-            "cases": [measure(c, plan, repeats, bandwidth) for c in build_cases(plan)],
+            "bandwidth": asdict(stream),
+            "cases": [measure(c, plan, repeats, stream.bytes_per_s) for c in build_cases(plan)],
             "time_to_target": time_to_target(plan, max(1, repeats // 2)),
             "memory": rss(plan),
         }
@@ -122,7 +122,7 @@ def measure(case: loops.Case, plan: Plan, repeats: int, bandwidth: float) -> dic
             "bytes_per_step": case.bytes_per_unit,
             "bound_seconds": bound,
             "fraction": {name: bound / s for name, s in seconds.items()},
-        }
+        }  # a fraction above 1 means the bound was too low: a measurement error, not a result
     return out
 
 

@@ -1,4 +1,4 @@
-"""Timing on a shared, noisy machine: interleaved repeats, medians, RSS and read bandwidth.
+"""Timing on a shared, noisy machine: interleaved repeats, medians, RSS (bandwidth: `bandwidth`).
 
 Replaces nothing: this is the stopwatch of `nnscratch bench`. Each repeat runs every variant of a
 case once, in a rotated order (repeat r starts with variant r mod k), so that a burst of load from
@@ -33,22 +33,6 @@ def interleave(variants: dict[str, Work], repeats: int) -> dict[str, list[float]
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
-
-
-def read_bandwidth(n_bytes: int = 256 * 2**20, repeats: int = 7) -> float:
-    """Measured read bandwidth in bytes/s: the median time of ``x.sum()`` over a large tensor.
-
-    A sum reads every byte once and writes one number, so bytes / seconds is the rate at which
-    this machine (with the current ``torch.get_num_threads()``) streams data from memory.
-    """
-    x = torch.ones(n_bytes // 4, dtype=torch.float32)  # (n,) 4 bytes each
-
-    def read() -> None:
-        x.sum()
-
-    read()  # warm-up: pages touched, kernel chosen
-    seconds = median(interleave({"sum": read}, repeats)["sum"])
-    return x.numel() * x.element_size() / seconds
 
 
 def rss_bytes() -> int:
