@@ -4,7 +4,7 @@ The layout is the mapping table (each module's docstring names the PyTorch piece
 
     module.py       parameter(), Module       ↔ nn.Parameter, nn.Module
     init.py         linear_ init              ↔ nn.init / nn.Linear.reset_parameters
-    layers.py       Linear                    ↔ nn.Linear
+    layers/         Linear, Conv2d, ...       ↔ nn.Linear, nn.Conv2d, ... (one module per family)
     models.py       LinearRegression, MLP     ↔ nn.Linear(in_features, 1), nn.Sequential
     functional.py   relu, softmax, ...        ↔ torch.relu, F.softmax, ...
     losses.py       mse_loss, ...             ↔ nn.MSELoss, ...

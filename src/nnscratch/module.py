@@ -5,6 +5,11 @@ A *parameter* here is nothing but a leaf tensor with ``requires_grad=True``: tha
 walking its attributes in the order they were assigned, which is the order ``nn.Module`` registers
 them in, so ``named_parameters()`` and ``state_dict()`` keys match PyTorch's (``"0.weight"``,
 ``"0.bias"``, ...).
+
+A *buffer* is state that is saved with the model but not trained: BatchNorm's ``running_mean``,
+``running_var`` and ``num_batches_tracked``. ``register_buffer(name, tensor)`` sets the attribute
+and records the name, as in PyTorch; ``state_dict()`` lists each module's parameters, then its
+buffers, then its children's, which is PyTorch's key order.
 """
 
 from __future__ import annotations
@@ -24,6 +29,14 @@ class Module:
     """Base class: subclasses assign parameters and sub-modules as attributes and define ``forward``."""
 
     training: bool = True
+    _buffer_names: tuple[str, ...] = ()
+
+    def register_buffer(self, name: str, tensor: torch.Tensor | None) -> None:
+        """Keep ``tensor`` as ``self.<name>``, saved in ``state_dict()`` but not a parameter."""
+        assert tensor is None or not tensor.requires_grad, f"buffer {name} must not require grad"
+        setattr(self, name, tensor)
+        if name not in self._buffer_names:
+            self._buffer_names = (*self._buffer_names, name)
 
     def forward(self, *args: Any) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -52,6 +65,19 @@ class Module:
                 for i, item in enumerate(value):
                     if isinstance(item, Module):
                         yield from item.named_parameters(f"{prefix}{i}.")
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, torch.Tensor]]:
+        """Yield ``(name, tensor)`` for every buffer that is not None, depth first."""
+        for name in self._buffer_names:
+            value = getattr(self, name)
+            if value is not None:
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
+
+    def buffers(self) -> Iterator[torch.Tensor]:
+        for _, b in self.named_buffers():
+            yield b
 
     def parameters(self) -> Iterator[torch.Tensor]:
         for _, p in self.named_parameters():
@@ -84,12 +110,25 @@ class Module:
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """Name → detached tensor (sharing storage with the parameter, as in PyTorch)."""
-        return {name: p.detach() for name, p in self.named_parameters()}
+        """Name → detached tensor (sharing storage with the parameter, as in PyTorch).
+
+        Per module: its own parameters, its own buffers, then each child's (PyTorch's order).
+        """
+        return {name: t.detach() for name, t in self._named_state("")}
+
+    def _named_state(self, prefix: str) -> Iterator[tuple[str, torch.Tensor]]:
+        for name, value in vars(self).items():
+            if isinstance(value, torch.Tensor) and value.requires_grad:
+                yield prefix + name, value
+        for name in self._buffer_names:
+            if getattr(self, name) is not None:
+                yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child._named_state(prefix + name + ".")
 
     def load_state_dict(self, state_dict: dict[str, torch.Tensor], strict: bool = True) -> None:
         """Copy values in place (parameters stay the same leaf tensors)."""
-        own = dict(self.named_parameters())
+        own = dict(self._named_state(""))
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -112,11 +151,20 @@ class Module:
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
     ) -> Module:
-        """Move/cast parameters in place of the attributes, keeping them leaves."""
+        """Move/cast parameters in place of the attributes, keeping them leaves.
+
+        Buffers move too; ``dtype`` casts only floating-point ones (``num_batches_tracked`` stays
+        an integer), as in PyTorch.
+        """
         for m in self.modules():
             for name, value in list(vars(m).items()):
                 if isinstance(value, torch.Tensor) and value.requires_grad:
                     setattr(m, name, parameter(value.to(device=device, dtype=dtype)))
+            for name in m._buffer_names:
+                value = getattr(m, name)
+                if value is not None:
+                    cast = dtype if value.is_floating_point() else None
+                    setattr(m, name, value.to(device=device, dtype=cast))
         return self
 
     def __repr__(self) -> str:

@@ -1,4 +1,4 @@
-"""Layers.  ``Linear`` replaces ``torch.nn.Linear``.
+"""The affine layer.  ``Linear`` replaces ``torch.nn.Linear``.
 
     y = x Wᵀ + b        x: (N, in_features)   W: (out_features, in_features)   b: (out_features,)
 
@@ -46,42 +46,3 @@ class Linear(Module):
             return x @ self.weight.T  # (N, in) @ (in, out) -> (N, out)
         # x @ W.T + b in one fused kernel (as nn.Linear does): b + x·Wᵀ, b broadcast over N
         return torch.addmm(self.bias, x, self.weight.T)  # (N, out)
-
-
-class Activation(Module):
-    """An element-wise function as a layer (``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid``, ``nn.GELU``)."""
-
-    def __init__(self, name: str) -> None:
-        from nnscratch import functional
-
-        if name not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-        self.name = name
-        self.fn = getattr(functional, name)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fn(x)
-
-    def __repr__(self) -> str:
-        return f"Activation({self.name!r})"
-
-
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
-
-
-class Sequential(Module):
-    """Layers applied in order (``nn.Sequential``); parameter names ``"0.weight"``, ``"2.bias"``..."""
-
-    def __init__(self, *layers: Module) -> None:
-        self.layers = list(layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def __getitem__(self, i: int) -> Module:
-        return self.layers[i]
-
-    def __len__(self) -> int:
-        return len(self.layers)

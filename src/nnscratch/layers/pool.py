@@ -1,0 +1,108 @@
+"""2-D pooling.  ``MaxPool2d`` and ``AvgPool2d`` replace ``nn.MaxPool2d`` and ``nn.AvgPool2d``.
+
+Pooling is a convolution's window without weights: over each (kH, kW) window of each channel,
+
+    max:  y[n, c, p, q] = max_{i,j}  x_pad[n, c, p·s + i·d, q·s + j·d]      (padding = −∞)
+    avg:  y[n, c, p, q] = (1/k) Σ_{i,j} x_pad[n, c, p·s + i, q·s + j]       (padding = 0)
+
+    x: (N, C, H, W) -> y: (N, C, OH, OW),  OH = ⌊(H + 2·pad − d·(kH − 1) − 1) / s⌋ + 1,
+    stride s defaults to the kernel size (non-overlapping windows).
+
+With ``count_include_pad=True`` (PyTorch's default) k = kH·kW everywhere; with False, k counts
+only the real pixels in the window. Both are written with `im2col` (one column per window); the
+max keeps the *first* maximum of a window in row-major order, as PyTorch's kernel does, so ties
+(common after a ReLU: several zeros) send the gradient to the same pixel.
+
+``MaxPool2d.forward`` calls ``torch.max_pool2d`` (a torch op): the im2col form, `max_pool2d_unfold`,
+takes 1.5× as long forward + backward (128×16×8×8, 2×2, float32, one thread: 1.24 vs 0.83 ms).
+``AvgPool2d`` stays plain (1.3× the fused op's time, which torch offers only as the private
+``torch.ops.aten.avg_pool2d``). Both forms are tested and in ``verify``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from nnscratch.layers.conv import IntPair, im2col, pair
+from nnscratch.module import Module
+
+
+def _check(kernel_size: tuple[int, int], padding: tuple[int, int], name: str) -> None:
+    if min(kernel_size) < 1:
+        raise ValueError(f"{name}: kernel_size must be >= 1, got {kernel_size}")
+    if any(p < 0 or p > k // 2 for p, k in zip(padding, kernel_size, strict=True)):
+        raise ValueError(
+            f"{name}: padding must be between 0 and half the kernel size, got {padding} for "
+            f"kernel_size {kernel_size}"
+        )
+
+
+def max_pool2d_unfold(
+    x: torch.Tensor,
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int] = (0, 0),
+    dilation: tuple[int, int] = (1, 1),
+) -> torch.Tensor:
+    """The plain max pooling: the max of each window's column (≙ ``torch.max_pool2d``)."""
+    cols = im2col(x, kernel_size, stride, padding, dilation, -torch.inf)  # (N, C, kH·kW, OH, OW)
+    return cols.max(dim=2).values  # (N, C, OH, OW); the first maximum on ties
+
+
+class MaxPool2d(Module):
+    """``nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1)`` by hand (floor mode)."""
+
+    def __init__(
+        self,
+        kernel_size: IntPair,
+        stride: IntPair | None = None,
+        padding: IntPair = 0,
+        dilation: IntPair = 1,
+    ) -> None:
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        self.dilation = pair(dilation, "dilation")
+        _check(self.kernel_size, self.padding, "MaxPool2d")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # plain form: max_pool2d_unfold(x, ...), the same maxima and the same argmax
+        return torch.max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation
+        )  # (N, C, OH, OW)
+
+    def __repr__(self) -> str:
+        return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+
+
+class AvgPool2d(Module):
+    """``nn.AvgPool2d(kernel_size, stride=None, padding=0, count_include_pad=True)`` by hand."""
+
+    def __init__(
+        self,
+        kernel_size: IntPair,
+        stride: IntPair | None = None,
+        padding: IntPair = 0,
+        count_include_pad: bool = True,
+    ) -> None:
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        self.count_include_pad = count_include_pad
+        _check(self.kernel_size, self.padding, "AvgPool2d")
+
+    def divisor(self, x: torch.Tensor) -> torch.Tensor | int:
+        """k per window: kH·kW, or (without padding counted) how many real pixels it covers."""
+        if self.count_include_pad or self.padding == (0, 0):
+            return self.kernel_size[0] * self.kernel_size[1]
+        ones = x.new_ones((1, 1, *x.shape[2:]))  # (1, 1, H, W)
+        return im2col(ones, self.kernel_size, self.stride, self.padding, (1, 1)).sum(dim=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cols = im2col(
+            x, self.kernel_size, self.stride, self.padding, (1, 1)
+        )  # (N, C, kH·kW, OH, OW)
+        return cols.sum(dim=2) / self.divisor(x)  # (N, C, OH, OW)
+
+    def __repr__(self) -> str:
+        return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
