@@ -86,5 +86,5 @@ class SGD(Optimizer):
                     else:
                         b.mul_(mu).add_(g, alpha=1 - tau)  # b ← μ·b + (1 − τ)·g
                     g = g.add(b, alpha=mu) if nesterov else b  # g + μ·b  or  b
-                p -= lr * g  # p ← p − lr·g, in place: p stays the same leaf tensor
+                p.add_(g, alpha=-lr)  # p ← p − lr·g, in place (one kernel; p stays the same leaf)
         return loss
