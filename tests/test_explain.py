@@ -342,7 +342,9 @@ def test_colour_only_when_asked():
 
 
 def test_cli_json_is_a_list_of_step_records(capsys):
-    assert main(["explain", "--json", "--steps", "4", "--features", "2", "--dtype", "float64"]) == 0
+    assert (
+        main(["explain", "--json", "--steps", "4", "--n-features", "2", "--dtype", "float64"]) == 0
+    )
     records = json.loads(capsys.readouterr().out)
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     for r in records:

@@ -52,7 +52,18 @@ def test_stdout_lines_evenly_spaced_with_val_loss(capsys):
     out = capsys.readouterr().out.splitlines()
     epochs = [int(line.split()[1].split("/")[0]) for line in out]
     assert epochs == [1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
-    assert out[1] == "epoch    10/100  loss 0.1  val loss 0.2"
+    assert out[1] == "epoch    10/100  batch-mean loss 0.1  val loss 0.2"
+
+
+def test_lines_name_the_loss_and_show_the_metric_elapsed_and_eta(capsys):
+    log = progress_logger(4, lines=4)
+    log({"epoch": 1, "train_loss": 0.5, "val": {"loss": 0.25, "accuracy": 0.875}, "elapsed": 2.0})
+    log({"epoch": 2, "train_loss": 0.4, "val": {"loss": 0.2, "r2": 0.5}, "elapsed": 90.0})
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == (
+        "epoch     1/4  batch-mean loss 0.5  val loss 0.25  val accuracy 0.8750  2s, ETA 6s"
+    )
+    assert second.endswith("val R² 0.5000  1m30s, ETA 1m30s")
 
 
 def test_not_a_terminal_means_no_bar_on_stderr(monkeypatch, capsys):
@@ -149,5 +160,5 @@ def test_with_the_real_training_run(capsys):
     summary = run(TrainConfig(epochs=30), log=progress_logger(30, lines=3))
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in out] == ["1/30", "10/30", "20/30", "30/30"]
-    last_loss = float(out[-1].split()[3])
+    last_loss = float(out[-1].split()[4])  # "epoch 30/30 batch-mean loss L ..."
     assert last_loss == pytest.approx(summary["loss_history"][-1], rel=1e-5)

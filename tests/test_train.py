@@ -22,12 +22,12 @@ def test_default_training_reaches_least_squares_optimum():
 
 
 def test_several_features_reach_the_optimum_in_float64():
-    summary = run(TrainConfig(features=5, n_samples=300, dtype="float64", epochs=300))
+    summary = run(TrainConfig(n_features=5, n_samples=300, dtype="float64", epochs=300))
     assert summary["relative_loss_gap"] < 1e-6
 
 
 def test_cli_train_json_parses(capsys):
-    assert main(["train", "--json", "--epochs", "50", "--features", "2"]) == 0
+    assert main(["train", "--json", "--epochs", "50", "--n-features", "2"]) == 0
     summary = json.loads(capsys.readouterr().out)
     for key in ("final_loss", "parameters", "true", "least_squares"):
         assert key in summary

@@ -3,7 +3,9 @@
 Formats (chosen by extension, case-insensitive):
 
     .csv   header row, then one row per sample; ``target`` names the target column (or gives its
-           index; default: the last); every other column is a numeric feature
+           index; default: the last); every other column is a numeric feature, unless
+           ``features`` names the ones to use or ``drop`` the ones to leave out
+           (`nnscratch.data.columns`); ``header=False``: no header row, columns x0..xN
     .npy   one 2-D numeric array; column ``target`` (an integer index, default −1) is the target
     .npz   arrays ``X`` (N, F) numeric and ``y`` (N,) or (N, 1), numbers or strings
            (the array readers are in `nnscratch.data.arrays`, the CSV reader in `.table`)
@@ -34,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nnscratch.data import columns
 from nnscratch.data.arrays import read_npy, read_npz, select_array_features
 from nnscratch.data.dataset import Dataset
 from nnscratch.data.mapped import MappedRows
@@ -60,28 +63,36 @@ def load_file(
     task: str | None = None,
     dtype: torch.dtype = torch.float32,
     mapped: bool | None = None,
+    features: list[str] | None = None,
+    drop: list[str] | None = None,
+    header: bool = True,
 ) -> Dataset:
     """Read a .csv, .npy or .npz file into a `Dataset`; `UserError` for every user mistake.
     ``mapped``: leave a .npy file's rows on disk (True), read it whole (False), or decide by its
-    size (None)."""
+    size (None). ``features`` / ``drop``: the feature columns by name (see above); ``header``:
+    does a CSV's first row name the columns?"""
     if task is not None and task not in TASKS:
         raise UserError(f"task must be 'regression' or 'classification', got {task!r}")
     check_path(path)  # missing file or a directory: the same message for every format
     ext = _extension(path)
     name = Path(path).name
+    if ext != ".csv" and not header:
+        raise UserError(f"{path}: --no-header is for .csv files; an array file has no header row")
     if ext == ".csv":
-        X, labels, features, target_name = _csv(path, target)
-    elif ext == ".npy":
+        X, labels, names, target_name = _csv(path, target, features, drop, header)
+        return _dataset(name, X, labels, names, target_name, task, dtype)
+    if ext == ".npy":
         if mapped is None:
             mapped = Path(path).stat().st_size >= MAPPED_MIN_BYTES
-        X, labels, features, target_name = read_npy(path, target, mapped)
+        X, labels, names, target_name = read_npy(path, target, mapped)
     else:
         if target is not None:
             raise UserError(
                 f"{path}: a .npz file holds the target in array 'y'; leave target unset"
             )
-        X, labels, features, target_name = read_npz(path)
-    return _dataset(name, X, labels, features, target_name, task, dtype)
+        X, labels, names, target_name = read_npz(path)
+    dataset = _dataset(name, X, labels, names, target_name, task, dtype)
+    return columns.select(dataset, features, drop)
 
 
 # -- target → task, y, classes -------------------------------------------------------------------
@@ -127,8 +138,8 @@ def _dataset(name, X, labels, features, target_name, task, dtype) -> Dataset:
 
 
 # -- CSV ---------------------------------------------------------------------------------------
-def _csv(path, target) -> tuple[torch.Tensor, list, list[str], str]:
-    table = read_csv(path)
+def _csv(path, target, chosen, drop, header) -> tuple[torch.Tensor, list, list[str], str]:
+    table = read_csv(path, header)
     if len(table.columns) < 2:
         raise UserError(
             f"{table.source}: only one column ({table.columns[0]!r}); a data file needs at least "
@@ -147,7 +158,7 @@ def _csv(path, target) -> tuple[torch.Tensor, list, list[str], str]:
             f"{table.source}: no target column {target_name!r}; the columns are "
             f"{', '.join(table.columns)}"
         )
-    features = [c for c in table.columns if c != target_name]
+    features = columns.choose(table.columns, target_name, chosen, drop, table.source)
     X = _numeric_columns(table, features)  # (N, F)
     return X, _csv_labels(table, target_name), features, target_name
 
@@ -188,7 +199,10 @@ def _csv_labels(table: Table, target_name: str) -> list[float] | list[str]:
 
 # -- predict time ------------------------------------------------------------------------------
 def select_features(
-    path: str | Path, feature_names: list[str], dtype: torch.dtype = torch.float32
+    path: str | Path,
+    feature_names: list[str],
+    dtype: torch.dtype = torch.float32,
+    header: bool = True,
 ) -> torch.Tensor:
     """The columns ``feature_names`` of a data file, in that order, as an (N, F) tensor.
 
@@ -200,7 +214,7 @@ def select_features(
     check_path(path)
     if Path(path).suffix.lower() != ".csv":
         return select_array_features(path, feature_names).to(dtype)  # (N, F)
-    table = read_csv(path)
+    table = read_csv(path, header)
     missing = [n for n in feature_names if n not in table.columns]
     if missing:
         raise UserError(

@@ -3,7 +3,9 @@
 Plays the part of ``pandas.read_csv`` (which nnscratch does not depend on), using the standard
 ``csv`` module. Conventions:
 
-* the first non-blank row is the header; blank lines anywhere are skipped;
+* the first non-blank row is the header; blank lines anywhere are skipped; a first row of numbers
+  only is refused (the file has no header: its first sample would become the column names), and
+  ``header=False`` reads such a file, naming the columns ``x0, x1, ..., xN``;
 * the file must be UTF-8; a byte-order mark (Excel's "CSV UTF-8") and Windows ``\\r\\n`` line
   endings are accepted;
 * cells and column names are stripped of surrounding spaces;
@@ -71,12 +73,16 @@ def _is_blank(row: list[str]) -> bool:
     return len(row) <= 1 and "".join(row).strip() == ""
 
 
-def read_csv(path: str | Path) -> Table:
-    """Header and data rows of a CSV file, every row as long as the header."""
+NO_HEADER_HINT = "pass --no-header (the columns are then named x0..xN, the last one the target)"
+
+
+def read_csv(path: str | Path, header: bool = True) -> Table:
+    """Header and data rows of a CSV file, every row as long as the header; with
+    ``header=False`` every row is data and the columns are named ``x0, x1, ...``."""
     source = str(path)
     text = decode_utf8(read_bytes(path), source)
     reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
+    names: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
@@ -84,26 +90,43 @@ def read_csv(path: str | Path) -> Table:
             if _is_blank(row):
                 continue
             cells = [cell.strip() for cell in row]
-            if header is None:
-                header = _check_header(cells, source)
-            elif len(cells) != len(header):
+            if names is None:
+                if header:
+                    names = _check_header(cells, source)
+                    continue
+                names = [f"x{j}" for j in range(len(cells))]
+            if len(cells) != len(names):
+                first = "the header" if header else "the first row"
                 raise UserError(
-                    f"{source}: line {reader.line_num} has {len(cells)} fields but the header has "
-                    f"{len(header)}; every row needs one value per column"
+                    f"{source}: line {reader.line_num} has {len(cells)} fields but {first} has "
+                    f"{len(names)}; every row needs one value per column"
                 )
-            else:
-                rows.append(cells)
-                lines.append(reader.line_num)
+            rows.append(cells)
+            lines.append(reader.line_num)
     except csv.Error as e:
         raise UserError(f"{source}: line {reader.line_num} is not valid CSV ({e})") from e
-    if header is None:
+    if names is None:
         raise UserError(f"{source}: the file is empty; it needs a header row and data rows")
     if not rows:
         raise UserError(f"{source}: the file has a header row but no data rows")
-    return Table(header, rows, lines, source)
+    return Table(names, rows, lines, source)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_header(names: list[str], source: str) -> list[str]:
+    if all(_is_number(name) for name in names):
+        shown = ",".join(names) if len(names) <= 6 else ",".join(names[:6]) + ",..."
+        raise UserError(
+            f"{source}: the first row ({shown}) is all numbers, so it looks like data, not column "
+            f"names; add a header row, or {NO_HEADER_HINT}"
+        )
     for j, name in enumerate(names):
         if not name:
             raise UserError(

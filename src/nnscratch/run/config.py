@@ -48,8 +48,26 @@ class TrainConfig:
             "regression or classification (auto: inferred from the target)", choices=TASKS
         ),
     )
+    features: str | None = field(
+        default=None,
+        metadata=_opt(
+            "feature columns of the data, comma-separated names, e.g. age,bmi "
+            "(default: every column but the target)"
+        ),
+    )
+    drop: str | None = field(
+        default=None,
+        metadata=_opt("columns to leave out, comma-separated names, e.g. id"),
+    )
+    header: bool = field(
+        default=True,
+        metadata=_opt(
+            "the CSV's first row names the columns (--no-header: columns x0..xN, the last one "
+            "the target)"
+        ),
+    )
     n_samples: int = field(default=100, metadata=_opt("number of synthetic samples"))
-    features: int = field(default=1, metadata=_opt("number of synthetic input features"))
+    n_features: int = field(default=1, metadata=_opt("number of synthetic input features"))
     noise: float = field(default=0.1, metadata=_opt("std of the Gaussian noise in synthetic y"))
     val_fraction: float | None = field(
         default=None,
@@ -145,6 +163,12 @@ class TrainConfig:
     def hidden_sizes(self) -> list[int]:
         return parse_int_list("--hidden", self.hidden or "")
 
+    def feature_names(self) -> list[str] | None:
+        return parse_names("--features", self.features)
+
+    def drop_names(self) -> list[str] | None:
+        return parse_names("--drop", self.drop)
+
     def betas_pair(self) -> tuple[float, float]:
         values = parse_float_list("--betas", self.betas)
         if len(values) != 2:
@@ -159,7 +183,7 @@ class TrainConfig:
 
         checks = [
             (self.n_samples >= 1, f"--n-samples must be at least 1, got {self.n_samples}"),
-            (self.features >= 1, f"--features must be at least 1, got {self.features}"),
+            (self.n_features >= 1, f"--n-features must be at least 1, got {self.n_features}"),
             (
                 finite(self.noise) and self.noise >= 0,
                 f"--noise must be a finite number >= 0, got {self.noise}",
@@ -218,6 +242,10 @@ class TrainConfig:
         for i, b in enumerate((b1, b2)):
             if not 0 <= b < 1:
                 raise UserError(f"--betas: beta{i + 1} must be in [0, 1), got {b}")
+        if self.feature_names() is not None and self.drop_names() is not None:
+            raise UserError(
+                "give --features (the columns to use) or --drop (to leave some out), not both"
+            )
         if self.hidden is not None:
             sizes = self.hidden_sizes()
             if not sizes or any(s < 1 for s in sizes):
@@ -246,3 +274,18 @@ def parse_float_list(flag: str, text: str) -> list[float]:
         return [float(part) for part in text.split(",")]
     except ValueError:
         raise UserError(f"{flag} must be comma-separated numbers, got {text!r}") from None
+
+
+def parse_names(flag: str, text: str | None) -> list[str] | None:
+    """``"a, b,c"`` → ``["a", "b", "c"]``; None stays None; an empty name is a `UserError`."""
+    if text is None:
+        return None
+    if not isinstance(text, str):  # e.g. "features": 3 in a config.json from before --n-features
+        raise UserError(
+            f"{flag} takes column names like a,b,c, got {text!r} (a run saved by an older "
+            "nnscratch, where --features was the number of synthetic features: train it again)"
+        )
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise UserError(f"{flag} takes column names separated by commas, like a,b,c; got {text!r}")
+    return names

@@ -73,11 +73,12 @@ def load_model(path: str | Path) -> SavedModel:
 @torch.no_grad()
 def predict(saved: SavedModel, path: str | Path) -> Predictions:
     data, dtype = saved.data, getattr(torch, saved.config.dtype)
-    X = select_features(path, data["features"], dtype=torch.float64)  # (N, F)
+    header = saved.config.header  # a run trained with --no-header reads headerless files
+    X = select_features(path, data["features"], torch.float64, header)  # (N, F)
     if saved.standardizer is not None:
         X = saved.standardizer.transform(X)  # (N, F) x' = (x − μ) / σ
     z = saved.model(X.to(dtype))  # (N, out)
-    target = read_target(path, data["target"], len(data["features"]))
+    target = read_target(path, data["target"], len(data["features"]), header)
     if data["task"] == "regression":
         y_hat = z[:, 0]  # (N,)
         scores = None
@@ -127,11 +128,11 @@ def as_label(value: Any, classes: list) -> Any:
     return int(number) if number.is_integer() else number
 
 
-def read_target(path: str | Path, target: str, n_features: int) -> list | None:
+def read_target(path: str | Path, target: str, n_features: int, header: bool = True) -> list | None:
     """The target column's raw values, if the file has it (else None: predictions only)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
-        table = read_csv(path)
+        table = read_csv(path, header)
         return table.column(target) if target in table.columns else None
     if suffix == ".npz":
         y = npz_array(path, "y")
@@ -141,3 +142,17 @@ def read_target(path: str | Path, target: str, n_features: int) -> list | None:
     if a.shape[1] == n_features or not 0 <= k < a.shape[1]:
         return None
     return [v.item() for v in a[:, k]]
+
+
+def read_columns(path: str | Path, names: list[str], header: bool = True) -> dict[str, list[str]]:
+    """The cells of the CSV columns ``names`` as text (``predict --keep id``: passed through to the
+    output so that each prediction can be joined back to its input row)."""
+    if Path(path).suffix.lower() != ".csv":
+        raise UserError(f"--keep names CSV columns; {path} is not a .csv file")
+    table = read_csv(path, header)
+    for name in names:
+        if name not in table.columns:
+            raise UserError(
+                f"--keep: {path} has no column {name!r}; its columns are {', '.join(table.columns)}"
+            )
+    return {name: table.column(name) for name in names}

@@ -1,9 +1,11 @@
 """Human-readable output of a training run: the per-epoch log, the progress bar, the final report.
 
-Replaces the ``tqdm(range(epochs))`` wrapped around a PyTorch training loop.  Two channels, so that
+Replaces the ``tqdm(range(epochs))`` wrapped around a PyTorch training loop (the final report is
+in `nnscratch.run.final_report`).  Two channels, so that
 a log file and a terminal each get what suits them:
 
-    stdout   about ``lines`` evenly spaced "epoch k/n  loss …" lines (what a saved log shows)
+    stdout   about ``lines`` evenly spaced "epoch k/n  batch-mean loss …  val …  elapsed, ETA"
+             lines (what a saved log shows)
     stderr   a live progress bar (epoch, loss, elapsed, ETA), only when stderr is a terminal, and
              only once the run has lasted ``delay`` seconds (0.5 s): a run that is over in a
              moment never flickers a bar.  It is transient: it clears itself after the last epoch.
@@ -22,6 +24,8 @@ from typing import Any
 
 import click
 
+from nnscratch.run.final_report import print_training_report  # noqa: F401  (re-exported)
+
 DELAY = 0.5  # seconds a run must last before the bar appears
 
 
@@ -30,6 +34,14 @@ def _isatty(stream: Any) -> bool:
         return stream is not None and stream.isatty()
     except (AttributeError, ValueError):  # no isatty, or a closed file
         return False
+
+
+def _duration(seconds: float) -> str:
+    """0.0123s, 45.6s, 2m05s, 1h02m."""
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
 class ProgressLogger:
@@ -65,13 +77,24 @@ class ProgressLogger:
 
     # -- stdout: the log lines ----------------------------------------------------------------
     def line(self, record: dict[str, Any]) -> str | None:
-        """The stdout line for this epoch, or None if this epoch is not one of the ~``lines``."""
+        """The stdout line for this epoch, or None if this epoch is not one of the ~``lines``:
+        the mean of the epoch's batch losses (taken while the parameters moved, so not the loss
+        in the final table), the validation loss and metric, elapsed time and ETA."""
         epoch = record["epoch"]
         if not (epoch == 1 or epoch % self.every == 0 or epoch == self.epochs):
             return None
-        text = f"epoch {epoch:>5}/{self.epochs}  loss {record['train_loss']:.6g}"
-        if "val" in record:
-            text += f"  val loss {record['val']['loss']:.6g}"
+        text = f"epoch {epoch:>5}/{self.epochs}  batch-mean loss {record['train_loss']:.6g}"
+        val = record.get("val")
+        if val is not None:
+            text += f"  val loss {val['loss']:.4g}"
+            if "accuracy" in val:
+                text += f"  val accuracy {val['accuracy']:.4f}"
+            elif "r2" in val:
+                text += f"  val R² {val['r2']:.4f}"
+        if "elapsed" in record:
+            elapsed = record["elapsed"]
+            eta = elapsed / epoch * (self.epochs - epoch)
+            text += f"  {_duration(elapsed)}, ETA {_duration(eta)}"
         return text
 
     # -- stderr: the bar ----------------------------------------------------------------------
@@ -154,50 +177,3 @@ class ProgressLogger:
 def progress_logger(epochs: int, quiet: bool = False, lines: int = 10) -> ProgressLogger:
     """The per-epoch ``log`` callback: ~``lines`` stdout lines plus a stderr bar on a terminal."""
     return ProgressLogger(epochs, quiet=quiet, lines=lines)
-
-
-def _fmt(values: Any) -> str:
-    flat = values if isinstance(values, list) else [values]
-    while flat and isinstance(flat[0], list):
-        flat = [v for row in flat for v in row]
-    shown = ", ".join(f"{v:+.4f}" for v in flat[:4])
-    return "[" + shown + (", …" if len(flat) > 4 else "") + "]"
-
-
-def _metrics_table(metrics: dict[str, Any]) -> None:
-    names = next(m for m in metrics.values() if m is not None).keys()
-    click.echo(f"{'':8}" + "".join(f"{n:>14}" for n in names))
-    for split, values in metrics.items():
-        if values is None:
-            continue
-        click.echo(f"{split:8}" + "".join(f"{values[n]:>14.6g}" for n in names))
-
-
-def print_training_report(summary: dict[str, Any]) -> None:
-    click.echo("")
-    data, config = summary["data"], summary["config"]
-    rows = ", ".join(f"{n} {part}" for part, n in data["rows"].items())
-    model = config["model"] + (f" {config['hidden']}" if config["model"] == "mlp" else "")
-    click.echo(
-        f"data {data['name']} ({data['task']}; rows: {rows}), model {model}, "
-        f"loss {config['loss']}, optimizer {config['optimizer']} lr {config['lr']:g}"
-    )
-    _metrics_table(summary["metrics"])
-    if "least_squares" not in summary:
-        return
-    learned, ls = summary["parameters"], summary["least_squares"]
-    true = summary.get("true")
-    click.echo("")
-    header = f"{'':8}{'learned':>30}" + (f"{'true':>30}" if true else "") + f"{'least squares':>30}"
-    click.echo(header)
-    for name in ("weight", "bias"):
-        row = f"{name:8}{_fmt(learned[name]):>30}"
-        if true:
-            row += f"{_fmt(true[name]):>30}"
-        click.echo(row + f"{_fmt(ls[name]):>30}")
-    click.echo("")
-    click.echo(f"final loss (MSE)       {summary['final_loss']:.6g}")
-    click.echo(f"least-squares loss     {ls['loss']:.6g}   (the best any linear model can do)")
-    rel = summary["relative_loss_gap"]
-    rel_text = f"  ({rel:.2e} relative)" if rel is not None else ""
-    click.echo(f"remaining gap          {summary['loss_gap']:.3g}{rel_text}")

@@ -106,4 +106,34 @@ def summarize(model: Module, data: Prepared, loss_fn, history: list[float]) -> d
     }
     if isinstance(model, LinearRegression) and config.loss == "mse":
         summary.update(linear_report(model, data))
+        summary["data"]["standardized"] = data.standardizer is not None
+        summary["warnings"] = far_from_optimum(summary, config.lr)
+    if data.train.extra.get("kind") == "text":  # the count-based baseline, on the same split
+        summary["bigram"] = bigram_losses(data)
     return summary
+
+
+def bigram_losses(data: Prepared) -> dict[str, float | None]:
+    """Loss per character of `BigramCounts` fitted on the training windows, on every part."""
+    from nnscratch.models.bigram import BigramCounts
+
+    train = data.train
+    bigram = BigramCounts(len(train.classes)).fit(train.X, train.y)
+    parts = (("train", train), ("val", data.val), ("test", data.test))
+    return {name: bigram.loss(part.X, part.y) if len(part) else None for name, part in parts}
+
+
+FAR = 0.1  # a final loss more than 10 % above the least-squares optimum has not converged
+
+
+def far_from_optimum(summary: dict[str, Any], lr: float) -> list[str]:
+    """A warning when gradient descent ended far from the closed-form optimum (e.g. a large
+    ``--lr`` held finite by ``--clip-grad-norm``, or too few epochs)."""
+    rel = summary["relative_loss_gap"]
+    if rel is None or rel <= FAR:
+        return []
+    final, best = summary["final_loss"], summary["least_squares"]["loss"]
+    return [
+        f"the final training loss {final:.4g} is {final / best:.3g}× the least-squares optimum "
+        f"{best:.4g}: training has not converged; try a smaller --lr than {lr:g} or more --epochs"
+    ]

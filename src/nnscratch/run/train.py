@@ -59,21 +59,31 @@ def resolve_device(name: str) -> str:
 def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
     name = defaults.data_name(config)
     task = None if config.task == "auto" else config.task
+    chosen, drop = config.feature_names(), config.drop_names()
+    if not config.header and (name or not config.data.lower().endswith(".csv")):
+        raise UserError("--no-header is for .csv files; drop it")
     if name == "synthetic":
         from nnscratch.data.synthetic import make_regression
 
-        d = make_regression(config.n_samples, config.features, config.noise, config.seed, dtype)
-        names = [f"x{i + 1}" for i in range(config.features)]
+        if chosen is not None or drop is not None:
+            raise UserError(
+                "--features/--drop choose columns of a data file by name; the synthetic data "
+                "has --n-features N"
+            )
+        d = make_regression(config.n_samples, config.n_features, config.noise, config.seed, dtype)
+        names = [f"x{i + 1}" for i in range(config.n_features)]
         extra = {"true_weight": d.true_weight.tolist(), "true_bias": d.true_bias.tolist()}
         dataset = Dataset(d.X, d.y, "regression", names, "y", None, "synthetic", extra)
     elif name:
+        from nnscratch.data import columns
         from nnscratch.data.datasets import load_builtin
 
         dataset = load_builtin(name, seed=config.seed, dtype=dtype)
+        dataset = columns.select(dataset, chosen, drop)
     else:
         from nnscratch.data.files import load_file
 
-        return load_file(config.data, target=config.target, task=task, dtype=dtype)
+        return load_file(config.data, config.target, task, dtype, None, chosen, drop, config.header)
     if task is not None and task != dataset.task:
         raise UserError(
             f"--task {task}: the built-in data set {name!r} is a {dataset.task} task; drop --task"
@@ -234,7 +244,7 @@ def train(
     except DivergenceError as e:
         save()
         raise DivergenceError(
-            f"training diverged: {e}; {divergence_hint(config)}"
+            f"training diverged: {e}; {divergence_hint(data)}"
             + (f"; the last good checkpoint (epoch {saved}) is in {out}" if out else ""),
             e.step,
             e.last_finite_loss,
@@ -246,7 +256,14 @@ def train(
     return Result(summary, model, records)
 
 
-def divergence_hint(config: TrainConfig) -> str:
+def divergence_hint(data: Prepared) -> str:
+    """A learning rate that was tried and trains (`nnscratch.run.lr_check`); under torchrun, where
+    a trial would need every rank, a tenth of the failing one."""
+    config = data.config
+    if not distributed.is_distributed():
+        from nnscratch.run import lr_check
+
+        return lr_check.hint(data)
     hint = f"try a smaller learning rate, e.g. --lr {config.lr / 10:g} (a tenth of {config.lr:g})"
     if config.clip_grad_norm is None:
         hint += ", or --clip-grad-norm 1.0"

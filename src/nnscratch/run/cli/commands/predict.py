@@ -31,21 +31,33 @@ from nnscratch.errors import UserError
 @click.option(
     "--out", type=click.Path(path_type=Path), help="write the predictions to this CSV file"
 )
+@click.option(
+    "--keep",
+    help="input columns to copy into the output, comma-separated names, e.g. id (to join the "
+    "predictions back to the rows)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print everything as one JSON object")
-def command(model_dir: Path, data: Path, out: Path | None, as_json: bool) -> None:
-    from nnscratch.run.predict import load_model, predict
+def command(model_dir: Path, data: Path, out: Path | None, keep: str | None, as_json: bool) -> None:
+    from nnscratch.run.config import parse_names
+    from nnscratch.run.predict import load_model, predict, read_columns
+
+    keep_names = parse_names("--keep", keep)
 
     if out is not None:
         check_out(out)
     saved = load_model(model_dir)
+    kept = {} if keep_names is None else read_columns(data, keep_names, saved.config.header)
     result = predict(saved, data)
-    text = to_csv(result)
+    text = to_csv(result, kept)
     if out is not None:
         from nnscratch.run import atomic
 
         atomic.write_text(out, text)
     if as_json:
-        click.echo(json.dumps({"model": str(saved.path), "data": str(data), **vars(result)}))
+        summary = {"model": str(saved.path), "data": str(data), **vars(result)}
+        if kept:
+            summary["kept"] = kept
+        click.echo(json.dumps(summary))
         return
     if out is None:
         click.echo(text, nl=False)
@@ -71,15 +83,18 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-def to_csv(result: Any) -> str:
-    """``prediction`` (and ``prob_<class>`` per class for classification), one row per sample."""
+def to_csv(result: Any, kept: dict[str, list[str]] | None = None) -> str:
+    """The ``kept`` input columns (``--keep``), then ``prediction`` (and ``prob_<class>`` per
+    class for classification), one row per sample."""
+    kept = kept or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    rows = list(zip(*kept.values(), strict=True)) or [()] * len(result.values)
     if result.probabilities is None:
-        writer.writerow(["prediction"])
-        writer.writerows([f"{v:.9g}"] for v in result.values)
+        writer.writerow([*kept, "prediction"])
+        writer.writerows([*row, f"{v:.9g}"] for row, v in zip(rows, result.values, strict=True))
     else:
-        writer.writerow(["prediction", *(f"prob_{c}" for c in result.classes)])
-        for label, probs in zip(result.values, result.probabilities, strict=True):
-            writer.writerow([label, *(f"{p:.6g}" for p in probs)])
+        writer.writerow([*kept, "prediction", *(f"prob_{c}" for c in result.classes)])
+        for row, label, probs in zip(rows, result.values, result.probabilities, strict=True):
+            writer.writerow([*row, label, *(f"{p:.6g}" for p in probs)])
     return buffer.getvalue()

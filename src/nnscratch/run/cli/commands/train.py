@@ -96,6 +96,8 @@ def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, o
     if not main_rank:
         return
     plots = write_plots(out, result, data) if out is not None else []
+    for warning in result.summary.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(result.summary))
         return
