@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn, optim
 
-from nnscratch import Linear, LinearRegression, Module, parameter
+from nnscratch import MLP, Linear, LinearRegression, Module
 from nnscratch.data import make_regression
 from nnscratch.errors import DivergenceError
-from nnscratch.lab.explain import linear_mse_grads, render_text, tensor_record, trace
+from nnscratch.lab.explain import analytic_for, render_text, tensor_record, trace
 from nnscratch.lab.explain.render import fmt_tensor
 from nnscratch.losses import mse_loss
 from nnscratch.optim import SGD
@@ -41,7 +41,7 @@ def traced_json(dtype=torch.float32, steps=3, **kw):
     return json.loads(json.dumps(trace(model, X, y, mse_loss, opt, steps))), X, y
 
 
-# -- the hand-derived gradient ------------------------------------------------------------------
+# -- the hand-derived gradient: backprop's, derived once ----------------------------------------
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(1, 9),
@@ -60,37 +60,44 @@ def test_analytic_grads_equal_autograd_through_nn_linear_and_mse(n, f, o, bias, 
         if bias:
             reference.bias.copy_(model.bias)
     F.mse_loss(reference(X), y).backward()
-    mine = linear_mse_grads(model, X, y)
+    mine = analytic_for(model, mse_loss)(model, X, y)
     assert set(mine) == ({"weight", "bias"} if bias else {"weight"})
+    assert model.weight.grad is None  # the hand derivation leaves p.grad alone
     torch.testing.assert_close(mine["weight"], reference.weight.grad, atol=1e-12, rtol=1e-12)
     if bias:
         torch.testing.assert_close(mine["bias"], reference.bias.grad, atol=1e-12, rtol=1e-12)
 
 
-class _LossWithHandGradient(torch.autograd.Function):
-    """MSE of a Linear layer whose backward is `linear_mse_grads`, so gradcheck tests the formula
-    against central finite differences."""
+def test_analytic_column_is_backprops_formula_not_a_copy(monkeypatch):
+    """explain's "by hand" numbers are `nnscratch.backprop`'s: break backprop's ∂L/∂ŷ for MSE and
+    explain reports DIFFERS (a separate copy of the formula would still agree)."""
+    from nnscratch.backprop import losses as derived
 
-    @staticmethod
-    def forward(ctx, W, b, X, y):
-        ctx.save_for_backward(W, b, X, y)
-        return ((X @ W.T + b - y) ** 2).mean()
+    model, X, y, opt = setup()
+    exact = trace(model, X, y, mse_loss, opt, steps=1)[0]["backward"]["analytic"]
+    assert all(a["agrees"] for a in exact.values())
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        W, b, X, y = ctx.saved_tensors
-        model = Linear(W.shape[1], W.shape[0], dtype=F64)
-        model.weight, model.bias = parameter(W), parameter(b)
-        g = linear_mse_grads(model, X, y)
-        return grad_out * g["weight"], grad_out * g["bias"], None, None
+    def half_gradient(input, target, reduction="mean"):  # δ without its 2: the ½-MSE slip
+        loss, delta = derived.mse_loss(input, target, reduction)
+        return loss, delta / 2
+
+    monkeypatch.setitem(derived.DERIVED, mse_loss, half_gradient)
+    model, X, y, opt = setup()
+    broken = trace(model, X, y, mse_loss, opt, steps=1)
+    assert not any(a["agrees"] for a in broken[0]["backward"]["analytic"].values())
+    assert "DIFFERS" in render_text(broken)
 
 
-@pytest.mark.parametrize(("n", "f", "o"), [(1, 1, 1), (8, 1, 1), (6, 3, 2)])
-def test_analytic_grads_pass_gradcheck(n, f, o):
-    W = torch.randn(o, f, dtype=F64, requires_grad=True)
-    b = torch.randn(o, dtype=F64, requires_grad=True)
-    X, y = torch.randn(n, f, dtype=F64), torch.randn(n, o, dtype=F64)
-    assert torch.autograd.gradcheck(_LossWithHandGradient.apply, (W, b, X, y))
+def test_mlp_is_traced_with_backprops_gradients():
+    """Any model backprop has formulas for gets the hand-derived column (no formula labels)."""
+    torch.manual_seed(0)
+    model = MLP(2, [3], 1, activation="tanh", dtype=F64)
+    X, y = torch.randn(6, 2, dtype=F64), torch.randn(6, 1, dtype=F64)
+    records = trace(model, X, y, mse_loss, SGD(model.parameters(), lr=0.1), steps=2)
+    for r in records:
+        hand = r["backward"]["analytic"]
+        assert list(hand) == list(r["backward"]["grads"])
+        assert all(a["agrees"] and a["formula"] is None for a in hand.values())
 
 
 # -- the traced numbers -------------------------------------------------------------------------
@@ -428,12 +435,13 @@ def test_cli_other_optimizers_are_shown_old_to_new_and_match_torch(capsys):
             torch.testing.assert_close(as_tensor(u["new"], F64), p.detach(), atol=1e-12, rtol=1e-12)
 
 
-def test_cli_mlp_on_a_builtin_data_set_runs_without_a_formula(capsys):
+def test_cli_mlp_on_a_builtin_data_set_shows_backprops_gradient(capsys):
     argv = ["explain", "--data", "builtin:moons", "--model", "mlp", "--hidden", "3", "--steps", "2"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("MLP(") and out.count("── step ") == 2
-    assert "0.weight.grad" in out and "by hand" not in out and "✗" not in out
+    assert "0.weight.grad" in out and "✗" not in out
+    assert out.count("by hand ∂L/∂0.weight") == 2 and "DIFFERS" not in out
 
 
 def test_verify_rows_for_explain_pass():

@@ -2,6 +2,7 @@
 
     loss = loss_and_grads(model, loss_fn, X, y)     ≙   loss = loss_fn(model(X), y)
                                                          loss.backward()
+    loss, grads = gradients(model, loss_fn, X, y)   the same ∂L/∂p as {name: tensor}, p.grad untouched
 
 Three pieces, one per module:
     `backprop.losses`        (L, ∂L/∂ŷ) for each loss of `nnscratch.losses`
@@ -10,6 +11,6 @@ Three pieces, one per module:
                              through every layer: ∂W = δᵀ h_prev, ∂b = Σ δ, δ_prev = δ W ⊙ act'(z)
 """
 
-from nnscratch.backprop.network import loss_and_grads
+from nnscratch.backprop.network import gradients, loss_and_grads, supports
 
-__all__ = ["loss_and_grads"]
+__all__ = ["gradients", "loss_and_grads", "supports"]

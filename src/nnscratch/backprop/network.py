@@ -54,8 +54,38 @@ def loss_and_grads(
     ``loss_fn`` is one of `nnscratch.losses` (or a ``functools.partial`` of one, options by
     keyword); an unsupported model or loss raises ValueError.
     """
+    loss, grads = _chain_rule(model, loss_fn, X, y)
+    for p, g in grads:
+        _accumulate(p, g)
+    return loss
+
+
+def gradients(
+    model: Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``(L, {name: ∂L/∂p})`` by hand, keyed like ``model.named_parameters()``; ``p.grad`` is
+    left as it is (`nnscratch explain` shows these beside autograd's ``p.grad``)."""
+    loss, grads = _chain_rule(model, loss_fn, X, y)
+    by_id = {id(p): g for p, g in grads if p.requires_grad}
+    return loss, {n: by_id[id(p)] for n, p in model.named_parameters() if id(p) in by_id}
+
+
+def supports(model: Module, loss_fn: LossFn) -> bool:
+    """Whether the hand-derived backward has formulas for this model and loss."""
+    try:
+        _layers(model), _derived_loss(loss_fn)
+    except ValueError:
+        return False
+    return True
+
+
+def _chain_rule(
+    model: Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The forward pass keeping what backward needs, then (p, ∂L/∂p) for every parameter."""
     layers = _layers(model)
     derived, options = _derived_loss(loss_fn)
+    grads: list[tuple[torch.Tensor, torch.Tensor]] = []
     with torch.no_grad():
         saved: list[Any] = []  # per layer: h_prev (Linear) or (z, h) (Activation)
         h = X  # (N, F)
@@ -71,15 +101,15 @@ def loss_and_grads(
             layer = layers[i]
             if isinstance(layer, Linear):
                 h_prev = saved[i]  # (N, F)
-                _accumulate(layer.weight, delta.T @ h_prev)  # (O, N) @ (N, F) -> (O, F)
+                grads.append((layer.weight, delta.T @ h_prev))  # (O, N) @ (N, F) -> (O, F)
                 if layer.bias is not None:
-                    _accumulate(layer.bias, delta.sum(dim=0))  # (O,)
+                    grads.append((layer.bias, delta.sum(dim=0)))  # (O,)
                 if i > 0:
                     delta = delta @ layer.weight  # (N, O) @ (O, F) -> (N, F)
             else:
                 z, h = saved[i]
                 delta = DERIVATIVES[layer.name](delta, z, h)  # (N, F)  δ ⊙ act'(z)
-    return loss
+    return loss, grads
 
 
 def _linear(layer: Linear, h: torch.Tensor) -> torch.Tensor:

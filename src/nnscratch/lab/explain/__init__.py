@@ -2,15 +2,15 @@
 
 No PyTorch abstraction is replaced here: this package *shows* the hand-written pieces at work.
 
-    analytic.py   ∂L/∂W, ∂L/∂b of linear regression under MSE, derived by hand (checked against
-                  autograd's ``loss.backward()`` at every traced step)
+    analytic.py   the hand-derived ∂L/∂p shown beside ``p.grad``: taken from `nnscratch.backprop`
+                  (derived there, once), checked against autograd at every traced step
     trace.py      run N steps of forward → loss → backward → update → reset on any nnscratch
                   Module / loss function / Optimizer and record every number (pure data)
     render.py     those records as terminal text (colour optional); ``json.dumps`` gives the rest
 """
 
-from nnscratch.lab.explain.analytic import analytic_for, linear_mse_grads
+from nnscratch.lab.explain.analytic import analytic_for
 from nnscratch.lab.explain.render import render_text
 from nnscratch.lab.explain.trace import tensor_record, trace
 
-__all__ = ["analytic_for", "linear_mse_grads", "render_text", "tensor_record", "trace"]
+__all__ = ["analytic_for", "render_text", "tensor_record", "trace"]

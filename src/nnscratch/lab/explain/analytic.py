@@ -1,19 +1,16 @@
-"""The gradient of linear regression under MSE, derived by hand.  ≙ ``loss.backward()`` for that case.
+"""The hand-derived gradients `nnscratch explain` shows beside autograd's ``p.grad``.
 
-For a `Linear` layer (the seed's ``LinearRegression`` is one with O = 1 output):
+They are not derived here: they come from `nnscratch.backprop`, the one place where each
+gradient formula is written (``backprop.losses`` for ∂L/∂ŷ, ``backprop.network`` for the chain
+rule through the layers). For the seed's linear regression (one `Linear`, ``mse_loss``) it reads
 
     ŷ = X Wᵀ + b                          X: (N, F)   W: (O, F)   b: (O,)   ŷ, y: (N, O)
-    L = 1/(N·O) · Σᵢⱼ (ŷᵢⱼ − yᵢⱼ)²        mse_loss, reduction='mean' (no ½ in front, as in PyTorch)
-
-    ∂L/∂ŷ = 2/(N·O) · (ŷ − y)
     ∂L/∂W = 2/(N·O) · (ŷ − y)ᵀ X          for O = 1:  2/N · Σᵢ (ŷᵢ − yᵢ) · xᵢ
     ∂L/∂b = 2/(N·O) · Σᵢ (ŷᵢ − yᵢ)        for O = 1:  2/N · Σᵢ (ŷᵢ − yᵢ)
 
-Convention note: texts that write MSE as ½·mean get the same gradients without the 2.
-
-Everything is computed from the parameter *values* (detached), independently of autograd and of
-the model's own ``forward``, so comparing it with ``p.grad`` after ``loss.backward()`` is a check
-of autograd on this model, not a restatement of it.
+backprop computes everything from the parameter *values* under ``torch.no_grad()``, with its own
+forward pass, independently of autograd and of the model's ``forward``: so explain's "by hand ✓
+agrees" is autograd checked against the hand derivation, not a formula against itself.
 """
 
 from __future__ import annotations
@@ -22,34 +19,25 @@ from collections.abc import Callable
 
 import torch
 
+from nnscratch import backprop
 from nnscratch.layers import Linear
 from nnscratch.losses import mse_loss
 from nnscratch.module import Module
 
 AnalyticGrads = Callable[[Module, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
 
-# How each gradient reads for the seed's model (one output), keyed like named_parameters().
+# How each gradient reads for the seed's model (Linear, mse_loss), keyed like named_parameters().
 FORMULAS = {"weight": "2/N·Σ(ŷ−y)·x", "bias": "2/N·Σ(ŷ−y)"}
 
 
-def linear_mse_grads(model: Module, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``{"weight": ∂L/∂W, "bias": ∂L/∂b}`` of ``mse_loss(model(X), y)`` for a `Linear` ``model``."""
-    assert isinstance(model, Linear), "the formula is for a Linear layer"
-    W = model.weight.detach()  # (O, F)
-    b = model.bias.detach() if model.bias is not None else None  # (O,)
-    y_hat = X @ W.T  # (N, F) @ (F, O) -> (N, O)
-    if b is not None:
-        y_hat = y_hat + b  # (N, O)
-    r = y_hat - y  # (N, O) residuals ŷ − y
-    scale = 2.0 / r.numel()  # 2/(N·O)
-    grads = {"weight": scale * (r.T @ X)}  # (O, N) @ (N, F) -> (O, F)
-    if b is not None:
-        grads["bias"] = scale * r.sum(dim=0)  # (O,)
-    return grads
+def formulas_for(model: Module, loss_fn: Callable[..., torch.Tensor]) -> dict[str, str]:
+    """The formulas to print beside the numbers: the seed's two for a Linear under mse_loss."""
+    return FORMULAS if isinstance(model, Linear) and loss_fn is mse_loss else {}
 
 
 def analytic_for(model: Module, loss_fn: Callable[..., torch.Tensor]) -> AnalyticGrads | None:
-    """The hand-derived gradient for this model and loss, or None where none is written down."""
-    if isinstance(model, Linear) and loss_fn is mse_loss:
-        return linear_mse_grads
-    return None
+    """``(model, X, y) -> {name: ∂L/∂p}`` from `nnscratch.backprop`, or None where backprop has
+    no formulas for this model or loss."""
+    if not backprop.supports(model, loss_fn):
+        return None
+    return lambda m, X, y: backprop.gradients(m, loss_fn, X, y)[1]

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from nnscratch.errors import DivergenceError
-from nnscratch.lab.explain.analytic import FORMULAS, AnalyticGrads, analytic_for
+from nnscratch.lab.explain.analytic import AnalyticGrads, analytic_for, formulas_for
 from nnscratch.module import Module
 from nnscratch.optim import SGD, Optimizer
 
@@ -89,8 +89,8 @@ def trace(
 ) -> list[Record]:
     """Run ``steps`` full-batch steps of the five-step loop and return one record per step.
 
-    ``analytic(model, X, y)`` gives hand-derived gradients to show beside ``p.grad``; None picks
-    the one known for this model and loss (`analytic_for`), if any. ``set_to_none`` is passed to
+    ``analytic(model, X, y)`` gives hand-derived gradients to show beside ``p.grad``; None takes
+    `nnscratch.backprop`'s for this model and loss (`analytic_for`), where it has formulas. ``set_to_none`` is passed to
     ``optimizer.zero_grad``. The model and optimizer are trained in place, as by `nnscratch.fit`.
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -139,7 +139,9 @@ def trace(
                 "backward": {
                     "grads_before": {n: tensor_record(g) for n, g in grads_before.items()},
                     "grads": {n: tensor_record(g) for n, g in grads.items()},
-                    "analytic": _analytic_records(formula, grads, X.shape[0]),
+                    "analytic": _analytic_records(
+                        formula, grads, X.shape[0], formulas_for(model, loss_fn)
+                    ),
                     "parameters_unchanged": all(
                         torch.equal(before[n], after_backward[n]) for n in named
                     ),
@@ -168,7 +170,10 @@ def trace(
 
 
 def _analytic_records(
-    formula: dict[str, torch.Tensor] | None, grads: dict[str, torch.Tensor | None], n: int
+    formula: dict[str, torch.Tensor] | None,
+    grads: dict[str, torch.Tensor | None],
+    n: int,
+    labels: dict[str, str],
 ) -> dict[str, Record] | None:
     if formula is None:
         return None
@@ -178,7 +183,7 @@ def _analytic_records(
         assert grad is not None, f"backward() left {name}.grad empty"
         tol = _tolerance(grad.dtype, n)
         out[name] = {
-            "formula": FORMULAS.get(name),
+            "formula": labels.get(name),
             "value": tensor_record(value),
             "max_abs_diff": (grad.double() - value.double()).abs().max().item(),
             "tolerance": tol,

@@ -1,6 +1,7 @@
 """Mapping-table rows for ``nnscratch explain``: the numbers it prints are PyTorch's numbers.
 
-hand-derived ∂L/∂W, ∂L/∂b ↔ loss.backward() through nn.Linear + nn.MSELoss
+explain's hand-derived ∂L/∂W, ∂L/∂b (from nnscratch.backprop) ↔ loss.backward() through
+                            nn.Linear + nn.MSELoss
 traced grads and updates    ↔ the nn/optim loop, step by step
 """
 
@@ -12,7 +13,7 @@ import torch
 from torch import nn, optim
 
 from nnscratch.data.synthetic import make_regression
-from nnscratch.lab.explain import linear_mse_grads, trace
+from nnscratch.lab.explain import analytic_for, trace
 from nnscratch.lab.verify.check import Row, compare
 from nnscratch.layers import Linear
 from nnscratch.losses import mse_loss
@@ -35,7 +36,7 @@ def rows() -> Iterator[Row]:
         reference.bias.copy_(manual.bias)
     X, y = torch.randn(10, 3, dtype=F64), torch.randn(10, 2, dtype=F64)
     nn.MSELoss()(reference(X), y).backward()
-    hand = linear_mse_grads(manual, X, y)
+    hand = analytic_for(manual, mse_loss)(manual, X, y)
     yield compare(
         "hand-derived ∂L/∂W, ∂L/∂b (explain)",
         "loss.backward() via nn.Linear + nn.MSELoss",
