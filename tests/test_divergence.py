@@ -72,7 +72,7 @@ def test_steps_count_across_epochs_and_from_start_step():
         gen = torch.Generator().manual_seed(0)
         with pytest.raises(DivergenceError) as info:  # 4 mini-batch steps per epoch
             fit(model, data.X, data.y, lr=5.0, epochs=2000, batch_size=10, generator=gen,
-                start_step=start_step)  # fmt: skip
+                start=(0, start_step))  # fmt: skip
         errors.append(info.value)
     assert errors[1].step == errors[0].step + 100
     assert errors[0].last_finite_loss == errors[1].last_finite_loss

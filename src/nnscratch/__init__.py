@@ -11,6 +11,8 @@ The layout is the mapping table (each module's docstring names the PyTorch piece
     optim/          SGD, ...                  ↔ torch.optim
     data/batches.py batches                   ↔ DataLoader(TensorDataset)
     loop.py         fit: the five-step loop   ↔ the training loop
+    steps.py        steps 1–3 per variation   ↔ autograd / torch.compile / backprop by hand / DDP
+    backprop/       loss_and_grads            ↔ loss.backward(), the chain rule by hand
     explain/, pitfalls/, graph/   show the pieces at work (they replace nothing)
     verify/         the executable mapping table (the only place that imports torch.nn)
 """

@@ -11,16 +11,10 @@
         scheduler.step()                    once per epoch, after the epoch's updates
         callback(Epoch(...))                the state now is the start of the next epoch
 
-The loss is logged as a Python float (``loss.item()``): keeping the loss *tensor* would keep its
-whole graph alive, and memory would grow with every step.
-
-Three variations keep the same five steps:
-- ``compile=True``: steps 1–2 run as one ``torch.compile``d graph (faster on large batches);
-- ``backward="manual"``: steps 1–3 are `nnscratch.backprop.loss_and_grads`, the chain rule written
-  out by hand (no autograd), the same gradients;
-- under ``torchrun`` (`nnscratch.run.distributed`): every rank draws the same global batch, runs steps
-  1–3 on its own shard of it, and one all-reduce of a flat gradient buffer gives every rank the
-  global-batch gradient before step 4 (what ``DistributedDataParallel`` does).
+The variation of steps 1–3 is chosen once, before the loop (`nnscratch.steps.choose_step`): the
+seed's autograd lines (the default), ``compile=True`` (forward + loss as one ``torch.compile``d
+graph), ``backward="manual"`` (the chain rule by hand, `nnscratch.backprop`), each sharded across
+ranks under ``torchrun`` (`nnscratch.run.distributed`). The loop body is the same for all of them.
 """
 
 from __future__ import annotations
@@ -32,7 +26,6 @@ from typing import Any
 
 import torch
 
-from nnscratch.backprop import loss_and_grads
 from nnscratch.clip import clip_grad_norm_
 from nnscratch.data.batches import batches
 from nnscratch.errors import DivergenceError
@@ -40,6 +33,7 @@ from nnscratch.losses import mse_loss
 from nnscratch.module import Module
 from nnscratch.optim import SGD, Optimizer
 from nnscratch.run import distributed
+from nnscratch.steps import choose_step
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -79,11 +73,41 @@ def _gradient_norm(params: list[torch.Tensor], max_norm: float | None) -> float:
     return torch.linalg.vector_norm(torch.cat(grads)).item() if grads else 0.0
 
 
-def _by_hand(model: Module, loss_fn: LossFn, xb: torch.Tensor, yb: torch.Tensor) -> float:
-    """Steps 1–3 with hand-derived gradients; an empty shard (distributed) adds nothing."""
-    if xb.shape[0] == 0:
-        return 0.0
-    return loss_and_grads(model, loss_fn, xb, yb).item()
+class _Progress:
+    """The run's step count and last finite loss, the epoch's sums; NaN/inf stops the run."""
+
+    def __init__(self, params: list[torch.Tensor], max_norm: float | None, step: int) -> None:
+        self.params, self.max_norm, self.step = params, max_norm, step
+        self.parallel = distributed.is_distributed()
+        self.last_finite: float | None = None
+
+    def begin(self, epoch: int, lr: float) -> None:
+        self.epoch, self.lr = epoch, lr
+        self.total, self.rows, self.norm_sum, self.steps = 0.0, 0, 0.0, 0
+
+    def check(self, loss: float) -> float:
+        """‖g‖ (clipped to max_norm if given); DivergenceError for a NaN/inf loss or norm."""
+        if not self.parallel and not math.isfinite(loss):  # ranks differ: the norm decides
+            raise _divergence("the loss", loss, self.epoch, self.step + 1, self.last_finite)
+        norm = _gradient_norm(self.params, self.max_norm)
+        if not math.isfinite(norm):  # the same on every rank: all stop together
+            raise _divergence(
+                "the gradient norm", norm, self.epoch, self.step + 1, self.last_finite
+            )
+        return norm
+
+    def add(self, loss: float, rows: int, norm: float) -> None:
+        self.total += loss * rows  # per rank when distributed; combined in end()
+        self.rows += rows
+        self.norm_sum += norm
+        self.steps += 1
+        self.step += 1
+        self.last_finite = loss
+
+    def end(self) -> Epoch:
+        parallel, total, rows = self.parallel, self.total, self.rows
+        loss = distributed.global_mean(total, rows) if parallel else total / rows
+        return Epoch(self.epoch, loss, self.lr, self.norm_sum / self.steps, self.step)
 
 
 def fit(
@@ -93,14 +117,13 @@ def fit(
     *,
     loss_fn: LossFn = mse_loss,
     optimizer: Optimizer | None = None,
-    lr: float = 0.1,
+    lr: float | None = None,
     epochs: int = 100,
     batch_size: int | None = None,
     shuffle: bool = True,
     generator: torch.Generator | None = None,
     scheduler: Any = None,
-    start_epoch: int = 0,
-    start_step: int = 0,
+    start: tuple[int, int] = (0, 0),
     clip_grad_norm: float | None = None,
     backward: str = "autograd",
     compile: bool = False,
@@ -108,71 +131,68 @@ def fit(
 ) -> list[float]:
     """Train ``model`` on ``(X, y)`` and return the loss history, one float per epoch run.
 
-    ``optimizer`` defaults to the seed's plain ``SGD(model.parameters(), lr)``. ``batch_size=None``
-    is full-batch gradient descent (one step per epoch); otherwise each epoch is a pass over
-    shuffled mini-batches (``nnscratch.data.batches``) and its loss is the sample-weighted mean of
-    the batch losses. ``clip_grad_norm`` caps the total gradient norm before each update
-    (`nnscratch.clip.clip_grad_norm_`). After each epoch: ``scheduler.step()`` (once per epoch, as
-    in PyTorch), then ``callback(Epoch(...))`` (logging, checkpoints), so the callback sees the
-    exact state the next epoch starts from. Epochs run from ``start_epoch`` to ``epochs`` and
-    steps are counted from ``start_step`` (to resume a run). A NaN or infinite loss or gradient
-    norm stops training with `DivergenceError` before it can reach the parameters.
-    ``backward="manual"`` computes the gradients with hand-derived formulas instead of autograd;
-    ``compile=True`` runs forward + loss as one ``torch.compile``d graph (same numbers within
-    float32 rounding; faster on large batches, seconds of compilation first).
+    Args:
+        loss_fn: ``loss_fn(y_pred, y)``, a scalar tensor (default `nnscratch.losses.mse_loss`).
+        optimizer: default the seed's plain ``SGD(model.parameters(), lr)``.
+        lr: the default SGD's learning rate (default 0.1); with ``optimizer`` it is an error.
+        epochs: train until this epoch count (default 100).
+        batch_size: None (default) is full-batch gradient descent, one step per epoch; otherwise
+            mini-batches (``nnscratch.data.batches``), shuffled by ``generator`` if ``shuffle``.
+            The epoch's loss is the sample-weighted mean of the batch losses.
+        scheduler: ``scheduler.step()`` once after each epoch, as in PyTorch (default None).
+        start: ``(epoch, step)`` to resume from: epochs run from ``epoch``, steps count from
+            ``step`` (default (0, 0)).
+        clip_grad_norm: cap on the total gradient norm before each update (default None).
+        backward: 'autograd' (default) or 'manual' (hand-derived gradients, `nnscratch.backprop`).
+        compile: forward + loss as one ``torch.compile``d graph (default False).
+        callback: ``callback(Epoch(...))`` after ``scheduler.step()``: it sees the exact state the
+            next epoch starts from (logging, checkpoints).
+
+    A NaN or infinite loss or gradient norm stops training with `DivergenceError` before it can
+    reach the parameters.
+
+    Example:
+        >>> model = LinearRegression(1)
+        >>> history = fit(model, X, y, lr=0.1, epochs=200)
+        >>> history[-1] < history[0]
     """
-    if backward not in ("autograd", "manual"):
-        raise ValueError(f"backward must be 'autograd' or 'manual', got {backward!r}")
+    optimizer = _optimizer(model, optimizer, lr)
+    _check(X, clip_grad_norm)
+    step = choose_step(model, loss_fn, backward, compile)  # steps 1–3, in the variation chosen once
+    progress = _Progress(list(model.parameters()), clip_grad_norm, start[1])
+    history: list[float] = []
+    for epoch in range(start[0], epochs):
+        progress.begin(epoch, optimizer.param_groups[0]["lr"])
+        for xb, yb in batches(X, y, batch_size, shuffle, generator):
+            loss, rows = step(xb, yb)  # 1. forward · 2. loss · 3. backward: p.grad filled
+            norm = progress.check(loss)  # ‖g‖ (clipped); a NaN/inf loss or ‖g‖ stops here
+            optimizer.step()  # 4. update     p ← p − lr·g
+            optimizer.zero_grad()  # 5. reset      p.grad ← None
+            progress.add(loss, rows, norm)
+        done = progress.end()  # Epoch(epoch, mean loss, lr, mean ‖g‖, steps so far)
+        history.append(done.loss)
+        if scheduler is not None:
+            scheduler.step()
+        if callback is not None:
+            callback(done)
+    return history
+
+
+def _optimizer(model: Module, optimizer: Optimizer | None, lr: float | None) -> Optimizer:
+    if optimizer is None:
+        return SGD(model.parameters(), lr=0.1 if lr is None else lr)
+    if lr is not None:
+        raise ValueError(
+            f"fit got both optimizer and lr={lr}; the optimizer has its own learning rate: "
+            "pass lr to the optimizer (or leave optimizer out for plain SGD with lr)"
+        )
+    return optimizer
+
+
+def _check(X: torch.Tensor, clip_grad_norm: float | None) -> None:
     if X.shape[0] == 0:
         raise ValueError("fit needs at least one training row, got X with 0 rows")
     if clip_grad_norm is not None and not clip_grad_norm >= 0:  # NaN fails too
         raise ValueError(
             f"clip_grad_norm must be >= 0 (or None: no clipping), got {clip_grad_norm}"
         )
-    if optimizer is None:
-        optimizer = SGD(model.parameters(), lr=lr)
-    params = list(model.parameters())
-    parallel = distributed.is_distributed()
-    compiled = torch.compile(lambda xb, yb: loss_fn(model(xb), yb)) if compile else None
-    history: list[float] = []
-    step = start_step
-    last_finite: float | None = None
-    for epoch in range(start_epoch, epochs):
-        epoch_lr = optimizer.param_groups[0]["lr"]
-        total, count, norm_sum, steps = 0.0, 0, 0.0, 0
-        for xb, yb in batches(X, y, batch_size, shuffle, generator):
-            n = xb.shape[0]  # rows in the global batch
-            if parallel:
-                xb, yb = distributed.shard(xb, yb)  # this rank's rows of it
-            if backward == "manual" or xb.shape[0] == 0:
-                value = _by_hand(model, loss_fn, xb, yb)  # 1.–3. without autograd
-            elif compiled is not None:
-                loss = compiled(xb, yb)  # 1.–2. as one compiled graph
-                loss.backward()  # 3. backward   fills p.grad
-                value = loss.item()
-            else:
-                y_pred = model(xb)  # 1. forward    (B, out)
-                loss = loss_fn(y_pred, yb)  # 2. loss       scalar
-                loss.backward()  # 3. backward   fills p.grad
-                value = loss.item()  # a float: keeping `loss` would keep its graph
-            if parallel:  # g ← (1/N) Σ_k n_k·g_k on every rank, in one all-reduce
-                distributed.all_reduce_gradients_(params, xb.shape[0], n)
-            elif not math.isfinite(value):
-                raise _divergence("the loss", value, epoch, step + 1, last_finite)
-            norm = _gradient_norm(params, clip_grad_norm)  # ‖g‖, clipped to max_norm if given
-            if not math.isfinite(norm):  # the same on every rank: all stop together
-                raise _divergence("the gradient norm", norm, epoch, step + 1, last_finite)
-            optimizer.step()  # 4. update     p ← p − lr·g
-            optimizer.zero_grad()  # 5. reset      p.grad ← None
-            last_finite = value
-            total += value * xb.shape[0]  # per rank when distributed; combined below
-            count += xb.shape[0]
-            norm_sum += norm
-            steps += 1
-            step += 1
-        history.append(distributed.global_mean(total, count) if parallel else total / count)
-        if scheduler is not None:
-            scheduler.step()
-        if callback is not None:
-            callback(Epoch(epoch, history[-1], epoch_lr, norm_sum / steps, step))
-    return history

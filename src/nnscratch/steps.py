@@ -1,0 +1,92 @@
+"""Steps 1–3 of the loop (forward · loss · backward), in each of their variations.
+
+`nnscratch.fit` picks one of these once, before its loop (`choose_step`); every one of them takes a
+batch, leaves ∂L/∂p in each ``p.grad`` and returns the loss as a float with the rows it covered:
+
+    autograd    y_pred = model(xb); loss = loss_fn(y_pred, yb); loss.backward()   the seed, as written
+    compiled    the same, with forward + loss as one ``torch.compile``d graph (fused kernels)
+    by hand     `nnscratch.backprop.loss_and_grads`: the chain rule written out, no autograd
+    sharded     any of the three on this rank's rows of the global batch, then one all-reduce of
+                the gradients (what ``DistributedDataParallel`` does), under ``torchrun``
+
+The loss is returned as a Python float (``loss.item()``): keeping the loss *tensor* would keep its
+whole graph alive, and memory would grow with every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from nnscratch.backprop import loss_and_grads
+from nnscratch.module import Module
+from nnscratch.run import distributed
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Step = Callable[[torch.Tensor, torch.Tensor], tuple[float, int]]  # (xb, yb) -> (loss, rows)
+BACKWARDS = ("autograd", "manual")
+
+
+def choose_step(
+    model: Module, loss_fn: LossFn, backward: str = "autograd", compile: bool = False
+) -> Step:
+    """The step's variation, chosen once: ``backward`` 'autograd' | 'manual', ``compile`` to fuse
+    forward + loss, sharded across ranks when running under ``torchrun``."""
+    if backward not in BACKWARDS:
+        raise ValueError(f"backward must be 'autograd' or 'manual', got {backward!r}")
+    if backward == "manual":
+        step = by_hand(model, loss_fn)
+    elif compile:
+        step = compiled(model, loss_fn)
+    else:
+        step = autograd(model, loss_fn)
+    return sharded(step, model) if distributed.is_distributed() else step
+
+
+def autograd(model: Module, loss_fn: LossFn) -> Step:
+    """The seed's three lines; ``loss.backward()`` differentiates the loss as written."""
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
+        y_pred = model(xb)  # 1. forward    (B, out)
+        loss = loss_fn(y_pred, yb)  # 2. loss       scalar
+        loss.backward()  # 3. backward   fills p.grad
+        return loss.item(), xb.shape[0]
+
+    return step
+
+
+def compiled(model: Module, loss_fn: LossFn) -> Step:
+    """Forward + loss as one ``torch.compile``d graph (same numbers within float32 rounding;
+    faster on large batches, seconds of compilation first), then ``loss.backward()``."""
+    forward_and_loss = torch.compile(lambda xb, yb: loss_fn(model(xb), yb))
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
+        loss = forward_and_loss(xb, yb)  # 1.–2. one compiled graph
+        loss.backward()  # 3. backward   fills p.grad
+        return loss.item(), xb.shape[0]
+
+    return step
+
+
+def by_hand(model: Module, loss_fn: LossFn) -> Step:
+    """Steps 1–3 with the hand-derived gradients of `nnscratch.backprop` (no autograd)."""
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
+        return loss_and_grads(model, loss_fn, xb, yb).item(), xb.shape[0]
+
+    return step
+
+
+def sharded(step: Step, model: Module) -> Step:
+    """``step`` on this rank's rows of the global batch, then g ← (1/N) Σ_k n_k·g_k everywhere."""
+    params = list(model.parameters())
+
+    def on_shard(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
+        n = xb.shape[0]  # rows in the global batch
+        xs, ys = distributed.shard(xb, yb)  # this rank's rows of it
+        loss, rows = step(xs, ys) if xs.shape[0] else (0.0, 0)  # an empty shard adds nothing
+        distributed.all_reduce_gradients_(params, rows, n)  # one all-reduce of a flat buffer
+        return loss, rows
+
+    return on_shard
