@@ -64,13 +64,14 @@ class Optimizer:
         PyTorch *accumulates* into ``.grad`` on every ``backward()``; without this reset the next
         step would use the sum of all gradients so far. ``set_to_none=True`` (the default, as in
         PyTorch ≥ 2.0) drops the tensor (``p.grad = None``); ``False`` zeroes it in place
-        (``p.grad.zero_()``, the seed's form).
+        (``p.grad.zero_()``, the seed's form). A flat parameter (`nnscratch.optim.flat`) is always
+        zeroed in place: the model's gradients are views into its buffer.
         """
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if set_to_none:
+                if set_to_none and not getattr(p, "keeps_grad_buffer", False):
                     p.grad = None
                 else:
                     p.grad.detach_()
