@@ -5,24 +5,39 @@
     container.py   Sequential, Flatten                      ↔ nn.Sequential, nn.Flatten
     conv.py        Conv2d (and the plain im2col form)       ↔ nn.Conv2d
     pool.py        MaxPool2d, AvgPool2d                     ↔ nn.MaxPool2d, nn.AvgPool2d
+    norm.py        LayerNorm, BatchNorm1d, BatchNorm2d      ↔ nn.LayerNorm, nn.BatchNorm1d/2d
+    dropout.py     Dropout                                  ↔ nn.Dropout
+    embedding.py   Embedding                                ↔ nn.Embedding
+    attention.py   CausalSelfAttention                      ↔ nn.MultiheadAttention (causal)
+    transformer.py TransformerBlock (pre-LN, GELU MLP)      ↔ nn.TransformerEncoderLayer(norm_first)
 
 Parameters are plain leaf tensors with ``requires_grad=True``, drawn exactly as the ``torch.nn``
 layer draws its own, so the same seed gives the same numbers.
 """
 
 from nnscratch.layers.activation import ACTIVATIONS, Activation
+from nnscratch.layers.attention import CausalSelfAttention
 from nnscratch.layers.container import Flatten, Sequential
 from nnscratch.layers.conv import Conv2d
+from nnscratch.layers.dropout import Dropout
+from nnscratch.layers.embedding import Embedding
 from nnscratch.layers.linear import Linear
+from nnscratch.layers.norm import LayerNorm
 from nnscratch.layers.pool import AvgPool2d, MaxPool2d
+from nnscratch.layers.transformer import TransformerBlock
 
 __all__ = [
     "ACTIVATIONS",
     "Activation",
     "AvgPool2d",
+    "CausalSelfAttention",
     "Conv2d",
+    "Dropout",
+    "Embedding",
     "Flatten",
+    "LayerNorm",
     "Linear",
     "MaxPool2d",
     "Sequential",
+    "TransformerBlock",
 ]

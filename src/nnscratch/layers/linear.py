@@ -1,6 +1,6 @@
 """The affine layer.  ``Linear`` replaces ``torch.nn.Linear``.
 
-    y = x Wᵀ + b        x: (N, in_features)   W: (out_features, in_features)   b: (out_features,)
+    y = x Wᵀ + b        x: (N, in_features) or (..., in_features)   W: (out_features, in_features)   b: (out_features,)
 
 Parameters are plain leaf tensors with ``requires_grad=True``, initialised by `nnscratch.init.linear_`
 exactly as ``nn.Linear`` initialises its own, so the same seed gives the same numbers.
@@ -43,6 +43,8 @@ class Linear(Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.bias is None:
-            return x @ self.weight.T  # (N, in) @ (in, out) -> (N, out)
+            return x @ self.weight.T  # (..., in) @ (in, out) -> (..., out)
+        if x.dim() != 2:
+            return x @ self.weight.T + self.bias  # (..., out): e.g. (B, T, out) for a sequence
         # x @ W.T + b in one fused kernel (as nn.Linear does): b + x·Wᵀ, b broadcast over N
         return torch.addmm(self.bias, x, self.weight.T)  # (N, out)

@@ -1,0 +1,71 @@
+"""The pre-LayerNorm transformer block.  ``TransformerBlock`` replaces
+``nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation="gelu",
+batch_first=True, norm_first=True)`` called with a causal mask (GPT-2's block).
+
+    x ← x + Dropout(Attn(LN₁(x)))                      attention: tokens exchange information
+    x ← x + Dropout(W₂ Dropout(GELU(W₁ LN₂(x))))        MLP: each token on its own, E -> F -> E
+
+Pre-LN (normalize *before* each sublayer, inside the residual branch) leaves the residual stream
+x untouched from input to output, which is what lets deep stacks train without warm-up; the
+original transformer normalized after the addition (post-LN, ``norm_first=False``).
+
+Sub-modules carry ``nn.TransformerEncoderLayer``'s names (``self_attn``, ``linear1``, ``linear2``,
+``norm1``, ``norm2``) and are created in its order, so the same seed gives the same numbers and
+state dicts load into one another.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from nnscratch import functional
+from nnscratch.layers.attention import CausalSelfAttention
+from nnscratch.layers.dropout import Dropout
+from nnscratch.layers.linear import Linear
+from nnscratch.layers.norm import LayerNorm
+from nnscratch.module import Module
+
+
+class TransformerBlock(Module):
+    """A pre-LN causal transformer block.  x: (B, T, E) -> (B, T, E).
+
+    Args:
+        embed_dim: E, the width of the residual stream (``d_model``).
+        num_heads: attention heads H (E divisible by H).
+        dim_feedforward: the MLP's hidden width F (default 4·E, as GPT-2).
+        dropout: the probability for every dropout (attention weights, MLP, both residual
+            branches), as in ``nn.TransformerEncoderLayer``; 0 by default.
+        layer_norm_eps: ε of both LayerNorms.
+
+    Example:
+        >>> block = TransformerBlock(16, num_heads=4)
+        >>> block(torch.randn(2, 5, 16)).shape
+        torch.Size([2, 5, 16])
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dim_feedforward: int | None = None,
+        dropout: float = 0.0,
+        layer_norm_eps: float = 1e-5,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        F = 4 * embed_dim if dim_feedforward is None else dim_feedforward
+        kw = {"device": device, "dtype": dtype}
+        self.self_attn = CausalSelfAttention(embed_dim, num_heads, dropout, bias, **kw)
+        self.linear1 = Linear(embed_dim, F, bias=bias, **kw)  # (F, E)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(F, embed_dim, bias=bias, **kw)  # (E, F)
+        self.norm1 = LayerNorm(embed_dim, eps=layer_norm_eps, bias=bias, **kw)
+        self.norm2 = LayerNorm(embed_dim, eps=layer_norm_eps, bias=bias, **kw)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.dropout1(self.self_attn(self.norm1(x)))  # (B, T, E)
+        h = self.dropout(functional.gelu(self.linear1(self.norm2(x))))  # (B, T, F)
+        return x + self.dropout2(self.linear2(h))  # (B, T, E)
