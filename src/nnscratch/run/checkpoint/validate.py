@@ -1,0 +1,234 @@
+"""Every field of a checkpoint checked by type and allowed value before anything uses it.
+
+A checkpoint is input like any other: a hand-edited or re-hashed file must give an ``error:``
+line, not a traceback deep inside ``load_state_dict``. The reference for what is allowed is the
+run itself, rebuilt from the saved configuration:
+
+    config.json     each `TrainConfig` field of its declared type, a listed choice where the CLI
+                    restricts it (dtype, model, optimizer, loss, activation, device, backward,
+                    scheduler, ...), nothing left unresolved, then `TrainConfig.validate`
+    data.json       task, features, target, classes, out_features, standardizer, rows: each of
+                    its type and consistent with the others and with the config
+    model           the model built from config + data: the same names, shapes and dtype, finite
+    optimizer       the optimizer built from config, after one dry step: the same param groups
+                    (only ``lr`` may have moved), and per parameter either no state or exactly
+                    the keys, shapes and types that optimizer keeps (SGD's state is not Adam's)
+    scheduler       the scheduler built from config: the same keys and hyperparameters,
+                    ``last_epoch`` = the epochs done
+    rng             "torch" and "shuffle": uint8 vectors of the generator's state size that a
+                    generator accepts; "cuda.<i>": 16 bytes
+    state, metrics  epoch, step, elapsed of their types; one metrics record per epoch
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, get_args, get_type_hints
+
+import torch
+
+from nnscratch.errors import UserError
+from nnscratch.module import Module
+from nnscratch.run import build
+from nnscratch.run.checkpoint.read import corrupted
+from nnscratch.run.config import TrainConfig
+
+RESOLVED = ("model", "optimizer", "loss", "lr", "epochs", "val_fraction", "test_fraction")
+CUDA_RNG_BYTES = 16  # Philox: seed and offset, 8 bytes each
+TASKS = ("regression", "classification")
+RECORD_LIMIT = 64 * 1024  # bytes of one metrics line, at most (a real one is ~200)
+
+
+def number(x: Any) -> bool:
+    return type(x) in (int, float) and math.isfinite(x)
+
+
+def config(file: Path, values: Any) -> TrainConfig:
+    """A `TrainConfig` from config.json, every field checked before the object is built."""
+    if not isinstance(values, dict):
+        raise corrupted(file, "not a JSON object of configuration fields")
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise UserError(f"{file}: unknown configuration fields {unknown}; a newer nnscratch?")
+    missing = sorted(names - set(values))
+    if missing:
+        raise corrupted(file, f"configuration fields missing: {missing}")
+    hints = get_type_hints(TrainConfig)
+    for f in fields(TrainConfig):
+        value, allowed = values[f.name], get_args(hints[f.name]) or (hints[f.name],)
+        ok = (
+            (value is None and type(None) in allowed)
+            or (type(value) is bool and bool in allowed)
+            or (type(value) is int and (int in allowed or float in allowed))
+            or (type(value) is float and float in allowed and math.isfinite(value))
+            or (type(value) is str and str in allowed)
+        )
+        if not ok:
+            raise corrupted(file, f"{f.name!r} is {value!r}, not a {hints[f.name]}")
+        choices = f.metadata.get("choices")
+        if choices and value is not None and value not in choices:
+            raise corrupted(file, f"{f.name!r} is {value!r}, not one of {', '.join(choices)}")
+    unresolved = [n for n in RESOLVED if values[n] is None]
+    if unresolved:
+        raise corrupted(file, f"{', '.join(unresolved)} left unresolved (null)")
+    if values["task"] not in TASKS:
+        raise corrupted(file, f"'task' is {values['task']!r}, not one of {', '.join(TASKS)}")
+    try:
+        return TrainConfig(**values).validate()
+    except UserError as e:
+        raise corrupted(file, f"a value no run can have ({e})") from None
+
+
+def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
+    """data.json's fields, consistent with each other and with the configuration."""
+    if not isinstance(values, dict):
+        raise corrupted(file, "not a JSON object")
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise corrupted(file, what)
+
+    task, features, classes = values.get("task"), values.get("features"), values.get("classes")
+    need(task == cfg.task, f"'task' is {task!r}, the configuration says {cfg.task!r}")
+    need(isinstance(values.get("name"), str), "'name' must be a string")
+    need(isinstance(values.get("target"), str), "'target' must be a column name")
+    need(
+        isinstance(features, list)
+        and len(features) >= 1
+        and all(isinstance(f, str) for f in features)
+        and len(set(features)) == len(features),
+        "'features' must be a list of distinct column names",
+    )
+    if task == "regression":
+        need(classes is None, "'classes' must be null for a regression")
+    else:
+        need(
+            isinstance(classes, list)
+            and len(classes) >= 2
+            and all(isinstance(c, str) or number(c) for c in classes)
+            and len(set(classes)) == len(classes),
+            "'classes' must list at least 2 distinct labels (strings or numbers)",
+        )
+    n_classes = None if classes is None else len(classes)
+    out = build.output_size(cfg, task, n_classes)
+    need(values.get("out_features") == out, f"'out_features' must be {out} for this run")
+    std = values.get("standardizer")
+    if std is not None:
+        need(
+            isinstance(std, dict)
+            and set(std) == {"mean", "std"}
+            and all(isinstance(std[k], list) and len(std[k]) == len(features) for k in std)
+            and all(number(v) for v in std["mean"])
+            and all(number(v) and v > 0 for v in std["std"]),
+            f"'standardizer' must hold 'mean' and 'std' ({len(features)} finite numbers each, "
+            "every std > 0)",
+        )
+    rows = values.get("rows")
+    need(
+        isinstance(rows, dict)
+        and set(rows) == {"train", "val", "test"}
+        and all(type(v) is int and v >= 0 for v in rows.values())
+        and rows["train"] >= 1,
+        "'rows' must count the train (>= 1), val and test rows",
+    )
+    digest = values.get("train_sha256")
+    need(
+        isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest) is not None,
+        "'train_sha256' must be 64 hex digits",
+    )
+    return values
+
+
+def state(file: Path, values: Any, cfg: TrainConfig, epoch: int) -> dict[str, Any]:
+    """state.json: epoch (as in the manifest, at most the configured epochs), step, elapsed,
+    the metrics mark (one line per epoch, of a sane size)."""
+    keys = ("epoch", "step", "elapsed", "optimizer", "scheduler", "metrics")
+    if not isinstance(values, dict) or set(values) != set(keys):
+        raise corrupted(file, f"expected exactly the keys {', '.join(keys)}")
+    if values["epoch"] != epoch or type(values["epoch"]) is not int or epoch > cfg.epochs:
+        raise corrupted(
+            file, f"'epoch' is {values['epoch']!r}; the manifest says {epoch} (of {cfg.epochs})"
+        )
+    if type(values["step"]) is not int or values["step"] < 0:
+        raise corrupted(file, f"'step' must be an integer >= 0, got {values['step']!r}")
+    if not number(values["elapsed"]) or values["elapsed"] < 0:
+        raise corrupted(file, f"'elapsed' must be a number of seconds, got {values['elapsed']!r}")
+    mark = values["metrics"]
+    if not (
+        isinstance(mark, dict)
+        and set(mark) == {"lines", "bytes", "sha256"}
+        and mark["lines"] == epoch
+        and type(mark["bytes"]) is int
+        and 0 <= mark["bytes"] <= RECORD_LIMIT * epoch
+        and isinstance(mark["sha256"], str)
+    ):
+        raise corrupted(
+            file, f"'metrics' must mark {epoch} lines of at most {RECORD_LIMIT} bytes each"
+        )
+    return values
+
+
+def records(file: Path, lines: list[Any], epoch: int) -> list[dict[str, Any]]:
+    """One record per epoch done, numbered 1..epoch, with a finite training loss."""
+    if len(lines) != epoch:
+        raise corrupted(file, f"{len(lines)} records for {epoch} epochs")
+    for i, r in enumerate(lines):
+        ok = isinstance(r, dict) and r.get("epoch") == i + 1 and number(r.get("train_loss"))
+        scalars = (v is None or type(v) in (int, float, str, bool) for v in _leaves(r))
+        if not ok or not all(scalars):
+            raise corrupted(file, f"record {i + 1} is not a metrics record of epoch {i + 1}")
+    return lines
+
+
+def _leaves(record: Any):
+    """The values of a record and of its sub-objects (one level: ``"val": {...}``)."""
+    if not isinstance(record, dict):
+        return
+    for v in record.values():
+        yield from (v.values() if isinstance(v, dict) else [v])
+
+
+def model(file: Path, tensors: dict[str, torch.Tensor], reference: Module) -> None:
+    """The saved parameters have the built model's names, shapes and dtype, and are finite."""
+    expected = reference.state_dict()
+    if set(tensors) != set(expected):
+        raise corrupted(
+            file, f"parameters {sorted(tensors)}; this configuration has {sorted(expected)}"
+        )
+    for name, t in tensors.items():
+        e = expected[name]
+        if t.shape != e.shape or t.dtype != e.dtype:
+            raise corrupted(
+                file,
+                f"{name!r} is {tuple(t.shape)} {t.dtype}; the configuration builds "
+                f"{tuple(e.shape)} {e.dtype}",
+            )
+        if not bool(torch.isfinite(t).all()):
+            raise corrupted(file, f"{name!r} holds NaN or infinite values")
+
+
+def rng(file: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Generator states that a generator accepts, of the right size and dtype."""
+    size = torch.get_rng_state().numel()  # 5056 bytes: the Mersenne Twister's state
+    names = set(tensors)
+    if not {"torch", "shuffle"} <= names or any(
+        not re.fullmatch(r"cuda\.\d+", n) for n in names - {"torch", "shuffle"}
+    ):
+        raise corrupted(file, f"RNG states {sorted(names)}; expected torch, shuffle (cuda.<i>)")
+    for name, t in tensors.items():
+        want = CUDA_RNG_BYTES if name.startswith("cuda.") else size
+        if t.dtype != torch.uint8 or t.shape != (want,):
+            raise corrupted(
+                file, f"RNG state {name!r} is {tuple(t.shape)} {t.dtype}, not ({want},) uint8"
+            )
+        if want == size:
+            try:
+                torch.Generator().set_state(t)
+            except RuntimeError as e:
+                raise corrupted(
+                    file, f"RNG state {name!r} is not a generator state ({e})"
+                ) from None
