@@ -17,7 +17,8 @@ from nnscratch.run import atomic, checkpoint
 from nnscratch.run.checkpoint.state import join_optimizer, split_optimizer
 from nnscratch.run.checkpoint.store import MANIFEST
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import prepare, train
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import train
 
 
 def iris_config(**changes) -> TrainConfig:

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import prepare, train
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import train
 
 needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
 

@@ -362,11 +362,12 @@ def test_cli_json_is_a_list_of_step_records(capsys):
 
 
 def test_cli_losses_equal_the_first_epochs_of_nnscratch_train(capsys):
-    from nnscratch.run.train import run
+    from nnscratch.run.prepare import prepare
+    from nnscratch.run.train import train
 
     assert main(["explain", "--json", "--lr", "0.1", "--seed", "4"]) == 0
     records = json.loads(capsys.readouterr().out)
-    summary = run(TrainConfig(n_samples=8, epochs=3, lr=0.1, seed=4))
+    summary = train(prepare(TrainConfig(n_samples=8, epochs=3, lr=0.1, seed=4))).summary
     assert [r["loss"]["value"] for r in records] == summary["loss_history"]
 
 

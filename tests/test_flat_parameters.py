@@ -113,3 +113,24 @@ def test_mixed_dtypes_and_empty_parameter_lists_are_refused():
         FlatParameters([a, b])
     with pytest.raises(ValueError, match="at least one parameter"):
         FlatParameters([])
+
+
+def _trained_parameters(tmp_path, name, *extra):
+    from safetensors.torch import load_file
+
+    from nnscratch.run.cli import main
+
+    out = tmp_path / name
+    args = ["train", "--data", "builtin:iris", "--model", "mlp", "--hidden", "8",
+            "--optimizer", "adam", "--batch-size", "16", "--epochs", "4", "--quiet",
+            "--out", str(out), *extra]  # fmt: skip
+    assert main(args) == 0
+    return load_file(out / "checkpoint" / "model.safetensors")
+
+
+def test_train_flat_parameters_gives_the_same_parameters(tmp_path):
+    plain = _trained_parameters(tmp_path, "plain")
+    flat = _trained_parameters(tmp_path, "flat", "--flat-parameters")
+    assert plain.keys() == flat.keys()
+    for k in plain:
+        torch.testing.assert_close(flat[k], plain[k], atol=0, rtol=0)

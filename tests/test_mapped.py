@@ -20,8 +20,9 @@ from nnscratch.data.prepare import Standardizer, split
 from nnscratch.errors import UserError
 from nnscratch.run.checkpoint import data_state
 from nnscratch.run.config import TrainConfig
+from nnscratch.run.prepare import prepare
 from nnscratch.run.summary import least_squares
-from nnscratch.run.train import prepare, train
+from nnscratch.run.train import train
 
 F64 = torch.float64
 
@@ -225,7 +226,8 @@ COLUMNS = 128  # 127 features + the target, float64: 1 KiB per row
 PEAK = """
 import json, resource, sys
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import prepare, train
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import train
 data = prepare(TrainConfig(data=sys.argv[1], batch_size=256, epochs=1, model="linear"))
 train(data)
 print(json.dumps({"mapped": type(data.train.X).__name__, "rows": len(data.train),

@@ -13,8 +13,8 @@ from nnscratch.loop import fit
 from nnscratch.run import build
 from nnscratch.run.config import TrainConfig
 from nnscratch.run.plots import plot_fit, save_atomic, write_plots
+from nnscratch.run.prepare import loss_target, prepare
 from nnscratch.run.summary import summarize
-from nnscratch.run.train import loss_target, prepare
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -14,7 +14,8 @@ from torch import nn
 
 from nnscratch.run.cli import main
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import prepare, train
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import train
 
 IRIS = ["setosa", "versicolor", "virginica"]
 

@@ -7,8 +7,9 @@ import pytest
 from rich.console import Console
 
 from nnscratch.run.config import TrainConfig
+from nnscratch.run.prepare import prepare
 from nnscratch.run.report import DELAY, ProgressLogger, progress_logger
-from nnscratch.run.train import run
+from nnscratch.run.train import train
 
 
 class FakeTTY(io.StringIO):
@@ -157,7 +158,7 @@ def test_invalid_arguments_raise_value_error_naming_the_value(kwargs, bad):
 
 
 def test_with_the_real_training_run(capsys):
-    summary = run(TrainConfig(epochs=30), log=progress_logger(30, lines=3))
+    summary = train(prepare(TrainConfig(epochs=30)), log=progress_logger(30, lines=3)).summary
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in out] == ["1/30", "10/30", "20/30", "30/30"]
     last_loss = float(out[-1].split()[4])  # "epoch 30/30 batch-mean loss L ..."

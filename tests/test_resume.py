@@ -15,7 +15,8 @@ from nnscratch import loop
 from nnscratch.run import checkpoint
 from nnscratch.run.cli import main
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import TrainingInterrupted, prepare, train
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import TrainingInterrupted, train
 
 OPTIMIZERS = {
     "adam": dict(optimizer="adam", lr=0.05),

@@ -6,11 +6,12 @@ These are the few end-to-end runs that check learning quality; everything else u
 import pytest
 
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import prepare, run
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import train
 
 
 def train(data: str) -> dict:
-    return run(TrainConfig(data=f"builtin:{data}"))
+    return train(prepare(TrainConfig(data=f"builtin:{data}"))).summary
 
 
 @pytest.mark.slow
@@ -44,7 +45,7 @@ def test_diabetes_linear_regression_matches_sklearn_r2():
     from sklearn.linear_model import LinearRegression
 
     data = prepare(TrainConfig(data="builtin:diabetes"))
-    summary = run(data.config, data=data)
+    summary = train(data).summary
     X_train, y_train = data.train.X.double().numpy(), data.train.y.double().numpy()
     X_test, y_test = data.test.X.double().numpy(), data.test.y.double().numpy()
     reference = LinearRegression().fit(X_train, y_train).score(X_test, y_test)

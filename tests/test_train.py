@@ -8,11 +8,12 @@ import pytest
 
 from nnscratch.run.cli import main
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import run
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import train
 
 
 def test_default_training_reaches_least_squares_optimum():
-    summary = run(TrainConfig())
+    summary = train(prepare(TrainConfig())).summary
     assert summary["relative_loss_gap"] < 1e-3
     assert summary["loss_history"][0] > 10 * summary["loss_history"][-1]  # the loss fell
     for name in ("weight", "bias"):  # and the fit is close to the truth the data came from
@@ -22,7 +23,9 @@ def test_default_training_reaches_least_squares_optimum():
 
 
 def test_several_features_reach_the_optimum_in_float64():
-    summary = run(TrainConfig(n_features=5, n_samples=300, dtype="float64", epochs=300))
+    summary = train(
+        prepare(TrainConfig(n_features=5, n_samples=300, dtype="float64", epochs=300))
+    ).summary
     assert summary["relative_loss_gap"] < 1e-6
 
 

@@ -11,7 +11,8 @@ import torch
 from safetensors.torch import load_file
 
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import prepare, train
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import train
 
 
 @pytest.mark.parametrize(

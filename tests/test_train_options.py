@@ -6,7 +6,8 @@ import pytest
 
 from nnscratch.run.cli import main
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.train import prepare, run
+from nnscratch.run.prepare import prepare
+from nnscratch.run.train import train
 
 
 def train_json(capsys, *argv: str) -> dict:
@@ -89,8 +90,8 @@ def test_standardization_uses_training_part_only():
 
 
 def test_seeded_runs_are_identical():
-    a = run(TrainConfig(data="builtin:iris", epochs=10, batch_size=16))
-    b = run(TrainConfig(data="builtin:iris", epochs=10, batch_size=16))
+    a = train(prepare(TrainConfig(data="builtin:iris", epochs=10, batch_size=16))).summary
+    b = train(prepare(TrainConfig(data="builtin:iris", epochs=10, batch_size=16))).summary
     assert a["loss_history"] == b["loss_history"]
 
 

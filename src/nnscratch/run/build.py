@@ -62,6 +62,14 @@ def build_loss(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], to
 
 
 def build_optimizer(config: TrainConfig, params: Iterable[torch.Tensor]) -> optim.Optimizer:
+    """The optimizer the config names, over ``params`` (the model's parameters). With
+    ``flat_parameters`` the parameters are first moved into one flat buffer
+    (`nnscratch.optim.flat.FlatParameters`; they stay the model's leaves, as views into it) and the
+    optimizer gets that one buffer."""
+    if config.flat_parameters:
+        from nnscratch.optim.flat import FlatParameters
+
+        params = [FlatParameters(params).param]
     name, lr, wd = config.optimizer, config.lr, config.weight_decay
     if name == "sgd":
         return optim.SGD(

@@ -160,6 +160,14 @@ class TrainConfig:
         ),
     )
 
+    flat_parameters: bool = field(
+        default=False,
+        metadata=_opt(
+            "keep all parameters in one flat buffer, so that each optimizer line is one kernel "
+            "for the whole model (nnscratch.optim.flat; same numbers, faster on many tensors)"
+        ),
+    )
+
     def hidden_sizes(self) -> list[int]:
         return parse_int_list("--hidden", self.hidden or "")
 

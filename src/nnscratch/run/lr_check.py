@@ -24,7 +24,7 @@ from nnscratch.loop import fit
 from nnscratch.run import build
 
 if TYPE_CHECKING:
-    from nnscratch.run.train import Prepared
+    from nnscratch.run.prepare import Prepared
 
 CHECK_EPOCHS = 50  # epochs each candidate trains for (fewer if the run itself is shorter)
 MAX_TRIES = 8  # candidates: lr/10 ... lr/10⁸
@@ -44,7 +44,7 @@ def settles(history: list[float]) -> bool:
 
 def trains_stably(data: Prepared, lr: float) -> bool:
     """Does ``data.config`` with this ``lr`` train without diverging and `settles`?"""
-    from nnscratch.run.train import loss_target
+    from nnscratch.run.prepare import loss_target
 
     config = replace(data.config, lr=lr)
     dtype = getattr(torch, config.dtype)

@@ -32,7 +32,7 @@ from nnscratch.run.evaluate import predict_classes
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from nnscratch.run.train import Prepared
+    from nnscratch.run.prepare import Prepared
 
 GRID = 200  # points per axis of the decision-region grid (and of the fitted line)
 MARGIN = 0.5  # padding around the data in the decision-region plot, in standardized units

@@ -45,7 +45,7 @@ def _duration(seconds: float) -> str:
 
 
 class ProgressLogger:
-    """The ``log(record)`` callback for `nnscratch.run.train.run`: call it once per epoch.
+    """The ``log(record)`` callback for `nnscratch.run.train.train`: call it once per epoch.
 
     The bar stops by itself after epoch ``epochs``; call `close` (or use ``with``) to stop it
     early, e.g. when training raised.  Closing twice is harmless.

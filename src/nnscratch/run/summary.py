@@ -27,7 +27,7 @@ from nnscratch.module import Module
 from nnscratch.run.evaluate import evaluate
 
 if TYPE_CHECKING:
-    from nnscratch.run.train import Prepared
+    from nnscratch.run.prepare import Prepared
 
 
 def _with_ones(X: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Time to target: the digits MLP trained until its test accuracy reaches 0.97.
 
-Both sides train on the same prepared split (`nnscratch.run.train.prepare` with
+Both sides train on the same prepared split (`nnscratch.run.prepare.prepare` with
 ``TrainConfig(data="builtin:digits")``: standardised, seed 0), from the same initial weights, with
 the data set's defaults (hidden 64, ReLU, Adam lr 1e-3, batch 32, cross-entropy). After every
 epoch both measure test accuracy the same way; the clock stops at the first epoch ≥ the target.

@@ -19,7 +19,7 @@ from nnscratch.data.mapped import MappedRows
 from nnscratch.errors import UserError
 
 if TYPE_CHECKING:
-    from nnscratch.run.train import Prepared
+    from nnscratch.run.prepare import Prepared
 
 
 def _bytes(t: torch.Tensor) -> bytes:

@@ -42,7 +42,7 @@ def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer, resolv
     import torch
 
     from nnscratch.run import build as factories
-    from nnscratch.run.train import loss_target, prepare
+    from nnscratch.run.prepare import loss_target, prepare
 
     data = prepare(config)  # load, split, standardise; every default resolved
     config = data.config

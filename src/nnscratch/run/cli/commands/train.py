@@ -52,7 +52,7 @@ def command(
     **options: Any,
 ) -> None:
     from nnscratch.run import distributed
-    from nnscratch.run.train import resolve_device
+    from nnscratch.run.prepare import resolve_device
 
     distributed.init_from_env(resolve_device(options["device"]))  # no-op without torchrun
     try:
@@ -64,7 +64,8 @@ def command(
 def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options) -> None:
     """The job; under torchrun every rank trains, and only rank 0 prints and writes files."""
     from nnscratch.run import checkpoint, distributed
-    from nnscratch.run.train import TrainingInterrupted, prepare, train
+    from nnscratch.run.prepare import prepare
+    from nnscratch.run.train import TrainingInterrupted, train
 
     if checkpoint_every < 0:
         raise UserError(

@@ -1,0 +1,117 @@
+"""Data preparation for a run: a `TrainConfig` in, the parts the loop trains on out.
+
+load_dataset(config, dtype)    synthetic | builtin:NAME | a file → one `Dataset`
+prepare(config)                validate and resolve the config, load, split (seeded),
+                               standardise with the training part's statistics only, move
+                               to the device → `Prepared` (`nnscratch.run.train.train` takes it)
+loss_target(y, loss, dtype)    the target as the loss wants it
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from nnscratch.data.dataset import Dataset
+from nnscratch.data.mapped import MappedRows
+from nnscratch.data.prepare import Standardizer, split
+from nnscratch.errors import UserError
+from nnscratch.run import build, defaults
+from nnscratch.run.config import TrainConfig
+
+
+@dataclass
+class Prepared:
+    """Everything the loop needs, on the right device and dtype."""
+
+    config: TrainConfig  # resolved: no None left that a default could fill
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    standardizer: Standardizer | None  # fitted on `train` (None for the raw synthetic data)
+    out_features: int
+
+
+def resolve_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
+    return name
+
+
+def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
+    name = defaults.data_name(config)
+    task = None if config.task == "auto" else config.task
+    chosen, drop = config.feature_names(), config.drop_names()
+    if not config.header and (name or not config.data.lower().endswith(".csv")):
+        raise UserError("--no-header is for .csv files; drop it")
+    if name == "synthetic":
+        from nnscratch.data.synthetic import make_regression
+
+        if chosen is not None or drop is not None:
+            raise UserError(
+                "--features/--drop choose columns of a data file by name; the synthetic data "
+                "has --n-features N"
+            )
+        d = make_regression(config.n_samples, config.n_features, config.noise, config.seed, dtype)
+        names = [f"x{i + 1}" for i in range(config.n_features)]
+        extra = {"true_weight": d.true_weight.tolist(), "true_bias": d.true_bias.tolist()}
+        dataset = Dataset(d.X, d.y, "regression", names, "y", None, "synthetic", extra)
+    elif name:
+        from nnscratch.data import columns
+        from nnscratch.data.datasets import load_builtin
+
+        dataset = load_builtin(name, seed=config.seed, dtype=dtype)
+        dataset = columns.select(dataset, chosen, drop)
+    else:
+        from nnscratch.data.files import load_file
+
+        return load_file(config.data, config.target, task, dtype, None, chosen, drop, config.header)
+    if task is not None and task != dataset.task:
+        raise UserError(
+            f"--task {task}: the built-in data set {name!r} is a {dataset.task} task; drop --task"
+        )
+    return dataset
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    config.validate()
+    dtype = getattr(torch, config.dtype)
+    device = resolve_device(config.device)
+    dataset = load_dataset(config, dtype)
+    config = defaults.resolve(config, dataset.task, dataset.n_classes)
+    config = replace(config, task=dataset.task, device=device).validate()
+    build.check_loss_for_task(config, dataset.task, dataset.n_classes)
+    if config.batch_size is None and isinstance(dataset.X, MappedRows):
+        # full batch: every step reads every row, so read them once
+        dataset = replace(dataset, X=dataset.X[:])  # (N, F) tensor
+    parts = split(dataset, config.val_fraction, config.test_fraction, config.seed)
+    check_part_sizes(parts, dataset.task)
+    standardizer = None
+    if dataset.name != "synthetic":  # the seed's data stays raw so that w, b keep their meaning
+        standardizer = Standardizer().fit(parts.train.X)
+        parts = type(parts)(*(replace(p, X=standardizer.transform(p.X)) for p in parts))
+    parts = type(parts)(*(replace(p, X=p.X.to(device), y=p.y.to(device)) for p in parts))
+    out = build.output_size(config, dataset.task, dataset.n_classes)
+    return Prepared(config, parts.train, parts.val, parts.test, standardizer, out)
+
+
+def check_part_sizes(parts, task: str) -> None:
+    """A regression part of one row cannot be scored (r2 divides by the spread of y)."""
+    if task != "regression":
+        return
+    names = ("training", "validation", "test")
+    fixes = ("--n-samples or a bigger file", "--val-fraction 0", "--test-fraction 0")
+    for name, part, fix in zip(names, parts, fixes, strict=True):
+        if len(part) == 1:
+            raise UserError(
+                f"the {name} part has only 1 row, too few to score a regression (r2 needs 2); "
+                f"use more rows ({fix}, or larger fractions)"
+            )
+
+
+def loss_target(y: torch.Tensor, loss_name: str, dtype: torch.dtype) -> torch.Tensor:
+    """Class indices (N,) stay as they are, except for BCE, which wants float 0/1 of shape (N, 1)."""
+    return y.to(dtype).view(-1, 1) if loss_name == "bce_with_logits" else y
