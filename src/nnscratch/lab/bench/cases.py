@@ -43,6 +43,7 @@ from nnscratch.lab.bench.loops import (
 from nnscratch.losses import mse_loss
 from nnscratch.models import LinearRegression
 from nnscratch.optim import SGD, Adam
+from nnscratch.optim.flat import FlatParameters
 
 
 def full_batch(n: int, features: int) -> Case:
@@ -111,12 +112,15 @@ def mlp(n: int, features: int, optimizer: str) -> Case:
     label = "SGD" if optimizer == "sgd" else "Adam"
     manual_name = f"nnscratch {label}"
 
-    def manual(run: Callable) -> Callable[[int], None]:
+    def manual(run: Callable, flat: bool = False) -> Callable[[int], None]:
         model = mlp_pair(features)[0]
-        opt = SGD(model.parameters(), lr=LR) if optimizer == "sgd" else Adam(model.parameters())
+        params = [FlatParameters(model.parameters()).param] if flat else model.parameters()
+        opt = SGD(params, lr=LR) if optimizer == "sgd" else Adam(params)
         return run(model, opt, X, y, BATCH, torch.Generator().manual_seed(SEED))
 
     variants = {manual_name: manual(five_steps)}
+    if optimizer == "adam":  # the same Adam over one flat buffer (--flat-parameters)
+        variants[f"{manual_name} flat"] = manual(five_steps, flat=True)
     if optimizer == "sgd":
         variants[f"{manual_name} fit"] = manual(with_fit)
         flavours = {"torch SGD": lambda ps: optim.SGD(ps, lr=LR)}
@@ -130,8 +134,8 @@ def mlp(n: int, features: int, optimizer: str) -> Case:
         variants[name] = indexed_loop(mlp_pair(features)[1], make, X, y)
     pairs = [Pair(manual_name, ref, None) for ref in flavours]
     pairs[0].target, pairs[0].default_path = 1.0, True
-    if optimizer == "adam":
-        pairs[-1].target = 1.0  # hand-written Adam ≥ torch's fused Adam
+    if optimizer == "adam":  # hand-written Adam ≥ torch's fused Adam: the flat form's target
+        pairs.append(Pair(f"{manual_name} flat", "torch Adam fused", 1.0))
     else:
         pairs.append(Pair(f"{manual_name} fit", "torch SGD"))
     return Case(f"MLP {features}→64→64→1 ReLU, {label}, batch {BATCH}", "epoch", variants, pairs)
@@ -146,10 +150,9 @@ def manual_backward_cases(sizes: list[tuple[int, int, float | None]]) -> list[Ca
     Uses ``nnscratch.backprop.loss_and_grads(model, loss_fn, X, y)``, which returns the loss and
     fills every ``p.grad`` by hand; where that module is absent, no case is added.
     """
-    try:
-        from nnscratch.backprop import loss_and_grads
-    except ImportError:
-        return []
+    from nnscratch.backprop import loss_and_grads
+    from nnscratch.backprop.linear_step import LinearStep
+
     cases = []
     for n, features, target in sizes:
         X, y = data(n, features)
@@ -158,22 +161,34 @@ def manual_backward_cases(sizes: list[tuple[int, int, float | None]]) -> list[Ca
         opt = SGD(model.parameters(), lr=LR)
         reference, ref = reference_full_batch(X, y)
 
-        def manual(steps: int, model=model, opt=opt, X=X, y=y) -> None:
+        torch.manual_seed(SEED)
+        plain_model = LinearRegression(features)
+        plain_opt = SGD(plain_model.parameters(), lr=LR)
+        step = LinearStep(model, mse_loss)
+
+        def manual(steps: int, step=step, opt=opt, X=X, y=y) -> None:
             for _ in range(steps):
-                loss = loss_and_grads(model, mse_loss, X, y)  # fills p.grad, no autograd
+                loss = step(X, y)  # 1.–3. by hand, into buffers: fills p.grad
                 loss.item()
                 opt.step()
                 opt.zero_grad()
 
-        name = "nnscratch manual backward"
+        def plain(steps: int, model=plain_model, opt=plain_opt, X=X, y=y) -> None:
+            for _ in range(steps):
+                loss = loss_and_grads(model, mse_loss, X, y)  # fresh tensors each step
+                loss.item()
+                opt.step()
+                opt.zero_grad()
+
+        name, plain_name = "nnscratch manual backward", "nnscratch manual, plain form"
         cases.append(
             Case(
                 f"manual backward {n:,}×{features}",
                 "step",
-                {name: manual, "nn/optim": reference},
-                [Pair(name, "nn/optim", target)],
+                {name: manual, plain_name: plain, "nn/optim": reference},
+                [Pair(name, "nn/optim", target), Pair(plain_name, "nn/optim")],
                 bytes_per_unit=2 * X.nbytes + y.nbytes,
-                models={name: model, "nn/optim": ref},
+                models={name: model, plain_name: plain_model, "nn/optim": ref},
             )
         )
     return cases
