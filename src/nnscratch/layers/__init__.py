@@ -22,7 +22,7 @@ from nnscratch.layers.conv import Conv2d
 from nnscratch.layers.dropout import Dropout
 from nnscratch.layers.embedding import Embedding
 from nnscratch.layers.linear import Linear
-from nnscratch.layers.norm import LayerNorm
+from nnscratch.layers.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from nnscratch.layers.pool import AvgPool2d, MaxPool2d
 from nnscratch.layers.transformer import TransformerBlock
 
@@ -30,6 +30,8 @@ __all__ = [
     "ACTIVATIONS",
     "Activation",
     "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "CausalSelfAttention",
     "Conv2d",
     "Dropout",

@@ -75,3 +75,108 @@ class LayerNorm(Module):
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.normalized_shape}, eps={self.eps})"
+
+
+class _BatchNorm(Module):
+    """What BatchNorm1d and BatchNorm2d share; they differ only in the input shapes they accept."""
+
+    dims_by_rank: dict[int, tuple[int, ...]] = {}  # input rank -> the dims μ, σ² average over
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        kw = {"device": device, "dtype": dtype}
+        self.weight = parameter(torch.ones(num_features, **kw)) if affine else None  # γ (C,)
+        self.bias = parameter(torch.zeros(num_features, **kw)) if affine else None  # β (C,)
+        track = track_running_stats
+        self.register_buffer("running_mean", torch.zeros(num_features, **kw) if track else None)
+        self.register_buffer("running_var", torch.ones(num_features, **kw) if track else None)
+        self.register_buffer(
+            "num_batches_tracked",
+            torch.tensor(0, dtype=torch.long, device=device) if track else None,
+        )
+
+    def reduce_dims(self, x: torch.Tensor) -> tuple[int, ...]:
+        """The dims of ``x`` that μ, σ² average over (every dim but the channel dim 1)."""
+        if x.dim() not in self.dims_by_rank:
+            ranks = " or ".join(f"{r}D" for r in self.dims_by_rank)
+            raise ValueError(
+                f"{type(self).__name__}: expected {ranks} input (got {x.dim()}D input)"
+            )
+        return self.dims_by_rank[x.dim()]
+
+    def uses_batch_stats(self) -> bool:
+        """Batch statistics in training, or always when no running statistics are kept."""
+        return self.training or self.running_mean is None
+
+    def update_running_stats(self, mu: torch.Tensor, var: torch.Tensor, n: int) -> None:
+        """running ← (1 − m)·running + m·batch, with the *unbiased* batch variance σ²·n/(n − 1)."""
+        with torch.no_grad():
+            self.num_batches_tracked.add_(1)
+            m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            unbiased = var * n / (n - 1)  # (C,)
+            self.running_mean.copy_(m * mu + (1 - m) * self.running_mean)
+            self.running_var.copy_(m * unbiased + (1 - m) * self.running_var)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = self.reduce_dims(x)
+        shape = [1] * x.dim()
+        shape[1] = self.num_features  # (1, C, 1, ...) broadcasts a (C,) over the other dims
+        if self.uses_batch_stats():
+            n = x.numel() // x.shape[1]  # values per channel
+            if n <= 1:
+                raise ValueError(
+                    f"{type(self).__name__}: expected more than 1 value per channel when "
+                    f"training, got input of shape {tuple(x.shape)}"
+                )
+            mu = x.mean(dim=dims)  # (C,)
+            var = (x - mu.view(shape)).square().mean(dim=dims)  # (C,) biased σ²
+            if self.training and self.running_mean is not None:
+                self.update_running_stats(mu.detach(), var.detach(), n)
+        else:
+            mu, var = self.running_mean, self.running_var  # (C,) the estimates, in eval
+        x_hat = (x - mu.view(shape)) / torch.sqrt(var.view(shape) + self.eps)  # x's shape
+        if self.weight is not None:
+            x_hat = x_hat * self.weight.view(shape) + self.bias.view(shape)
+        return x_hat
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats})"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """``nn.BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True,
+    track_running_stats=True)`` by hand.  x: (N, C) or (N, C, L); statistics per channel C.
+
+    Example:
+        >>> bn = BatchNorm1d(4)
+        >>> bn(torch.randn(8, 4)).mean(dim=0).abs().max() < 1e-6
+        tensor(True)
+    """
+
+    dims_by_rank = {2: (0,), 3: (0, 2)}
+
+
+class BatchNorm2d(_BatchNorm):
+    """``nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
+    track_running_stats=True)`` by hand.  x: (N, C, H, W); statistics per channel over N, H, W.
+
+    Example:
+        >>> bn = BatchNorm2d(3)
+        >>> bn(torch.randn(8, 3, 5, 5)).shape
+        torch.Size([8, 3, 5, 5])
+    """
+
+    dims_by_rank = {4: (0, 2, 3)}
