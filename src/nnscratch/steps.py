@@ -6,6 +6,7 @@ batch, leaves ∂L/∂p in each ``p.grad`` and returns the loss as a float with 
     autograd    y_pred = model(xb); loss = loss_fn(y_pred, yb); loss.backward()   the seed, as written
     compiled    the same, with forward + loss as one ``torch.compile``d graph (fused kernels)
     by hand     `nnscratch.backprop.loss_and_grads`: the chain rule written out, no autograd
+                (a linear model: `LinearStep`, the same formulas into preallocated buffers)
     sharded     any of the three on this rank's rows of the global batch, then one all-reduce of
                 the gradients (what ``DistributedDataParallel`` does), under ``torchrun``
 
@@ -19,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-from nnscratch.backprop import loss_and_grads
+from nnscratch.backprop import linear_step, loss_and_grads
 from nnscratch.module import Module
 from nnscratch.run import distributed
 
@@ -70,7 +71,12 @@ def compiled(model: Module, loss_fn: LossFn) -> Step:
 
 
 def by_hand(model: Module, loss_fn: LossFn) -> Step:
-    """Steps 1–3 with the hand-derived gradients of `nnscratch.backprop` (no autograd)."""
+    """Steps 1–3 with the hand-derived gradients of `nnscratch.backprop` (no autograd); for a
+    linear model with mse / bce-with-logits, the same formulas into buffers allocated once
+    (`nnscratch.backprop.linear_step.LinearStep`, the fast form)."""
+    if linear_step.supports(model, loss_fn):
+        fast = linear_step.LinearStep(model, loss_fn)
+        return lambda xb, yb: (fast(xb, yb).item(), xb.shape[0])
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
         return loss_and_grads(model, loss_fn, xb, yb).item(), xb.shape[0]
