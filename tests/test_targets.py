@@ -10,32 +10,32 @@ from nnscratch.run.prepare import prepare
 from nnscratch.run.train import train
 
 
-def train(data: str) -> dict:
+def trained(data: str) -> dict:
     return train(prepare(TrainConfig(data=f"builtin:{data}"))).summary
 
 
 @pytest.mark.slow
 def test_digits_mlp_test_accuracy():
-    summary = train("digits")
+    summary = trained("digits")
     assert summary["config"]["model"] == "mlp"
     assert summary["metrics"]["test"]["accuracy"] >= 0.97
 
 
 @pytest.mark.slow
 def test_breast_cancer_logistic_test_accuracy():
-    summary = train("breast_cancer")
+    summary = trained("breast_cancer")
     assert summary["config"]["model"] == "logistic"
     assert summary["metrics"]["test"]["accuracy"] >= 0.95
 
 
 @pytest.mark.slow
 def test_iris_test_accuracy():
-    assert train("iris")["metrics"]["test"]["accuracy"] >= 0.95
+    assert trained("iris")["metrics"]["test"]["accuracy"] >= 0.95
 
 
 @pytest.mark.slow
 def test_moons_small_mlp_fits_training_set():
-    summary = train("moons")
+    summary = trained("moons")
     assert summary["config"]["model"] == "mlp"
     assert summary["metrics"]["train"]["accuracy"] == 1.0
 

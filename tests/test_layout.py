@@ -1,0 +1,43 @@
+"""The package shows its three parts, and the run's modules import one another without a circle."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import nnscratch
+
+SRC = pathlib.Path(nnscratch.__file__).parent
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return names
+
+
+def test_data_preparation_does_not_import_the_training_job():
+    code = "import sys, nnscratch.run.prepare; print('nnscratch.run.train' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_only_the_cli_and_the_lab_import_the_training_job():
+    """summary, plots, checkpoint, lr_check, ... take `Prepared` from run/prepare.py: no circle."""
+    importers = {
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if "nnscratch.run.train" in _imports(p) and p.name != "train.py"
+    }
+    assert all(p.startswith(("run/cli/", "lab/")) for p in importers), importers
+
+
+def test_train_names_one_thing_in_the_run_layer():
+    from nnscratch.run import train
+
+    assert callable(train.train) and not hasattr(train, "run")
+    assert not {"prepare", "load_dataset", "resolve_device", "check_part_sizes"} & set(vars(train))
