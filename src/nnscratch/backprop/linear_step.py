@@ -57,6 +57,11 @@ class LinearStep:
         W = self.layer.weight  # (O, F)
         n, o = X.shape[0], W.shape[0]
         self.z = X.new_empty(n, o)  # (N, O) forward output, then r = z − y in place
+        self.zT, self.z_row, self.z_col = (
+            self.z.T,
+            self.z.view(1, -1),
+            self.z.view(-1, 1),
+        )  # views, once
         self.loss = X.new_empty(1, 1)  # L as a (1, 1) product, returned as a 0-dim view
         self.gW = torch.empty_like(W)  # (O, F)
         self.gb = None if self.layer.bias is None else torch.empty_like(self.layer.bias)  # (O,)
@@ -78,17 +83,17 @@ class LinearStep:
             torch.addmm(b, X, W.T, out=z)  # z = X Wᵀ + b                       (N, O)
         if self.kind == "mse":
             torch.sub(z, y, out=z)  # r = z − y                                 (N, O)
-            r = z.view(1, -1)  # (1, N·O)
-            torch.addmm(self.loss, r, r.T, beta=0, alpha=c, out=self.loss)  # L = rᵀr/(N·O)
+            r = self.z_row  # (1, N·O)
+            torch.addmm(self.loss, r, self.z_col, beta=0, alpha=c, out=self.loss)  # L = rᵀr/(N·O)
             c = 2 * c  # δ = 2·r/(N·O): the factor rides on the two products below
         else:
             # L = mean(softplus(z) − y·z), the stable −[y·log σ(z) + (1 − y)·log(1 − σ(z))]
             self.loss.copy_((_softplus(z) - y * z).sum()).mul_(c)  # (allocates temporaries)
             z.sigmoid_().sub_(y)  # σ(z) − y; δ = (σ(z) − y)/(N·O)
-        torch.addmm(self.gW, z.T, X, beta=0, alpha=c, out=self.gW)  # ∂L/∂W = δᵀX  (O, F)
+        torch.addmm(self.gW, self.zT, X, beta=0, alpha=c, out=self.gW)  # ∂L/∂W = δᵀX  (O, F)
         _land(W, self.gW)
         if b is not None:
-            torch.addmv(self.gb, z.T, self.ones, beta=0, alpha=c, out=self.gb)  # Σᵢ δᵢ  (O,)
+            torch.addmv(self.gb, self.zT, self.ones, beta=0, alpha=c, out=self.gb)  # Σᵢ δᵢ  (O,)
             _land(b, self.gb)
         return self.loss.view(())
 
