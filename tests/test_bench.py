@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from nnscratch.lab.bench import cases, render, run_bench, targets
+from nnscratch.lab.bench import cases, render, report, run_bench, targets
 from nnscratch.lab.bench.timing import interleave
 from nnscratch.run.cli import main
 
@@ -191,3 +191,13 @@ def test_streaming_bandwidth_is_the_best_kernel_and_counts_the_bytes_each_moves(
     assert bw.method.endswith("1 thread")
     two = bandwidth.measure(4 * 2**20, threads=2, repeats=1)
     assert all(name.startswith("torch") for name in two.rates)
+
+
+def test_a_time_to_target_that_neither_run_reached_is_not_a_pass():
+    runs = {name: {"seconds": 1.0, "epochs": 1, "reached": False}
+            for name in ("nnscratch", "nn/optim + DataLoader")}  # fmt: skip
+    ttt = {"target_accuracy": 0.97, "max_epochs": 1, "repeats": 1, "runs": runs, "ratio": 1.3}
+    lines = "\n".join(report._time_to_target_lines(ttt))
+    assert "PASS" not in lines and "NOT MEASURED" in lines
+    result = fake_result(1.5, 6.0, 1.0, 0.7) | {"time_to_target": ttt}
+    assert "digits time to target" not in dict(report.default_ratios(result))

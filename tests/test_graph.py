@@ -201,7 +201,7 @@ def test_default_path_has_no_custom_autograd_function(loss_name, model_kind):
 
 
 def test_cli_no_backward_shows_no_gradients(capsys):
-    assert main(["graph", "--no-backward", "--features", "2"]) == 0
+    assert main(["graph", "--no-backward", "--n-features", "2"]) == 0
     out = capsys.readouterr().out
     assert "weight (1, 2)" in out and "value [" in out and "grad [" not in out
 
@@ -278,7 +278,7 @@ def test_cli_user_mistakes_are_one_line_errors(capsys, args, message, tmp_path, 
 
 
 def test_cli_mlp(capsys):
-    assert main(["graph", "--model", "mlp", "--hidden", "3,2", "--features", "2"]) == 0
+    assert main(["graph", "--model", "mlp", "--hidden", "3,2", "--n-features", "2"]) == 0
     out = capsys.readouterr().out
     assert out.count("AddmmBackward0") == 3  # three Linear layers
     for name in ("0.weight (3, 2)", "2.weight (2, 3)", "4.weight (1, 2)", "4.bias (1,)"):

@@ -151,7 +151,8 @@ def test_keeping_loss_tensors_keeps_a_growing_number_of_graph_nodes():
     assert per_step > 0
     assert nodes == [nodes[0] + per_step * (s - 1) for s in broken["step"]]  # linear growth
     assert len(set(correct["graph_nodes_kept"])) == 1  # constant: only the current graph
-    assert broken["saved_bytes_kept"] == [0] * 4  # backward() freed the activations
+    # backward() freed the activations: a saved-bytes column would read 0 for both, so none
+    assert "saved_bytes_kept" not in broken and "saved_bytes_kept" not in correct
 
 
 def test_evaluating_without_no_grad_keeps_activations_per_pass():

@@ -44,10 +44,15 @@ def test_cli_train_human_report(capsys):
     assert "least squares" in out and "final loss" in out and "epoch    30/30" in out
 
 
-def test_cli_verify_all_pass(capsys):
+def test_cli_verify_all_pass_within_an_80_column_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # what shutil.get_terminal_size reads first
     assert main(["verify"]) == 0
-    out = capsys.readouterr().out
-    assert "FAIL" not in out and "PASS" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("result") and "FAIL" not in "\n".join(lines)
+    assert max(map(len, lines)) <= 80, max(lines, key=len)
+    body = lines[next(i for i, line in enumerate(lines) if line.startswith("---")) + 1 : -2]
+    results = [line[:4] for line in body if line[:4].strip()]
+    assert results and set(results) == {"PASS"}
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,15 @@ def default_ratios(result: dict[str, Any]) -> list[tuple[str, float]]:
         for p in case["pairs"]
         if p["default_path"]
     ]
-    out.append(("digits time to target", result["time_to_target"]["ratio"]))
+    if both_reached(result["time_to_target"]):
+        out.append(("digits time to target", result["time_to_target"]["ratio"]))
     return out
+
+
+def both_reached(ttt: dict[str, Any]) -> bool:
+    """A time to target compares two times only when both runs reached the target; otherwise
+    both clocks stopped at the epoch limit, and their ratio says nothing (``bench --quick``)."""
+    return all(run["reached"] for run in ttt.get("runs", {}).values())
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -133,7 +140,13 @@ def _time_to_target_lines(ttt: dict[str, Any]) -> list[str]:
         lines.append(
             f"    {name:<28} {duration(run['seconds']):>10}  {run['epochs']} epochs{reached}"
         )
-    lines.append(f"    {_ratio_line('nnscratch', 'nn/optim + DataLoader', ttt['ratio'], 1.0)}")
+    if both_reached(ttt):
+        lines.append(f"    {_ratio_line('nnscratch', 'nn/optim + DataLoader', ttt['ratio'], 1.0)}")
+    else:
+        lines.append(
+            f"    no ratio (target ≥ 1×: NOT MEASURED): a run did not reach "
+            f"{ttt['target_accuracy']} in {ttt['max_epochs']} epochs; run without --quick"
+        )
     return lines + [""]
 
 

@@ -7,7 +7,9 @@ and the memory with it, for as long as training runs. (Without a ``backward()``,
 validation loss, the saved activations stay as well: see ``eval-with-grad``.)
 
 Measured here exactly: `nnscratch.lab.pitfalls.memory.footprint` walks the graphs the history keeps
-alive and counts their nodes and saved bytes.
+alive and counts their nodes. (Their saved activations are not counted: ``backward()`` already freed
+them, so they would read 0 for both versions; what grows is the nodes, C++ objects whose bytes
+Python cannot see.)
 
 Fix: log a Python number, ``history.append(loss.item())`` (or ``loss.detach()``).
 """
@@ -29,7 +31,7 @@ def broken(seen: Observed) -> None:
     X, y = problem()  # (N, 1), (N, 1)
     w, b = params()
     history = []
-    seen.update(step=[], graph_nodes_kept=[], saved_bytes_kept=[])
+    seen.update(step=[], graph_nodes_kept=[])
     for step in range(1, STEPS + 1):
         loss = mse_loss(X @ w.T + b, y)
         loss.backward()
@@ -42,14 +44,13 @@ def broken(seen: Observed) -> None:
             kept = footprint(history)
             seen["step"].append(step)
             seen["graph_nodes_kept"].append(kept.nodes)
-            seen["saved_bytes_kept"].append(kept.saved_bytes)
 
 
 def correct(seen: Observed) -> None:
     X, y = problem()  # (N, 1), (N, 1)
     w, b = params()
     history = []
-    seen.update(step=[], graph_nodes_kept=[], saved_bytes_kept=[])
+    seen.update(step=[], graph_nodes_kept=[])
     for step in range(1, STEPS + 1):
         loss = mse_loss(X @ w.T + b, y)
         loss.backward()
@@ -62,7 +63,6 @@ def correct(seen: Observed) -> None:
             kept = footprint([loss])  # only the current step's graph is alive
             seen["step"].append(step)
             seen["graph_nodes_kept"].append(kept.nodes)
-            seen["saved_bytes_kept"].append(kept.saved_bytes)
 
 
 PITFALL = Pitfall(

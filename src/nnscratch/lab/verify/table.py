@@ -1,31 +1,75 @@
-"""Print the mapping table."""
+"""Print the mapping table, as wide as the terminal: the result first, then what was compared.
+
+When every column fits, one line per row. Otherwise the text of "compared" moves under its row
+(indented, wrapped to the terminal) and the piece and abstraction columns wrap at spaces inside
+their share of the width, so no line is wider than the terminal and nothing is cut off.
+"""
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from collections.abc import Iterable
+from itertools import zip_longest
 
 from nnscratch.lab.verify.check import Row
 
+HEADER = ("result", "manual piece", "PyTorch abstraction", "max |diff|", "atol/rtol", "compared")
+TEXT = (1, 2)  # piece and abstraction: they share what the other columns leave
+GAP = "  "
+INDENT = " " * (len(HEADER[0]) + len(GAP))  # where a row's continuation lines start
 
-def render(rows: Iterable[Row]) -> tuple[str, bool]:
-    """Plain-text table (no colour, so it reads the same in a log) and whether every row passed."""
-    rows = list(rows)
-    header = ("manual piece", "PyTorch abstraction", "compared", "max |diff|", "tolerance", "")
-    body = [
-        (
-            r.piece,
-            r.abstraction,
-            r.compared,
-            f"{r.max_diff:.2e}",
-            r.tolerance,
-            "PASS" if r.passed else "FAIL",
-        )
-        for r in rows
+
+def _cells(r: Row) -> tuple[str, ...]:
+    result = "PASS" if r.passed else "FAIL"
+    tolerance = f"{r.atol:g}/{r.rtol:g}"
+    return (result, r.piece, r.abstraction, f"{r.max_diff:.2e}", tolerance, r.compared)
+
+
+def _widths(table: list[tuple[str, ...]], room: int) -> list[int]:
+    """Natural widths, the text columns shrunk (each to at most an even share) to fit ``room``."""
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    spare = (
+        room - len(GAP) * (len(widths) - 1) - sum(w for i, w in enumerate(widths) if i not in TEXT)
+    )
+    for k, i in enumerate(sorted(TEXT, key=lambda i: widths[i])):  # narrowest first
+        widths[i] = max(8, min(widths[i], spare // (len(TEXT) - k)))
+        spare -= widths[i]
+    return widths
+
+
+def _lines(cells: tuple[str, ...], widths: list[int]) -> list[str]:
+    wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cells, widths, strict=True)]
+    return [
+        GAP.join(f"{p:<{w}}" for p, w in zip(parts, widths, strict=True)).rstrip()
+        for parts in zip_longest(*wrapped, fillvalue="")
     ]
-    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*header), "  ".join("-" * w for w in widths)]
-    lines += [fmt.format(*line) for line in body]
+
+
+def render(rows: Iterable[Row], width: int | None = None) -> tuple[str, bool]:
+    """Plain-text table (no colour, so it reads the same in a log) at most ``width`` columns wide
+    (default: the terminal's; 80 when it is not a terminal) and whether every row passed."""
+    if width is None:
+        width = shutil.get_terminal_size((80, 24)).columns
+    rows = list(rows)
+    body = [_cells(r) for r in rows]
+    natural = [max(len(line[i]) for line in [HEADER, *body]) for i in range(len(HEADER))]
+    one_line = sum(natural) + len(GAP) * (len(HEADER) - 1) <= width
+    if one_line:
+        widths = natural
+        lines = _lines(HEADER, widths)
+    else:  # "compared" goes under each row
+        widths = _widths([HEADER[:-1], *(cells[:-1] for cells in body)], width)
+        lines = _lines(HEADER[:-1], widths) + [INDENT + HEADER[-1]]
+    lines.append(GAP.join("-" * w for w in widths))
+    for cells in body:
+        if one_line:
+            lines += _lines(cells, widths)
+        else:
+            lines += _lines(cells[:-1], widths)
+            lines += textwrap.wrap(
+                cells[-1], width, initial_indent=INDENT, subsequent_indent=INDENT
+            )
     failed = sum(not r.passed for r in rows)
     lines.append("")
     lines.append(f"{len(rows) - failed} passed, {failed} failed")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from nnscratch.errors import UserError
+from nnscratch.run.config import ACTIVATION_NAMES
 
 FORMATS = ("text", "mermaid", "dot")
 
@@ -29,6 +30,12 @@ def _format_for(out: Path | None, fmt: str | None) -> str:
     if out is None or fmt is not None:
         if out is not None and out.suffix.lower() in IMAGE_SUFFIXES and fmt != "dot":
             raise UserError(f"{out.name} is an image: it is drawn from DOT, so use --format dot")
+        named = None if out is None else TEXT_SUFFIXES.get(out.suffix.lower())
+        if named is not None and named != fmt:
+            raise UserError(
+                f"--format {fmt} does not match {out.name}, a {named} file name; drop --format "
+                f"or name the file {out.stem}{_suffix(fmt)}"
+            )
         return fmt or "text"
     suffix = out.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
@@ -39,16 +46,37 @@ def _format_for(out: Path | None, fmt: str | None) -> str:
     return TEXT_SUFFIXES[suffix]
 
 
+def _suffix(fmt: str) -> str:
+    from nnscratch.lab.graph.output import TEXT_SUFFIXES
+
+    return next(s for s, f in TEXT_SUFFIXES.items() if f == fmt)
+
+
 @click.command(
     help="Draw the autograd graph of one forward pass and loss: operation nodes (grad_fn "
     "names) down to the parameters (AccumulateGrad leaves) with their values and gradients."
 )
-@click.option("--model", type=click.Choice(["linear", "mlp"]), default="linear", show_default=True)
+@click.option(
+    "--model",
+    type=click.Choice(["linear", "mlp"]),
+    default="linear",
+    show_default=True,
+    help="the seed's linear regression, or an MLP",
+)
 @click.option("--hidden", default="8,8", show_default=True, help="MLP hidden sizes")
-@click.option("--activation", default="relu", show_default=True, help="MLP activation")
-@click.option("--features", type=int, default=1, show_default=True, help="input features")
+@click.option(
+    "--activation",
+    type=click.Choice(ACTIVATION_NAMES),
+    default="relu",
+    show_default=True,
+    help="MLP activation",
+)
+@click.option("--n-features", "features", type=int, default=1, show_default=True,
+              help="input features of the synthetic data")  # fmt: skip
 @click.option("--samples", type=int, default=4, show_default=True, help="synthetic points")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="seed for the data and the parameters"
+)
 @click.option("--backward/--no-backward", default=True, show_default=True, help="show gradients")
 @click.option(
     "--max-values", type=int, default=10, show_default=True, help="show values of leaves this small"
@@ -71,7 +99,7 @@ def command(
     out: Path | None,
 ) -> None:
     if features < 1 or samples < 1:
-        raise UserError(f"--features and --samples must be >= 1, got {features} and {samples}")
+        raise UserError(f"--n-features and --samples must be >= 1, got {features} and {samples}")
     if max_values < 0:
         raise UserError(f"--max-values must be >= 0, got {max_values}")
     fmt = _format_for(out, fmt)

@@ -8,11 +8,24 @@ import click
 
 from nnscratch.errors import UserError
 
+# The pitfall names, here without importing torch (``--help`` stays fast); tests tie them to
+# nnscratch.lab.pitfalls.PITFALLS.
+NAMES = (
+    "no-zero-grad",
+    "update-without-no-grad",
+    "rebind-parameter",
+    "requires-grad-before-init",
+    "backward-in-no-grad",
+    "divide-twice",
+    "keep-loss-tensors",
+    "eval-with-grad",
+)
+
 
 @click.command(
     help="Run a common mistake in the five-step loop next to the correct code and show its "
     "real symptom (the exception PyTorch raises, or the numbers side by side). Without NAME: "
-    "list them all."
+    "list them all.\n\n\b\nNAME is one of:\n" + "\n".join(f"  {name}" for name in NAMES)
 )
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="print machine-readable output only")
