@@ -6,6 +6,8 @@ Conventions (the ones PyTorch's losses expect):
     regression:      X (N, F) float,  y (N, 1) float       ← what ``nn.MSELoss`` compares against
     classification:  X (N, F) float,  y (N,)   int64       ← class indices 0..C−1, as
                                                               ``nn.CrossEntropyLoss`` takes them
+    language model:  X (N, T) int64,  y (N, T) int64       ← token ids; y[i, t] is the class (the
+                                                              next character) of position t
 
 ``classes[k]`` is the original label (a string or a number) that class index ``k`` stands for.
 X may also be `MappedRows`, the rows of a memory-mapped .npy file, read batch by batch.
@@ -36,7 +38,8 @@ class Dataset:
 
     def __post_init__(self) -> None:
         n = self.X.shape[0]
-        assert self.X.ndim == 2 and self.X.is_floating_point(), self.X.shape
+        tokens = self.X.dtype == torch.int64  # a language model's (N, T) token ids
+        assert self.X.ndim == 2 and (self.X.is_floating_point() or tokens), self.X.dtype
         assert len(self.feature_names) == self.X.shape[1], (self.feature_names, self.X.shape)
         assert self.y.shape[0] == n, (self.X.shape, self.y.shape)
         if self.task == "regression":
@@ -44,7 +47,8 @@ class Dataset:
             assert self.classes is None
         else:
             assert self.task == "classification", self.task
-            assert self.y.ndim == 1 and self.y.dtype == torch.int64, (self.y.shape, self.y.dtype)
+            y_ndim = 2 if tokens else 1  # (N,) classes, or (N, T) next tokens
+            assert self.y.ndim == y_ndim and self.y.dtype == torch.int64, self.y.shape
             assert self.classes is not None
 
     def __len__(self) -> int:
@@ -66,6 +70,7 @@ class Dataset:
         return replace(self, X=X, y=self.y[index])  # (n, F), (n, ...)
 
     def to(self, dtype: torch.dtype) -> Dataset:
-        """Cast the features (and a regression target) to ``dtype``; class indices stay int64."""
+        """Cast the features (and a regression target) to ``dtype``; indices stay int64."""
         y = self.y.to(dtype) if self.task == "regression" else self.y
-        return replace(self, X=self.X.to(dtype), y=y)
+        X = self.X if self.X.dtype == torch.int64 else self.X.to(dtype)
+        return replace(self, X=X, y=y)

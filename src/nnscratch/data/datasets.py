@@ -5,7 +5,8 @@
     iris            classification   sklearn's bundled iris (150 × 4, 3 classes)
     wine            classification   sklearn's bundled wine (178 × 13, 3 classes)
     breast_cancer   classification   sklearn's bundled breast cancer (569 × 30, 2 classes)
-    digits          classification   sklearn's bundled 8×8 digits (1797 × 64, 10 classes)
+    digits          classification   sklearn's bundled 8×8 digits (1797 × 64, 10 classes; images
+                                     1×8×8 for ``--model cnn``: ``extra["image_shape"]``)
     moons           classification   ``make_moons(200, noise=0.1)`` (200 × 2, 2 classes)
     circles         classification   ``make_circles(200, noise=0.05, factor=0.5)`` (200 × 2, 2 classes)
 
@@ -62,9 +63,12 @@ def _bundled(loader: str, name: str, target_name: str) -> Callable[[int, torch.d
 
         bunch = getattr(datasets, loader)()
         classes = None if name == "diabetes" else list(bunch.target_names)
-        return _from_arrays(
+        dataset = _from_arrays(
             name, bunch.data, bunch.target, bunch.feature_names, target_name, classes, dtype
         )
+        if name == "digits":  # the 64 pixels of an 8×8 image, row by row (`data.images`)
+            dataset.extra["image_shape"] = [1, 8, 8]
+        return dataset
 
     return load
 

@@ -46,10 +46,50 @@ def output_size(config: TrainConfig, task: str, n_classes: int | None) -> int:
     return n_classes
 
 
+def check_model_for_data(config: TrainConfig, extra: dict) -> None:
+    """Images need ``--model cnn`` or a flat model; text needs ``--model transformer``."""
+    text, images = extra.get("kind") == "text", "image_shape" in extra
+    if text and config.model != "transformer":
+        raise UserError(f"--model {config.model}: text data needs --model transformer")
+    if not text and config.model == "transformer":
+        raise UserError(
+            "--model transformer reads text: use --data builtin:python_docs or a UTF-8 .txt file"
+        )
+    if config.model == "cnn" and not images:
+        raise UserError(
+            "--model cnn needs images: --data builtin:digits, or a .npz with 'X' (N, C, H, W) "
+            "or (N, H, W) and labels 'y'"
+        )
+    if config.model == "cnn":
+        _, H, W = extra["image_shape"]
+        if min(H, W) < 2 ** len(config.channel_sizes()):
+            raise UserError(
+                f"{H}×{W} images are too small for {len(config.channel_sizes())} conv/pool blocks "
+                "(each halves the size); give fewer --channels"
+            )
+
+
 def build_model(
-    config: TrainConfig, in_features: int, out_features: int, dtype: torch.dtype, device: str
+    config: TrainConfig,
+    in_features: int,
+    out_features: int,
+    dtype: torch.dtype,
+    device: str,
+    image_shape: list[int] | None = None,
 ) -> Module:
+    """The model ``config.model`` names. ``in_features`` is the row width (the block size for a
+    transformer, whose ``out_features`` is the vocabulary size); a CNN also needs ``image_shape``."""
     kw = {"dtype": dtype, "device": device}
+    if config.model == "cnn":
+        from nnscratch.models.cnn import CNN
+
+        assert image_shape is not None
+        return CNN(image_shape, config.channel_sizes(), out_features, config.dropout, **kw)
+    if config.model == "transformer":
+        from nnscratch.models.transformer import CharTransformer
+
+        sizes = {"n_layer": config.n_layer, "n_head": config.n_head, "n_embd": config.n_embd}
+        return CharTransformer(out_features, in_features, **sizes, dropout=config.dropout, **kw)
     if config.model == "mlp":
         return MLP(in_features, config.hidden_sizes(), out_features, config.activation, **kw)
     if out_features == 1 and config.model == "linear":
@@ -58,6 +98,10 @@ def build_model(
 
 
 def build_loss(config: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if config.model == "transformer":  # cross-entropy at every position: (B, T, V) vs (B, T)
+        from nnscratch.models.transformer import next_token_loss
+
+        return next_token_loss
     return losses.LOSSES[config.loss]
 
 

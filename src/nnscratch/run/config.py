@@ -16,7 +16,7 @@ from nnscratch.errors import UserError
 
 DTYPES = ("float32", "float64")
 TASKS = ("auto", "regression", "classification")
-MODELS = ("linear", "logistic", "mlp")
+MODELS = ("linear", "logistic", "mlp", "cnn", "transformer")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "cosine", "linear")
 LOSS_NAMES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
@@ -82,7 +82,10 @@ class TrainConfig:
     # -- model --------------------------------------------------------------------------------
     model: str | None = field(
         default=None,
-        metadata=_opt("linear, logistic or mlp (default: per data set)", choices=MODELS),
+        metadata=_opt(
+            "linear, logistic, mlp, cnn (images) or transformer (text) (default: per data set)",
+            choices=MODELS,
+        ),
     )
     hidden: str | None = field(
         default=None,
@@ -92,6 +95,15 @@ class TrainConfig:
         default="relu", metadata=_opt("MLP activation", choices=ACTIVATION_NAMES)
     )
     loss: str | None = field(
+    # CNN and transformer (`nnscratch.models.cnn`, `nnscratch.models.transformer`)
+    channels: str = field(
+        default="32,64", metadata=_opt("CNN: output channels of each conv/pool block, e.g. 32,64")
+    )
+    block_size: int = field(default=64, metadata=_opt("transformer: context length in characters"))
+    n_layer: int = field(default=2, metadata=_opt("transformer: number of blocks"))
+    n_head: int = field(default=4, metadata=_opt("transformer: attention heads per block"))
+    n_embd: int = field(default=64, metadata=_opt("transformer: width (a multiple of --n-head)"))
+    dropout: float = field(default=0.0, metadata=_opt("CNN/transformer: dropout probability"))
         default=None,
         metadata=_opt(
             "loss function (default: mse for regression, cross_entropy / bce_with_logits for "
@@ -172,6 +184,9 @@ class TrainConfig:
         return parse_int_list("--hidden", self.hidden or "")
 
     def feature_names(self) -> list[str] | None:
+    def channel_sizes(self) -> list[int]:
+        return parse_int_list("--channels", self.channels)
+
         return parse_names("--features", self.features)
 
     def drop_names(self) -> list[str] | None:
@@ -255,6 +270,19 @@ class TrainConfig:
                 "give --features (the columns to use) or --drop (to leave some out), not both"
             )
         if self.hidden is not None:
+        if not self.channel_sizes() or any(c < 1 for c in self.channel_sizes()):
+            raise UserError(
+                f"--channels must be positive integers like 32,64, got {self.channels!r}"
+            )
+        for flag, value in (("block-size", self.block_size), ("n-layer", self.n_layer)):
+            if value < 1:
+                raise UserError(f"--{flag} must be at least 1, got {value}")
+        if self.n_head < 1 or self.n_embd < 1 or self.n_embd % self.n_head:
+            raise UserError(
+                f"--n-embd ({self.n_embd}) must be a positive multiple of --n-head ({self.n_head})"
+            )
+        if not 0 <= self.dropout < 1:
+            raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
             sizes = self.hidden_sizes()
             if not sizes or any(s < 1 for s in sizes):
                 raise UserError(

@@ -32,6 +32,9 @@ PER_DATASET: dict[str, dict[str, Any]] = {
     "moons": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
     "circles": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
 }
+# --model cnn on images (digits, a .npz of images) and --model transformer on text
+CNN = dict(optimizer="adam", lr=2e-3, epochs=15, batch_size=32, **SPLIT)
+TEXT = dict(model="transformer", optimizer="adamw", lr=3e-3, epochs=8, batch_size=32, **SPLIT)
 FILE_REGRESSION = dict(model="linear", optimizer="sgd", lr=0.1, epochs=1000, **SPLIT)
 FILE_CLASSIFICATION = dict(
     model="mlp", hidden="64", optimizer="adam", lr=1e-3, epochs=100, batch_size=32, **SPLIT
@@ -45,10 +48,17 @@ def data_name(config: TrainConfig) -> str:
     return config.data.removeprefix("builtin:") if config.data.startswith("builtin:") else ""
 
 
-def resolve(config: TrainConfig, task: str, n_classes: int | None) -> TrainConfig:
-    """A copy of ``config`` with every ``None`` replaced by the default for this data set/task."""
+def resolve(
+    config: TrainConfig, task: str, n_classes: int | None, kind: str = "table"
+) -> TrainConfig:
+    """A copy of ``config`` with every ``None`` replaced by the default for this data set/task;
+    ``kind``: "table", "images" (a CNN by default, except for digits) or "text"."""
     name = data_name(config)
-    if name in PER_DATASET:
+    if kind == "text":
+        table = dict(TEXT)
+    elif config.model == "cnn" or (kind == "images" and name not in PER_DATASET):
+        table = dict(CNN, model="cnn")
+    elif name in PER_DATASET:
         table = dict(PER_DATASET[name])
     else:
         table = dict(FILE_REGRESSION if task == "regression" else FILE_CLASSIFICATION)
@@ -66,6 +76,7 @@ def resolve(config: TrainConfig, task: str, n_classes: int | None) -> TrainConfi
         if task == "regression":
             table["loss"] = "mse"
         else:
-            table["loss"] = "bce_with_logits" if n_classes == 2 else "cross_entropy"
+            binary = n_classes == 2 and kind != "text"  # text: softmax over the characters
+            table["loss"] = "bce_with_logits" if binary else "cross_entropy"
     changes = {k: v for k, v in table.items() if getattr(config, k, "missing") is None}
     return replace(config, **changes)

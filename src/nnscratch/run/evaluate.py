@@ -1,7 +1,9 @@
 """Evaluation: the loss and the task's metrics on one split, without building a graph.
 
 Regression: ``loss``, ``mse`` and ``r2``.  Classification: ``loss`` (the log-loss: cross-entropy
-of the predicted probabilities) and ``accuracy``. Mapped rows (`nnscratch.data.mapped`) go
+of the predicted probabilities) and ``accuracy``; for a language model, per character (logits
+(N, T, V) against next characters (N, T)). The model runs in eval mode (dropout off, batch norm
+on its running statistics, as ``model.eval()``) and goes back to the mode it was in. Mapped rows (`nnscratch.data.mapped`) go
 through the model block by block; only the outputs (N, out) are held at once.
 """
 
@@ -33,7 +35,15 @@ def evaluate(
     loss_name: str,
     dtype: torch.dtype,
 ) -> dict[str, Any]:
-    out = apply(model, data.X)  # (N, out)
+    was_training = model.training
+    model.eval()
+    try:
+        if data.X.dtype == torch.int64:  # token windows: 256 at a time bounds the memory
+            out = torch.cat([model(xb) for xb in data.X.split(256)])  # (N, T, V)
+        else:
+            out = apply(model, data.X)  # (N, out)
+    finally:
+        model.train(was_training)
     if data.task == "regression":
         return {
             "loss": loss_fn(out, data.y).item(),
@@ -41,7 +51,11 @@ def evaluate(
             "r2": metrics.r2_score(data.y, out),
         }
     target = data.y.to(dtype).view(-1, 1) if loss_name == "bce_with_logits" else data.y
+    loss = loss_fn(out, target).item()
+    y = data.y
+    if out.ndim == 3:  # every position is a classification of the next character
+        out, y = out.flatten(0, 1), y.flatten()  # (N·T, V), (N·T,)
     return {
-        "loss": loss_fn(out, target).item(),
-        "accuracy": metrics.accuracy(data.y, predict_classes(out)),
+        "loss": loss,
+        "accuracy": metrics.accuracy(y, predict_classes(out)),
     }

@@ -26,6 +26,7 @@ import torch
 from nnscratch import functional
 from nnscratch.data.arrays import np_load, npz_array
 from nnscratch.data.files import select_features
+from nnscratch.data.images import image_rows
 from nnscratch.data.prepare import Standardizer
 from nnscratch.data.table import parse_number, read_csv
 from nnscratch.errors import UserError
@@ -59,8 +60,10 @@ def load_model(path: str | Path) -> SavedModel:
     dtype = getattr(torch, config.dtype)
     try:
         features = [str(f) for f in data["features"]]
-        model = build.build_model(config, len(features), int(data["out_features"]), dtype, "cpu")
+        out, shape = int(data["out_features"]), data.get("image_shape")
+        model = build.build_model(config, len(features), out, dtype, "cpu", shape)
         model.load_state_dict({k: v.to(dtype) for k, v in saved.state.model.items()})
+        model.eval()  # dropout off, batch norm on its running statistics
     except (RuntimeError, TypeError, ValueError) as e:
         raise UserError(
             f"{saved.path}: the parameters do not fit the saved configuration ({e})"
@@ -74,10 +77,20 @@ def load_model(path: str | Path) -> SavedModel:
 def predict(saved: SavedModel, path: str | Path) -> Predictions:
     data, dtype = saved.data, getattr(torch, saved.config.dtype)
     header = saved.config.header  # a run trained with --no-header reads headerless files
-    X = select_features(path, data["features"], torch.float64, header)  # (N, F)
+    if saved.config.model == "transformer":
+        raise UserError(
+            f"{saved.path} is a language model: generate text with "
+            f"`nnscratch sample --model {saved.path} --prompt TEXT`"
+        )
+    if data.get("image_shape") is not None:  # a CNN: images (N, C, H, W) or (N, H, W)
+        X = image_rows(path, data["image_shape"])  # (N, C·H·W) float64
+    else:
+        X = select_features(path, data["features"], torch.float64, header)  # (N, F)
     if saved.standardizer is not None:
         X = saved.standardizer.transform(X)  # (N, F) x' = (x − μ) / σ
-    z = saved.model(X.to(dtype))  # (N, out)
+    X = X.to(dtype)  # (N, F)
+    z = saved.model(X)  # (N, out)
+    check_in_range(path, X, z, data["features"])
     target = read_target(path, data["target"], len(data["features"]), header)
     if data["task"] == "regression":
         y_hat = z[:, 0]  # (N,)
@@ -101,6 +114,26 @@ def predict(saved: SavedModel, path: str | Path) -> Predictions:
     labels = [classes[k] for k in p.argmax(dim=1).tolist()]
     scores = None if target is None else class_metrics(labels, target, classes, p)
     return Predictions("classification", labels, p.tolist(), classes, scores)
+
+
+def check_in_range(path: str | Path, X: torch.Tensor, z: torch.Tensor, features: list) -> None:
+    """`UserError` where a value, standardized with the training statistics, overflows the
+    model's dtype, or where the model's output does: an error, not ``inf`` in the output."""
+    bad = (~torch.isfinite(X)).nonzero()  # (k, 2) rows and columns
+    if len(bad):
+        row, col = bad[0].tolist()
+        name = features[col] if col < len(features) else f"column {col + 1}"
+        raise UserError(
+            f"{path}: data row {row + 1}, {name!r}: the value is out of range for this model "
+            f"(standardized with the training data's mean and std it overflows {X.dtype}); "
+            "predict only on values of the training data's scale"
+        )
+    rows = (~torch.isfinite(z).all(dim=1)).nonzero()  # (k, 1)
+    if len(rows):
+        raise UserError(
+            f"{path}: data row {rows[0, 0].item() + 1}: the model's output overflows (inf or "
+            "NaN); the input is far outside the range of the training data"
+        )
 
 
 def class_metrics(labels: list, target: list, classes: list, p: torch.Tensor) -> dict[str, Any]:

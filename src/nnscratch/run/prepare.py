@@ -45,6 +45,12 @@ def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
     name = defaults.data_name(config)
     task = None if config.task == "auto" else config.task
     chosen, drop = config.feature_names(), config.drop_names()
+    from nnscratch.data import images, text
+
+    if text.is_text_source(config.data):  # characters → (N, T) windows (`nnscratch.data.text`)
+        return text.load_text(config.data, config.block_size)
+    if not name and images.array_ndim(config.data) in images.IMAGE_NDIM:
+        return images.load_images(config.data, dtype)  # rows of pixels + image_shape
     if not config.header and (name or not config.data.lower().endswith(".csv")):
         raise UserError("--no-header is for .csv files; drop it")
     if name == "synthetic":
@@ -81,8 +87,10 @@ def prepare(config: TrainConfig) -> Prepared:
     dtype = getattr(torch, config.dtype)
     device = resolve_device(config.device)
     dataset = load_dataset(config, dtype)
-    config = defaults.resolve(config, dataset.task, dataset.n_classes)
+    kind = "images" if "image_shape" in dataset.extra else dataset.extra.get("kind", "table")
+    config = defaults.resolve(config, dataset.task, dataset.n_classes, kind)
     config = replace(config, task=dataset.task, device=device).validate()
+    build.check_model_for_data(config, dataset.extra)
     build.check_loss_for_task(config, dataset.task, dataset.n_classes)
     if config.batch_size is None and isinstance(dataset.X, MappedRows):
         # full batch: every step reads every row, so read them once
@@ -90,7 +98,8 @@ def prepare(config: TrainConfig) -> Prepared:
     parts = split(dataset, config.val_fraction, config.test_fraction, config.seed)
     check_part_sizes(parts, dataset.task)
     standardizer = None
-    if dataset.name != "synthetic":  # the seed's data stays raw so that w, b keep their meaning
+    # the seed's data stays raw so that w, b keep their meaning; token ids are not measurements
+    if dataset.name != "synthetic" and dataset.X.is_floating_point():
         standardizer = Standardizer().fit(parts.train.X)
         parts = type(parts)(*(replace(p, X=standardizer.transform(p.X)) for p in parts))
     parts = type(parts)(*(replace(p, X=p.X.to(device), y=p.y.to(device)) for p in parts))

@@ -45,6 +45,7 @@ def data_state(data: Prepared) -> dict[str, Any]:
         "target": train.target_name,
         "classes": train.classes,
         "out_features": data.out_features,
+        "image_shape": train.extra.get("image_shape"),  # (C, H, W) for a CNN, else None
         "standardizer": None if data.standardizer is None else data.standardizer.state_dict(),
         "rows": {"train": len(train), "val": len(data.val), "test": len(data.test)},
         "train_sha256": digest.hexdigest(),

@@ -25,6 +25,7 @@ SUMMARIES = {
     "pitfalls": "Run the classic mistakes next to the correct loop and show their real symptoms.",
     "graph": "Render the autograd graph of one forward pass and loss.",
     "predict": "Load a saved run and predict on a data file.",
+    "sample": "Generate text with a saved character-level language model.",
     "bench": "Benchmark nnscratch against its PyTorch-abstraction equivalents.",
 }
 
