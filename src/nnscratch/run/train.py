@@ -56,35 +56,15 @@ def train(
     checkpoint_every: int = 0,
 ) -> Result:
     """Train on prepared data; with ``out``, save checkpoints there (every ``checkpoint_every``
-    epochs if > 0; None: `SavePace`'s default, every 10 epochs unless saving would take more
-    than 5 % of the time; always at the end, on Ctrl-C and on divergence). ``resume`` continues a saved run
+    epochs if > 0, at the end, on Ctrl-C and on divergence). ``resume`` continues a saved run
     from its last epoch, exactly: its state is loaded into freshly built objects (so a cosine
-    schedule keeps the ``T_max`` of the run's original ``--epochs``).
-
-    ``out`` is a folder (opened and locked here for the run: `RunFolder`; a new run clears what
-    an earlier run wrote there) or a `RunFolder` the caller opened and will close.
-
-    ``on_build(model, optimizer)`` is called once both are built, before the first epoch (the
-    live lab, `nnscratch.lab.live`, draws and steers them)."""
-    if out is None or isinstance(out, RunFolder):
-        return _train(data, log, out, resume, checkpoint_every, on_build)
-    with RunFolder.open(out, fresh=resume is None) as folder:
-        return _train(data, log, folder, resume, checkpoint_every, on_build)
-
-
-def _train(
-    data: Prepared,
-    log: EpochLog | None,
-    folder: RunFolder | None,
-    resume: checkpoint.Checkpoint | None,
-    checkpoint_every: int | None,
-    on_build: Callable[[Module, Optimizer], None] | None = None,
-) -> Result:
+    schedule keeps the ``T_max`` of the run's original ``--epochs``)."""
     config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
+    shape = data.train.extra.get("image_shape")  # (C, H, W) for a CNN, else None
     model = build.build_model(
-        config, data.train.n_features, data.out_features, dtype, config.device
+        config, data.train.n_features, data.out_features, dtype, config.device, shape
     )
     if distributed.is_distributed():  # every rank starts from rank 0's parameters
         distributed.broadcast_parameters_(model.parameters())
