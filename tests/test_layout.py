@@ -41,3 +41,18 @@ def test_train_names_one_thing_in_the_run_layer():
 
     assert callable(train.train) and not hasattr(train, "run")
     assert not {"prepare", "load_dataset", "resolve_device", "check_part_sizes"} & set(vars(train))
+
+
+def test_the_cli_only_prints_the_run_writes_its_plots(tmp_path):
+    """The run folder has one writer: `train` writes summary.json and the plots; the CLI only
+    prints the paths it gets back."""
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.run.prepare import prepare
+    from nnscratch.run.train import train
+
+    cli = SRC / "run" / "cli"
+    assert not [p for p in cli.rglob("*.py") if "nnscratch.run.plots" in _imports(p)]
+    result = train(prepare(TrainConfig(epochs=3, n_samples=20)), out=tmp_path / "run")
+    assert [p.name for p in result.plots] == ["loss.png", "fit.png"]
+    assert all(p.parent == tmp_path / "run" and p.stat().st_size > 0 for p in result.plots)
+    assert train(prepare(TrainConfig(epochs=2, n_samples=20))).plots == []

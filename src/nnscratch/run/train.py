@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
 from nnscratch.run import atomic, build, checkpoint, distributed
 from nnscratch.run.evaluate import evaluate
+from nnscratch.run.plots import write_plots
 from nnscratch.run.prepare import Prepared, loss_target
 from nnscratch.run.summary import summarize
 
@@ -38,6 +39,7 @@ class Result:
     summary: dict[str, Any]  # JSON-ready report (see `summarize`)
     model: Module  # the trained model
     records: list[dict[str, Any]]  # one per epoch, as in metrics.jsonl
+    plots: list[Path] = field(default_factory=list)  # loss.png, fit.png, ... in the run folder
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -62,9 +64,8 @@ def train(
     config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
-    shape = data.train.extra.get("image_shape")  # (C, H, W) for a CNN, else None
     model = build.build_model(
-        config, data.train.n_features, data.out_features, dtype, config.device, shape
+        config, data.train.n_features, data.out_features, dtype, config.device
     )
     if distributed.is_distributed():  # every rank starts from rank 0's parameters
         distributed.broadcast_parameters_(model.parameters())
@@ -145,7 +146,8 @@ def train(
     summary = summarize(model, data, loss_fn, [r["train_loss"] for r in records])
     if out is not None:
         atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
-    return Result(summary, model, records)
+    plots = [] if out is None else write_plots(out, records, summary, model, data)
+    return Result(summary, model, records, plots)
 
 
 def divergence_hint(data: Prepared) -> str:

@@ -96,7 +96,7 @@ def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, o
         close_logger(log)  # a live progress bar must not outlive an error
     if not main_rank:
         return
-    plots = write_plots(out, result, data) if out is not None else []
+    plots = result.plots  # written by the run (`nnscratch.run.train`)
     for warning in result.summary.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -189,9 +189,3 @@ def interrupted_message(e: Any) -> str:
     command = f"nnscratch train --resume {shlex.quote(str(e.out))} --epochs {e.epochs}"
     return f"interrupted: saved epoch {e.epoch} of {e.epochs} in {e.out}; resume with: {command}"
 
-
-def write_plots(out: Path, result: Any, data: Any) -> list[Path]:
-    """loss.png, and fit.png or boundary.png where they apply (`nnscratch.run.plots`)."""
-    from nnscratch.run.plots import write_plots as plots
-
-    return list(plots(out, result.records, result.summary, result.model, data))
