@@ -94,7 +94,6 @@ class TrainConfig:
     activation: str = field(
         default="relu", metadata=_opt("MLP activation", choices=ACTIVATION_NAMES)
     )
-    loss: str | None = field(
     # CNN and transformer (`nnscratch.models.cnn`, `nnscratch.models.transformer`)
     channels: str = field(
         default="32,64", metadata=_opt("CNN: output channels of each conv/pool block, e.g. 32,64")
@@ -104,6 +103,7 @@ class TrainConfig:
     n_head: int = field(default=4, metadata=_opt("transformer: attention heads per block"))
     n_embd: int = field(default=64, metadata=_opt("transformer: width (a multiple of --n-head)"))
     dropout: float = field(default=0.0, metadata=_opt("CNN/transformer: dropout probability"))
+    loss: str | None = field(
         default=None,
         metadata=_opt(
             "loss function (default: mse for regression, cross_entropy / bce_with_logits for "
@@ -183,10 +183,10 @@ class TrainConfig:
     def hidden_sizes(self) -> list[int]:
         return parse_int_list("--hidden", self.hidden or "")
 
-    def feature_names(self) -> list[str] | None:
     def channel_sizes(self) -> list[int]:
         return parse_int_list("--channels", self.channels)
 
+    def feature_names(self) -> list[str] | None:
         return parse_names("--features", self.features)
 
     def drop_names(self) -> list[str] | None:
@@ -269,7 +269,6 @@ class TrainConfig:
             raise UserError(
                 "give --features (the columns to use) or --drop (to leave some out), not both"
             )
-        if self.hidden is not None:
         if not self.channel_sizes() or any(c < 1 for c in self.channel_sizes()):
             raise UserError(
                 f"--channels must be positive integers like 32,64, got {self.channels!r}"
@@ -283,6 +282,7 @@ class TrainConfig:
             )
         if not 0 <= self.dropout < 1:
             raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.hidden is not None:
             sizes = self.hidden_sizes()
             if not sizes or any(s < 1 for s in sizes):
                 raise UserError(
