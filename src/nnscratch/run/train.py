@@ -64,8 +64,9 @@ def train(
     config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
+    shape = data.train.extra.get("image_shape")  # (C, H, W) for a CNN, else None
     model = build.build_model(
-        config, data.train.n_features, data.out_features, dtype, config.device
+        config, data.train.n_features, data.out_features, dtype, config.device, shape
     )
     if distributed.is_distributed():  # every rank starts from rank 0's parameters
         distributed.broadcast_parameters_(model.parameters())
