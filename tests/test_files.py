@@ -88,7 +88,7 @@ def test_task_override(tmp_path):
     d = load_file(path, task="regression")
     assert d.task == "regression" and d.y.shape == (8, 1)
     labels = write(tmp_path, "l.csv", "x,y\n1,a\n2,b\n")
-    assert "use task='classification'" in load_error(labels, task="regression")
+    assert "use --task classification" in load_error(labels, task="regression")
     with pytest.raises(
         UserError, match="task must be 'regression' or 'classification', got 'regr'"
     ):

@@ -120,7 +120,7 @@ def _dataset(name, X, labels, features, target_name, task, dtype) -> Dataset:
             bad = next(v for v in labels if not isinstance(v, float))
             raise UserError(
                 f"{name}: target {target_name!r} has the non-number {bad!r}, "
-                "so it cannot be a regression target; use task='classification'"
+                "so it cannot be a regression target; use --task classification"
             )
         y = torch.as_tensor(np.asarray(labels, dtype=np.float64)).reshape(-1, 1)  # (N, 1)
         if not torch.isfinite(y.to(dtype)).all():

@@ -16,6 +16,9 @@ would leak them into training):
 
     μ_j = (1/N) Σ_i x_ij          σ_j = √((1/N) Σ_i (x_ij − μ_j)²)      x'_ij = (x_ij − μ_j) / σ_j
 
+A column whose mean or variance overflows float64 (values near 1e200: their squares are
+beyond 1.8e308) raises `StandardizeOverflow` (a ValueError naming the column).
+
 Conventions, as ``StandardScaler``: the population std (divide by N, ``ddof=0``; ``torch.std``
 divides by N − 1 by default), and σ_j = 1 for a constant column (including one whose computed
 variance is only rounding error), so it maps to 0 instead of NaN. Statistics are computed in
@@ -57,14 +60,25 @@ def split(
     n_train = n - n_val - n_test
     if n_train < 1:
         raise UserError(
-            f"val_fraction={val_fraction} and test_fraction={test_fraction} leave no training "
-            f"rows out of {n}; lower them (their sum must stay below 1)"
+            f"--val-fraction {val_fraction} and --test-fraction {test_fraction} leave no "
+            f"training rows out of {n}; lower them (their sum must stay below 1)"
         )
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(n, generator=g)  # (N,)
     test, val, train = perm[:n_test], perm[n_test : n_test + n_val], perm[n_test + n_val :]
     assert len(train) == n_train
     return Splits(dataset.subset(train), dataset.subset(val), dataset.subset(test))
+
+
+class StandardizeOverflow(ValueError):
+    """A column whose mean or variance overflows float64 (values beyond ~1e154 squared)."""
+
+    def __init__(self, column: int) -> None:
+        super().__init__(
+            f"column {column}: its values are too large to standardize (the variance overflows "
+            "float64); rescale the column"
+        )
+        self.column = column
 
 
 class Standardizer:
@@ -84,6 +98,9 @@ class Standardizer:
             x = X.detach().double()  # (N, F)
             mean = x.mean(dim=0)  # (F,)
             var = ((x - mean) ** 2).mean(dim=0)  # (F,) population variance, divide by N
+        bad = ~(torch.isfinite(mean) & torch.isfinite(var))  # (F,) e.g. values near 1e200
+        if bool(bad.any()):
+            raise StandardizeOverflow(int(bad.nonzero()[0, 0]))
         # constant column: the variance is within the rounding error of the two-pass formula
         eps = torch.finfo(torch.float64).eps
         constant = var <= n * eps * var + (n * mean * eps) ** 2  # (F,) bool

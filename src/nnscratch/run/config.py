@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from nnscratch.errors import UserError
+from nnscratch.run import limits
 
 DTYPES = ("float32", "float64")
 TASKS = ("auto", "regression", "classification")
@@ -288,6 +289,7 @@ class TrainConfig:
                 raise UserError(
                     f"--hidden sizes must be positive integers like 64,64, got {self.hidden!r}"
                 )
+        limits.check(self)  # a seed torch takes, sizes this machine can hold
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import torch
 
 from nnscratch.data.dataset import Dataset
 from nnscratch.data.mapped import MappedRows
-from nnscratch.data.prepare import Standardizer, split
+from nnscratch.data.prepare import StandardizeOverflow, Standardizer, split
 from nnscratch.errors import UserError
 from nnscratch.run import build, defaults
 from nnscratch.run.config import TrainConfig
@@ -87,6 +87,7 @@ def prepare(config: TrainConfig) -> Prepared:
     dtype = getattr(torch, config.dtype)
     device = resolve_device(config.device)
     dataset = load_dataset(config, dtype)
+    check_classes(dataset)
     kind = "images" if "image_shape" in dataset.extra else dataset.extra.get("kind", "table")
     config = defaults.resolve(config, dataset.task, dataset.n_classes, kind)
     config = replace(config, task=dataset.task, device=device).validate()
@@ -100,7 +101,7 @@ def prepare(config: TrainConfig) -> Prepared:
     standardizer = None
     # the seed's data stays raw so that w, b keep their meaning; token ids are not measurements
     if dataset.name != "synthetic" and dataset.X.is_floating_point():
-        standardizer = Standardizer().fit(parts.train.X)
+        standardizer = fit_standardizer(parts.train)
         parts = type(parts)(*(replace(p, X=standardizer.transform(p.X)) for p in parts))
     parts = type(parts)(*(replace(p, X=p.X.to(device), y=p.y.to(device)) for p in parts))
     out = build.output_size(config, dataset.task, dataset.n_classes)
@@ -112,15 +113,42 @@ def check_part_sizes(parts, task: str) -> None:
     if task != "regression":
         return
     names = ("training", "validation", "test")
-    fixes = ("--n-samples or a bigger file", "--val-fraction 0", "--test-fraction 0")
+    held_out = len(parts.val) + len(parts.test)  # rows that smaller fractions give back
+    fixes = (
+        "use more rows (--n-samples, or a bigger file)"
+        + (", or a smaller --val-fraction / --test-fraction" if held_out else ""),
+        "use a larger --val-fraction, or --val-fraction 0 (no validation part)",
+        "use a larger --test-fraction, or --test-fraction 0 (no test part)",
+    )
     for name, part, fix in zip(names, parts, fixes, strict=True):
         if len(part) == 1:
             raise UserError(
-                f"the {name} part has only 1 row, too few to score a regression (r2 needs 2); "
-                f"use more rows ({fix}, or larger fractions)"
+                f"the {name} part has only 1 row, too few to score a regression (r2 needs 2); {fix}"
             )
 
 
 def loss_target(y: torch.Tensor, loss_name: str, dtype: torch.dtype) -> torch.Tensor:
     """Class indices (N,) stay as they are, except for BCE, which wants float 0/1 of shape (N, 1)."""
     return y.to(dtype).view(-1, 1) if loss_name == "bce_with_logits" else y
+
+
+def check_classes(dataset: Dataset) -> None:
+    """A classifier needs two classes at least: with one, the loss is 0 from the start."""
+    if dataset.task == "classification" and len(dataset.classes or []) < 2:
+        only = f" ({dataset.classes[0]!r})" if dataset.classes else ""
+        raise UserError(
+            f"the target column {dataset.target_name!r} holds a single class{only}; a "
+            "classifier needs at least 2: check --target (or --task regression for numbers)"
+        )
+
+
+def fit_standardizer(train: Dataset) -> Standardizer:
+    """μ and σ of the training part; a column they overflow is an error naming it."""
+    try:
+        return Standardizer().fit(train.X)
+    except StandardizeOverflow as e:
+        raise UserError(
+            f"feature {train.feature_names[e.column]!r}: its values are too large to standardize "
+            "(their variance overflows float64); rescale the column (e.g. divide it by 1e100) "
+            "or leave it out with --drop"
+        ) from None
