@@ -9,6 +9,16 @@ Three pieces, one per module:
     `backprop.activations`   act'(z) for relu, tanh, sigmoid, gelu
     `backprop.network`       the forward pass keeping what backward needs, then the chain rule
                              through every layer: ∂W = δᵀ h_prev, ∂b = Σ δ, δ_prev = δ W ⊙ act'(z)
+
+and, for models built from the other layers, one rule (forward keeping what backward needs,
+backward) per layer, next to its formula, dispatched by `backprop.rules` (``register`` adds a
+model of one's own):
+    `backprop.linear`        Linear on (..., F), Activation, Flatten
+    `backprop.conv`          Conv2d through im2col / col2im, MaxPool2d, AvgPool2d
+    `backprop.norm`          LayerNorm, BatchNorm1d/2d: ∂x = (r/n)(n g − Σg − x̂ Σ(g x̂))
+    `backprop.dropout`       Dropout: ∂x = dy ⊙ m/(1 − p)
+    `backprop.embedding`     Embedding: ∂W = zeros.index_add_(0, idx, dy)
+    `backprop.attention`     CausalSelfAttention (softmax's backward), TransformerBlock
 """
 
 from nnscratch.backprop.network import gradients, loss_and_grads, supports

@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 
+from nnscratch.backprop import rules
 from nnscratch.backprop.activations import DERIVATIVES
 from nnscratch.backprop.losses import DERIVED
 from nnscratch.layers import Activation, Linear, Sequential
@@ -73,18 +74,23 @@ def gradients(
 def supports(model: Module, loss_fn: LossFn) -> bool:
     """Whether the hand-derived backward has formulas for this model and loss."""
     try:
-        _layers(model), _derived_loss(loss_fn)
+        _derived_loss(loss_fn)
     except ValueError:
         return False
-    return True
+    return _is_linear_or_mlp(model) or rules.supports(model)
 
 
 def _chain_rule(
     model: Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor
 ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """The forward pass keeping what backward needs, then (p, ∂L/∂p) for every parameter."""
-    layers = _layers(model)
+    """The forward pass keeping what backward needs, then (p, ∂L/∂p) for every parameter.
+
+    Other models than a Linear or an MLP go through the per-layer rules of `backprop.rules`.
+    """
     derived, options = _derived_loss(loss_fn)
+    if not _is_linear_or_mlp(model) and rules.supports(model):
+        return rules.chain_rule(model, derived, options, X, y)
+    layers = _layers(model)
     grads: list[tuple[torch.Tensor, torch.Tensor]] = []
     with torch.no_grad():
         saved: list[Any] = []  # per layer: h_prev (Linear) or (z, h) (Activation)
@@ -130,8 +136,9 @@ def _accumulate(p: torch.Tensor, g: torch.Tensor) -> None:
 
 
 SUPPORTED_MODELS = (
-    "a Linear layer (LinearRegression, LogisticRegression) or an MLP "
-    "(a Sequential of Linear and Activation layers)"
+    "a Linear layer (LinearRegression, LogisticRegression), an MLP, or any model built from "
+    "nnscratch.layers (Conv2d, pooling, norms, Dropout, Embedding, attention, TransformerBlock, "
+    "Sequential) or registered with nnscratch.backprop.rules.register"
 )
 
 
@@ -147,6 +154,14 @@ def _layers(model: Module) -> list[Module]:
         f"the hand-derived backward has no formulas for {model!r}: it supports "
         f"{SUPPORTED_MODELS}; use the autograd backward for other models"
     )
+
+
+def _is_linear_or_mlp(model: Module) -> bool:
+    try:
+        _layers(model)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_plain(module: Module, cls: type) -> bool:

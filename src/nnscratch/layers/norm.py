@@ -118,6 +118,19 @@ class _BatchNorm(Module):
         """Batch statistics in training, or always when no running statistics are kept."""
         return self.training or self.running_mean is None
 
+    def batch_statistics(
+        self, x: torch.Tensor, dims: tuple[int, ...], shape: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """μ (C,) and the biased σ² (C,) of the batch, per channel."""
+        if x.numel() // x.shape[1] <= 1:  # values per channel
+            raise ValueError(
+                f"{type(self).__name__}: expected more than 1 value per channel when "
+                f"training, got input of shape {tuple(x.shape)}"
+            )
+        mu = x.mean(dim=dims)  # (C,)
+        var = (x - mu.view(shape)).square().mean(dim=dims)  # (C,) biased σ²
+        return mu, var
+
     def update_running_stats(self, mu: torch.Tensor, var: torch.Tensor, n: int) -> None:
         """running ← (1 − m)·running + m·batch, with the *unbiased* batch variance σ²·n/(n − 1)."""
         with torch.no_grad():
@@ -132,16 +145,9 @@ class _BatchNorm(Module):
         shape = [1] * x.dim()
         shape[1] = self.num_features  # (1, C, 1, ...) broadcasts a (C,) over the other dims
         if self.uses_batch_stats():
-            n = x.numel() // x.shape[1]  # values per channel
-            if n <= 1:
-                raise ValueError(
-                    f"{type(self).__name__}: expected more than 1 value per channel when "
-                    f"training, got input of shape {tuple(x.shape)}"
-                )
-            mu = x.mean(dim=dims)  # (C,)
-            var = (x - mu.view(shape)).square().mean(dim=dims)  # (C,) biased σ²
+            mu, var = self.batch_statistics(x, dims, shape)  # (C,), (C,)
             if self.training and self.running_mean is not None:
-                self.update_running_stats(mu.detach(), var.detach(), n)
+                self.update_running_stats(mu.detach(), var.detach(), x.numel() // x.shape[1])
         else:
             mu, var = self.running_mean, self.running_var  # (C,) the estimates, in eval
         x_hat = (x - mu.view(shape)) / torch.sqrt(var.view(shape) + self.eps)  # x's shape

@@ -1,0 +1,103 @@
+"""Hand-derived backward of `Conv2d`, `MaxPool2d` and `AvgPool2d`, through im2col.
+
+With cols = im2col(x) (N, C·kH·kW, L) — every receptive field a column (`layers.conv.im2col`) —
+a convolution is a matrix product, y = W_flat · cols + b, so its backward is the matrix
+product's, followed by im2col's own backward, col2im (``F.fold``), which adds each column's
+gradient back onto the pixels it was read from (a pixel in several windows gets the sum):
+
+    Conv2d      ∂W_flat = Σₙ dyₙ colsₙᵀ            (O, N·L)@(N·L, K)  per group
+                ∂b      = Σ_{n,p,q} dy              (O,)
+                ∂cols   = W_flatᵀ dy                (K, O)@(O, L)     per group
+                ∂x      = col2im(∂cols)             (N, C, H, W)
+    MaxPool2d   the window's maximum is the only entry that moved y:
+                ∂cols[n, c, argmax, p, q] = dy[n, c, p, q], 0 elsewhere;   ∂x = col2im(∂cols)
+    AvgPool2d   every entry of the window weighs 1/k:
+                ∂cols[n, c, :, p, q] = dy[n, c, p, q] / k;                  ∂x = col2im(∂cols)
+
+The forward rules compute the plain (im2col) forms and keep cols, the argmax or the divisor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from nnscratch.layers import AvgPool2d, Conv2d, MaxPool2d
+from nnscratch.layers.conv import col2im, im2col
+
+Grads = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def conv2d_forward(layer: Conv2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """y = W_flat · im2col(x) + b per group;  keeps cols and x's spatial size."""
+    N, G = x.shape[0], layer.groups
+    O, Cg, kh, kw = layer.weight.shape
+    cols = im2col(x, layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+    OH, OW = cols.shape[-2:]
+    cols = cols.reshape(N, G, Cg * kh * kw, OH * OW)  # (N, G, K, L)
+    w = layer.weight.reshape(G, O // G, Cg * kh * kw)  # (G, O/G, K)
+    y = (w @ cols).reshape(N, O, OH, OW)  # (N, G, O/G, L) -> (N, O, OH, OW)
+    if layer.bias is not None:
+        y += layer.bias.view(1, O, 1, 1)
+    return y, (cols, x.shape)
+
+
+def conv2d_backward(
+    layer: Conv2d, saved: Any, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+) -> torch.Tensor | None:
+    cols, x_shape = saved  # (N, G, K, L)
+    N, G, K, L = cols.shape
+    O = layer.weight.shape[0]
+    dy_g = dy.reshape(N, G, O // G, L)  # (N, G, O/G, L)
+    dw = (dy_g @ cols.transpose(-2, -1)).sum(dim=0)  # Σₙ (G, O/G, L)@(G, L, K) -> (G, O/G, K)
+    grads.append((layer.weight, dw.reshape(layer.weight.shape)))  # (O, C/G, kH, kW)
+    if layer.bias is not None:
+        grads.append((layer.bias, dy.sum(dim=(0, 2, 3))))  # (O,)
+    if not need_dx:
+        return None
+    w = layer.weight.reshape(G, O // G, K)  # (G, O/G, K)
+    dcols = w.transpose(-2, -1) @ dy_g  # (G, K, O/G) @ (N, G, O/G, L) -> (N, G, K, L)
+    kh, kw = layer.kernel_size
+    OH, OW = dy.shape[-2:]
+    dcols = dcols.reshape(N, x_shape[1], kh * kw, OH, OW)  # (N, C, kH·kW, OH, OW)
+    return col2im(
+        dcols, x_shape[-2:], layer.kernel_size, layer.stride, layer.padding, layer.dilation
+    )
+
+
+def max_pool2d_forward(layer: MaxPool2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """y = the max of each window;  keeps the argmax (the first maximum, as PyTorch)."""
+    cols = im2col(x, layer.kernel_size, layer.stride, layer.padding, layer.dilation, -torch.inf)
+    y, argmax = cols.max(dim=2)  # (N, C, OH, OW) each
+    return y, (argmax, cols.shape, x.shape)
+
+
+def max_pool2d_backward(
+    layer: MaxPool2d, saved: Any, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+) -> torch.Tensor | None:
+    if not need_dx:
+        return None
+    argmax, cols_shape, x_shape = saved
+    dcols = dy.new_zeros(cols_shape)  # (N, C, kH·kW, OH, OW)
+    dcols.scatter_(2, argmax.unsqueeze(2), dy.unsqueeze(2))  # dy to each window's argmax
+    return col2im(
+        dcols, x_shape[-2:], layer.kernel_size, layer.stride, layer.padding, layer.dilation
+    )
+
+
+def avg_pool2d_forward(layer: AvgPool2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """y = Σ window / k;  keeps k (a number, or a (1, 1, OH, OW) count without padding)."""
+    k = layer.divisor(x)
+    cols = im2col(x, layer.kernel_size, layer.stride, layer.padding, (1, 1))
+    return cols.sum(dim=2) / k, (k, cols.shape, x.shape)
+
+
+def avg_pool2d_backward(
+    layer: AvgPool2d, saved: Any, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+) -> torch.Tensor | None:
+    if not need_dx:
+        return None
+    k, cols_shape, x_shape = saved
+    dcols = (dy / k).unsqueeze(2).expand(cols_shape)  # (N, C, kH·kW, OH, OW): dy/k per entry
+    return col2im(dcols, x_shape[-2:], layer.kernel_size, layer.stride, layer.padding, (1, 1))

@@ -1,0 +1,69 @@
+"""Hand-derived backward of `Linear`, `Activation` and `Flatten` for any input shape
+(the generic walk of `backprop.rules`; `backprop.network` keeps its own fast MLP path).
+
+Every rule here and in the sibling modules is a pair: ``*_forward(layer, x) -> (y, saved)``
+computes the layer's output and keeps what the backward needs; ``*_backward(layer, saved, dy,
+grads, need_dx) -> dx`` appends ``(p, ∂L/∂p)`` to ``grads`` for every parameter and returns
+∂L/∂x (None when ``need_dx`` is False). ``dy`` is ∂L/∂y; a backward may overwrite it.
+
+    Linear      y = x Wᵀ + b         x: (..., F)          ∂L/∂W = Σ dyᵀ x   (O, F)  (sum over ...)
+                                                          ∂L/∂b = Σ dy      (O,)
+                                                          ∂L/∂x = dy W      (..., F)
+    Activation  h = act(z)           ∂L/∂z = dy ⊙ act'(z)            (`backprop.activations`)
+    Flatten     y = x.flatten(...)   ∂L/∂x = dy reshaped to x's shape
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from nnscratch.backprop.activations import DERIVATIVES
+from nnscratch.layers import Activation, Flatten, Linear
+
+Grads = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def linear_forward(layer: Linear, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """y = x Wᵀ + b;  keeps x."""
+    y = x @ layer.weight.T  # (..., F) @ (F, O) -> (..., O)
+    if layer.bias is not None:
+        y += layer.bias
+    return y, x
+
+
+def linear_backward(
+    layer: Linear, x: torch.Tensor, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+) -> torch.Tensor | None:
+    """∂W = dyᵀ x, ∂b = Σ dy over every leading dim;  ∂x = dy W."""
+    dy2 = dy.reshape(-1, dy.shape[-1])  # (M, O), M = the product of the leading dims
+    grads.append((layer.weight, dy2.T @ x.reshape(-1, x.shape[-1])))  # (O, M) @ (M, F)
+    if layer.bias is not None:
+        grads.append((layer.bias, dy2.sum(dim=0)))  # (O,)
+    return dy @ layer.weight if need_dx else None  # (..., O) @ (O, F) -> (..., F)
+
+
+def activation_forward(layer: Activation, z: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """h = act(z);  keeps z and h (each derivative uses the cheaper of the two)."""
+    h = layer.fn(z)
+    return h, (z, h)
+
+
+def activation_backward(
+    layer: Activation, saved: Any, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+) -> torch.Tensor | None:
+    """∂z = dy ⊙ act'(z)  (computed in dy's memory)."""
+    z, h = saved
+    return DERIVATIVES[layer.name](dy, z, h) if need_dx else None
+
+
+def flatten_forward(layer: Flatten, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    return layer(x), x.shape
+
+
+def flatten_backward(
+    layer: Flatten, shape: torch.Size, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+) -> torch.Tensor | None:
+    """A reshape moves numbers without changing them: ∂x is dy in x's shape."""
+    return dy.reshape(shape) if need_dx else None

@@ -1,0 +1,109 @@
+"""Hand-derived backward of `LayerNorm`, `BatchNorm1d` and `BatchNorm2d`: the closed form.
+
+Both layers compute, over a set of n values (LayerNorm: one sample's normalized dims;
+BatchNorm: one channel across the batch and the spatial positions),
+
+    μ = (1/n) Σⱼ xⱼ,   σ² = (1/n) Σⱼ (xⱼ − μ)²,   r = 1/√(σ² + ε),   x̂ᵢ = (xᵢ − μ)·r,   yᵢ = γ x̂ᵢ + β
+
+Every x̂ depends on every x through μ and r. With ∂μ/∂xᵢ = 1/n and ∂σ²/∂xᵢ = 2(xᵢ − μ)/n,
+∂r/∂xᵢ = −½(σ² + ε)^(−3/2) · 2(xᵢ − μ)/n = −r² x̂ᵢ / n, so
+
+    ∂x̂ⱼ/∂xᵢ = r·(δᵢⱼ − 1/n) + (xⱼ − μ)·(−r² x̂ᵢ / n) = (r/n)·(n δᵢⱼ − 1 − x̂ᵢ x̂ⱼ)
+
+and with g = ∂L/∂x̂ (= dy ⊙ γ), summing over j:
+
+    ∂L/∂xᵢ = Σⱼ gⱼ ∂x̂ⱼ/∂xᵢ = (r/n)·(n gᵢ − Σⱼ gⱼ − x̂ᵢ Σⱼ gⱼ x̂ⱼ)
+
+three terms instead of the long chain through μ, σ², r: the gradient itself, minus its mean
+(shifting x does not change x̂), minus its component along x̂ (scaling x does not change x̂).
+For BatchNorm γ is one number per channel and comes out of the sums:
+∂L/∂x = (γ r / n)·(n dy − Σ dy − x̂ Σ(dy ⊙ x̂)). The parameters:
+
+    ∂L/∂γ = Σ dy ⊙ x̂,   ∂L/∂β = Σ dy      (BatchNorm: per channel; LayerNorm: over the batch dims)
+
+In eval, BatchNorm uses its running statistics, constants, so it is an affine map per channel:
+∂L/∂x = dy · γ · r.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from nnscratch.layers import LayerNorm
+from nnscratch.layers.norm import _BatchNorm
+
+Grads = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def normalize_backward(
+    g: torch.Tensor, x_hat: torch.Tensor, r: torch.Tensor, dims: tuple[int, ...], n: int
+) -> torch.Tensor:
+    """∂L/∂x = (r/n)·(n g − Σ g − x̂ Σ(g ⊙ x̂)), sums over ``dims``, for g = ∂L/∂x̂."""
+    sum_g = g.sum(dim=dims, keepdim=True)
+    sum_gx = (g * x_hat).sum(dim=dims, keepdim=True)
+    return (r / n) * (n * g - sum_g - x_hat * sum_gx)
+
+
+def layer_norm_forward(layer: LayerNorm, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """y = γ x̂ + β over the last dims;  keeps x̂ and r."""
+    dims = tuple(range(-len(layer.normalized_shape), 0))
+    mu = x.mean(dim=dims, keepdim=True)  # (..., 1)
+    r = 1.0 / torch.sqrt((x - mu).square().mean(dim=dims, keepdim=True) + layer.eps)  # (..., 1)
+    x_hat = (x - mu) * r
+    y = x_hat if layer.weight is None else x_hat * layer.weight
+    if layer.bias is not None:
+        y = y + layer.bias
+    return y, (x_hat, r)
+
+
+def layer_norm_backward(
+    layer: LayerNorm, saved: Any, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+) -> torch.Tensor | None:
+    x_hat, r = saved
+    k = len(layer.normalized_shape)
+    batch_dims = tuple(range(dy.dim() - k))  # every dim but the normalized ones
+    if layer.weight is not None:
+        grads.append((layer.weight, (dy * x_hat).sum(dim=batch_dims)))  # (*shape,)
+    if layer.bias is not None:
+        grads.append((layer.bias, dy.sum(dim=batch_dims)))  # (*shape,)
+    if not need_dx:
+        return None
+    g = dy if layer.weight is None else dy * layer.weight  # ∂L/∂x̂
+    n = x_hat[(0,) * (x_hat.dim() - k)].numel()  # values per normalized group
+    return normalize_backward(g, x_hat, r, tuple(range(-k, 0)), n)
+
+
+def batch_norm_forward(layer: _BatchNorm, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """The layer's forward (running statistics updated in training);  keeps x̂, r, n."""
+    dims = layer.reduce_dims(x)
+    shape = [1] * x.dim()
+    shape[1] = layer.num_features  # (1, C, 1, ...)
+    n = x.numel() // x.shape[1]
+    if layer.uses_batch_stats():
+        mu, var = layer.batch_statistics(x, dims, shape)  # (C,), (C,) biased
+        if layer.training and layer.running_mean is not None:
+            layer.update_running_stats(mu, var, n)
+    else:
+        mu, var = layer.running_mean, layer.running_var
+    r = 1.0 / torch.sqrt(var.view(shape) + layer.eps)  # (1, C, 1, ...)
+    x_hat = (x - mu.view(shape)) * r
+    y = x_hat if layer.weight is None else x_hat * layer.weight.view(shape) + layer.bias.view(shape)
+    return y, (x_hat, r, dims, n, layer.uses_batch_stats())
+
+
+def batch_norm_backward(
+    layer: _BatchNorm, saved: Any, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+) -> torch.Tensor | None:
+    x_hat, r, dims, n, batch_stats = saved
+    shape = r.shape  # (1, C, 1, ...)
+    if layer.weight is not None:
+        grads.append((layer.weight, (dy * x_hat).sum(dim=dims)))  # (C,)
+        grads.append((layer.bias, dy.sum(dim=dims)))  # (C,)
+    if not need_dx:
+        return None
+    g = dy if layer.weight is None else dy * layer.weight.view(shape)  # ∂L/∂x̂
+    if not batch_stats:
+        return g * r  # eval: μ and r are constants
+    return normalize_backward(g, x_hat, r, dims, n)

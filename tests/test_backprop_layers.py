@@ -1,0 +1,340 @@
+"""The hand-derived backward of every layer (`nnscratch.backprop.rules`) next to autograd:
+float64 within 1e-10, torch.autograd.gradcheck on the hand-derived formulas, and
+`loss_and_grads` on whole CNN / transformer models (the `--backward manual` path)."""
+
+import copy
+import functools
+
+import pytest
+import torch
+
+from nnscratch import losses as L
+from nnscratch.backprop import loss_and_grads, rules, supports
+from nnscratch.layers import (
+    Activation,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    CausalSelfAttention,
+    Conv2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    LayerNorm,
+    Linear,
+    MaxPool2d,
+    Sequential,
+    TransformerBlock,
+)
+from nnscratch.module import Module
+
+F64 = torch.float64
+TOL = {"atol": 1e-10, "rtol": 1e-10}
+
+
+def by_hand(layer, x, g):
+    """y, ∂L/∂x, [∂L/∂p] from the rules (L = Σ y ⊙ g)."""
+    grads = []
+    with torch.no_grad():
+        y, saved = rules.forward(layer, x)
+        dx = rules.backward(layer, saved, g.clone(), grads, need_dx=x.is_floating_point())
+    found = {id(p): d for p, d in grads}
+    return y, dx, [found.get(id(p)) for p in layer.parameters()]
+
+
+def by_autograd(layer, x, g):
+    x = x.detach().clone().requires_grad_(x.is_floating_point())
+    y = layer(x)
+    params = list(layer.parameters())
+    wrt = ([x] if x.is_floating_point() else []) + params
+    out = torch.autograd.grad((y * g).sum(), wrt)
+    return (
+        y,
+        (out[0] if x.is_floating_point() else None),
+        list(out[-len(params) :] if params else []),
+    )
+
+
+def assert_rule_matches_autograd(make, x, seed=0):
+    """The same layer twice (same seed), run by hand and by autograd; dropout seeded alike."""
+    torch.manual_seed(seed)
+    layer = make()
+    with torch.no_grad():
+        shape = copy.deepcopy(layer)(x).shape
+    g = torch.randn(shape, dtype=F64, generator=torch.Generator().manual_seed(7))
+    twin = copy.deepcopy(layer)
+    torch.manual_seed(seed + 1)
+    y_ref, dx_ref, grads_ref = by_autograd(twin, x, g)
+    torch.manual_seed(seed + 1)
+    y, dx, grads = by_hand(layer, x, g)
+    torch.testing.assert_close(y, y_ref, **TOL)
+    if dx_ref is not None:
+        torch.testing.assert_close(dx, dx_ref, **TOL)
+    for (name, _), a, b in zip(layer.named_parameters(), grads, grads_ref, strict=True):
+        torch.testing.assert_close(a, b, **TOL, msg=name)
+    for (name, a), b in zip(layer.named_buffers(), twin.buffers(), strict=True):
+        torch.testing.assert_close(a, b, **TOL, msg=name)  # running statistics updated alike
+
+
+def randn(*shape):
+    return torch.randn(*shape, dtype=F64, generator=torch.Generator().manual_seed(sum(shape)))
+
+
+CASES = {
+    "linear (B, T, F)": (lambda: Linear(5, 3, dtype=F64), randn(2, 4, 5)),
+    "conv": (lambda: Conv2d(2, 4, 3, padding=1, dtype=F64), randn(2, 2, 6, 5)),
+    "conv stride/dilation/groups": (
+        lambda: Conv2d(
+            4, 6, (3, 2), stride=(2, 1), padding=(1, 2), dilation=2, groups=2, dtype=F64
+        ),
+        randn(2, 4, 9, 7),
+    ),
+    "conv no bias": (lambda: Conv2d(3, 2, 1, bias=False, dtype=F64), randn(2, 3, 4, 4)),
+    "max pool": (lambda: MaxPool2d(2), randn(2, 3, 6, 6)),
+    "max pool overlapping, padded": (lambda: MaxPool2d(3, 2, 1, dilation=1), randn(2, 3, 7, 6)),
+    "max pool ties (after relu)": (lambda: MaxPool2d(2), torch.relu(randn(2, 3, 6, 6)).round()),
+    "avg pool": (lambda: AvgPool2d(2), randn(2, 3, 6, 6)),
+    "avg pool padded, count_include_pad=False": (
+        lambda: AvgPool2d(3, 2, 1, count_include_pad=False),
+        randn(2, 3, 7, 6),
+    ),
+    "flatten": (lambda: Flatten(), randn(2, 3, 4, 4)),
+    "relu": (lambda: Activation("relu"), randn(3, 4)),
+    "layer norm": (lambda: _perturbed(LayerNorm(6, dtype=F64)), randn(3, 4, 6) * 2 + 1),
+    "layer norm over 2 dims": (lambda: _perturbed(LayerNorm((4, 6), dtype=F64)), randn(3, 4, 6)),
+    "layer norm, no affine": (
+        lambda: LayerNorm(6, elementwise_affine=False, dtype=F64),
+        randn(3, 6),
+    ),
+    "batch norm 1d (N, C)": (lambda: _perturbed(BatchNorm1d(4, dtype=F64)), randn(8, 4) * 3 + 1),
+    "batch norm 1d (N, C, L)": (lambda: _perturbed(BatchNorm1d(4, dtype=F64)), randn(5, 4, 3)),
+    "batch norm 2d": (lambda: _perturbed(BatchNorm2d(3, dtype=F64)), randn(4, 3, 5, 5)),
+    "batch norm 2d, eval": (
+        lambda: _perturbed(BatchNorm2d(3, dtype=F64), train=False),
+        randn(4, 3, 5, 5),
+    ),
+    "batch norm 2d, momentum None, no affine": (
+        lambda: BatchNorm2d(3, momentum=None, affine=False, dtype=F64),
+        randn(4, 3, 5, 5),
+    ),
+    "dropout": (lambda: Dropout(0.3), randn(6, 7)),
+    "dropout eval": (lambda: Dropout(0.3).eval(), randn(6, 7)),
+    "embedding": (lambda: Embedding(7, 5, dtype=F64), torch.tensor([[0, 3, 6, 3], [6, 0, 1, 1]])),
+    "embedding padding_idx": (
+        lambda: Embedding(7, 5, padding_idx=1, dtype=F64),
+        torch.tensor([[0, 3, 6, 3], [6, 0, 1, 1]]),
+    ),
+    "causal self-attention": (
+        lambda: _perturbed(CausalSelfAttention(12, 3, dtype=F64)),
+        randn(2, 5, 12),
+    ),
+    "causal self-attention, no bias": (
+        lambda: CausalSelfAttention(8, 2, bias=False, dtype=F64),
+        randn(2, 4, 8),
+    ),
+    "transformer block": (lambda: _perturbed(TransformerBlock(8, 2, dtype=F64)), randn(2, 5, 8)),
+    "transformer block, eval with dropout": (
+        lambda: TransformerBlock(8, 2, dropout=0.2, dtype=F64).eval(),
+        randn(2, 5, 8),
+    ),
+    "sequential": (
+        lambda: Sequential(
+            Conv2d(1, 2, 3, dtype=F64), Activation("tanh"), Flatten(), Linear(4, 3, dtype=F64)
+        ),
+        randn(3, 1, 4, 3),
+    ),
+}
+
+
+def _perturbed(layer, train=True):
+    """Non-trivial γ, β and biases (they start at 1 and 0), and some running statistics."""
+    with torch.no_grad():
+        for p in layer.parameters():
+            if p.dim() == 1:
+                p.add_(
+                    torch.rand(p.shape, dtype=p.dtype, generator=torch.Generator().manual_seed(3))
+                )
+        if getattr(layer, "running_var", None) is not None:
+            layer.running_mean.add_(0.5)
+            layer.running_var.mul_(1.5)
+    layer.train(train)
+    return layer
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_rule_matches_autograd_float64(name):
+    make, x = CASES[name]
+    assert_rule_matches_autograd(make, x)
+
+
+class ByHand(torch.autograd.Function):
+    """A layer whose backward is the hand-derived rule, so that gradcheck checks the rule."""
+
+    @staticmethod
+    def forward(ctx, layer, x, *params):
+        grads = []
+        y, saved = rules.forward(layer, x)
+        ctx.layer, ctx.saved, ctx.grads = layer, saved, grads
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        grads = []
+        dx = rules.backward(ctx.layer, ctx.saved, dy.clone(), grads)
+        found = {id(p): g for p, g in grads}
+        return (None, dx, *(found[id(p)] for p in ctx.layer.parameters()))
+
+
+GRADCHECK = [
+    "conv stride/dilation/groups",
+    "max pool overlapping, padded",
+    "avg pool padded, count_include_pad=False",
+    "layer norm",
+    "batch norm 2d",
+    "batch norm 2d, eval",
+    "causal self-attention",
+    "transformer block",
+]
+
+
+@pytest.mark.parametrize("name", GRADCHECK)
+def test_gradcheck_of_the_hand_derived_rule(name):
+    make, x = CASES[name]
+    torch.manual_seed(0)
+    layer = make()
+    x = x.clone().requires_grad_(True)
+    params = list(layer.parameters())
+    assert torch.autograd.gradcheck(lambda x, *ps: ByHand.apply(layer, x, *ps), (x, *params))
+
+
+def test_gradcheck_of_dropout_with_a_fixed_mask():
+    layer = Dropout(0.4, generator=torch.Generator())
+    x = randn(5, 6).requires_grad_(True)
+
+    def fn(x):
+        layer.generator.manual_seed(0)  # the same mask at every evaluation
+        return ByHand.apply(layer, x)
+
+    assert torch.autograd.gradcheck(fn, (x,))
+
+
+def test_gradcheck_of_embedding_weights():
+    """(Without padding_idx: its row's zero gradient is a convention, not the derivative.)"""
+    layer = Embedding(5, 3, dtype=F64)
+    idx = torch.tensor([[0, 2, 4, 4]])
+    assert torch.autograd.gradcheck(lambda w: ByHand.apply(layer, idx, w), (layer.weight,))
+
+
+# ---------------------------------------------------------------- whole models, loss_and_grads
+def autograd_reference(model, loss_fn, X, y, seed):
+    twin = copy.deepcopy(model)
+    torch.manual_seed(seed)
+    loss = loss_fn(twin(X), y)
+    loss.backward()
+    return twin, loss.detach()
+
+
+def assert_loss_and_grads_match(model, loss_fn, X, y, seed=5):
+    twin, expected = autograd_reference(model, loss_fn, X, y, seed)
+    torch.manual_seed(seed)
+    assert supports(model, loss_fn)
+    loss = loss_and_grads(model, loss_fn, X, y)
+    torch.testing.assert_close(loss, expected, **TOL)
+    for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, **TOL, msg=name)
+    for (name, a), b in zip(model.named_buffers(), twin.buffers(), strict=True):
+        torch.testing.assert_close(a, b, **TOL, msg=name)
+
+
+def small_cnn():
+    return Sequential(
+        Conv2d(1, 4, 3, padding=1, dtype=F64),
+        BatchNorm2d(4, dtype=F64),
+        Activation("relu"),
+        MaxPool2d(2),
+        Conv2d(4, 6, 3, padding=1, dtype=F64),
+        Activation("relu"),
+        AvgPool2d(2),
+        Flatten(),
+        Dropout(0.25),
+        Linear(6 * 2 * 2, 10, dtype=F64),
+    )
+
+
+def test_loss_and_grads_on_a_cnn_equal_autograd_dropout_and_batch_norm_in_training():
+    torch.manual_seed(0)
+    model = small_cnn()
+    X = randn(16, 1, 8, 8)
+    y = torch.randint(0, 10, (16,), generator=torch.Generator().manual_seed(1))
+    assert_loss_and_grads_match(model, L.cross_entropy, X, y)
+    model.eval()
+    for p in model.parameters():
+        p.grad = None
+    assert_loss_and_grads_match(
+        model, functools.partial(L.cross_entropy, label_smoothing=0.1), X, y
+    )
+
+
+class TinyCharModel(Module):
+    """Token + position embeddings, two blocks, a final LayerNorm and a head; logits (B·T, V).
+
+    The way a model of one's own gets `--backward manual`: two functions composing the
+    children's rules, registered for the class."""
+
+    def __init__(self, vocab=11, T=6, E=8, H=2):
+        self.tok = Embedding(vocab, E, dtype=F64)
+        self.pos = Embedding(T, E, dtype=F64)
+        self.blocks = Sequential(
+            TransformerBlock(E, H, dtype=F64), TransformerBlock(E, H, dtype=F64)
+        )
+        self.ln_f = LayerNorm(E, dtype=F64)
+        self.head = Linear(E, vocab, dtype=F64)
+
+    def forward(self, idx):
+        x = self.tok(idx) + self.pos(torch.arange(idx.shape[1]))  # (B, T, E)
+        return self.head(self.ln_f(self.blocks(x))).flatten(0, 1)  # (B·T, V)
+
+
+def tiny_forward(model, idx):
+    t, s_tok = rules.forward(model.tok, idx)
+    p, s_pos = rules.forward(model.pos, torch.arange(idx.shape[1]))
+    h, s_blocks = rules.forward(model.blocks, t + p)
+    h, s_ln = rules.forward(model.ln_f, h)
+    logits, s_head = rules.forward(model.head, h)
+    return logits.flatten(0, 1), (s_tok, s_pos, s_blocks, s_ln, s_head, logits.shape)
+
+
+def tiny_backward(model, saved, dy, grads, need_dx=True):
+    s_tok, s_pos, s_blocks, s_ln, s_head, shape = saved
+    d = rules.backward(model.head, s_head, dy.reshape(shape), grads)
+    d = rules.backward(model.ln_f, s_ln, d, grads)
+    d = rules.backward(model.blocks, s_blocks, d, grads)
+    rules.backward(model.tok, s_tok, d, grads, need_dx=False)
+    rules.backward(model.pos, s_pos, d.sum(dim=0), grads, need_dx=False)
+    return None
+
+
+def test_a_registered_transformer_model_gets_the_hand_derived_backward():
+    torch.manual_seed(0)
+    model = TinyCharModel()
+    idx = torch.randint(0, 11, (3, 6), generator=torch.Generator().manual_seed(2))
+    targets = torch.randint(0, 11, (18,), generator=torch.Generator().manual_seed(3))
+    assert not supports(model, L.cross_entropy)  # no rule yet
+    with pytest.raises(ValueError, match="no formulas"):
+        loss_and_grads(model, L.cross_entropy, idx, targets)
+    rules.register(TinyCharModel, tiny_forward, tiny_backward)
+    try:
+        assert_loss_and_grads_match(model, L.cross_entropy, idx, targets)
+    finally:
+        del rules.RULES[TinyCharModel]
+
+
+def test_a_model_with_an_unknown_layer_is_refused():
+    class Double(Module):
+        def forward(self, x):
+            return 2 * x
+
+    model = Sequential(Linear(2, 2), Double())
+    assert not supports(model, L.mse_loss)
+    with pytest.raises(ValueError, match="no formulas"):
+        loss_and_grads(model, L.mse_loss, torch.randn(3, 2), torch.randn(3, 2))
