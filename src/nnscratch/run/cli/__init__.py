@@ -27,6 +27,7 @@ SUMMARIES = {
     "predict": "Load a saved run and predict on a data file.",
     "sample": "Generate text with a saved character-level language model.",
     "bench": "Benchmark nnscratch against its PyTorch-abstraction equivalents.",
+    "export": "Write a saved run as a standalone PyTorch script (by hand, or with nn/optim).",
 }
 
 

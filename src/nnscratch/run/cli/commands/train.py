@@ -40,6 +40,12 @@ FOLDER = click.Path(file_okay=True, dir_okay=True, path_type=Path)
 )
 @click.option("--quiet", is_flag=True, help="no per-epoch progress lines")
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
+@click.option(
+    "--export-script",
+    type=click.Path(path_type=Path),
+    help="with --out: also write the run as a standalone PyTorch script, by hand (as "
+    "`nnscratch export RUN --out FILE`; --style nn there for the torch.nn twin)",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -49,16 +55,37 @@ def command(
     checkpoint_every: int,
     quiet: bool,
     as_json: bool,
+    export_script: Path | None,
     **options: Any,
 ) -> None:
     from nnscratch.run import distributed
     from nnscratch.run.prepare import resolve_device
 
+    if export_script is not None:
+        check_export_script(export_script, out or resume, overwrite)
     distributed.init_from_env(resolve_device(options["device"]))  # no-op without torchrun
     try:
         run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options)
     finally:
         distributed.cleanup()
+    if export_script is not None and distributed.is_main():
+        from nnscratch.lab.export import write_script
+
+        write_script(out or resume, export_script, "raw", overwrite)
+        if not as_json:
+            click.echo(f"script: {export_script} (the run by hand; python {export_script})")
+
+
+def check_export_script(path: Path, run: Path | None, overwrite: bool) -> None:
+    """--export-script is written from the saved run: it needs --out (or --resume), and a file
+    name that may be written (`nnscratch.run.atomic`), checked before training."""
+    from nnscratch.run import atomic
+
+    if run is None:
+        raise UserError(
+            "--export-script writes the script from the saved run; add --out DIR to save it"
+        )
+    atomic.check_target(path, overwrite=overwrite, flag="--export-script")
 
 
 def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options) -> None:

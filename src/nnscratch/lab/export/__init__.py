@@ -1,0 +1,63 @@
+"""Export a run as a standalone PyTorch script (``nnscratch export RUN --out FILE``).
+
+Two styles of the same training, each a file that imports only torch, the standard library and,
+where the data needs it, scikit-learn (never nnscratch):
+
+    raw   the seed's style: leaf tensors, the forward line, the loss line, backward(), the
+          optimizer's update equations under no_grad, the reset, DataLoader's order by hand
+    nn    the ordinary way: nn.Linear / nn.Sequential, nn.*Loss, torch.optim, lr_scheduler,
+          DataLoader
+
+Both reproduce the run: the same data, split, standardization, seed and initial parameters, the
+same order of mini-batches, so their final parameters equal the run's checkpoint. A run with a
+feature the generators do not write out is refused by name (`nnscratch.lab.export.refuse`).
+
+    spec.py        what a script needs from the checkpoint (config, data.json, layer sizes)
+    refuse.py      the features not covered, refused with a one-line error
+    data.py        load, split, standardize
+    model.py       parameters and init, forward, loss
+    optimizer.py   the update equations / torch.optim
+    schedule.py    the learning-rate schedule / lr_scheduler
+    report.py      docstring, imports, final report, saving the parameters
+    raw.py, nn.py  the two scripts, top to bottom
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+STYLES = ("raw", "nn")
+
+
+def export_script(run: str | Path, style: str = "raw") -> str:
+    """The script (source text) that trains the run at ``run`` (a run or checkpoint folder) in
+    ``style`` 'raw' or 'nn'; `UserError` if the run uses a feature the export does not cover."""
+    return _export(run, style)[0]
+
+
+def write_script(
+    run: str | Path, out: str | Path, style: str = "raw", overwrite: bool = False
+) -> Path:
+    """Write `export_script` to ``out`` (``-``: standard output) with `nnscratch.run.atomic`:
+    an existing file needs ``overwrite``, and the run's data file is never replaced."""
+    from nnscratch.run import atomic
+
+    atomic.check_target(out, overwrite=overwrite)  # before reading the run
+    text, spec = _export(run, style)
+    inputs = [spec.data_path] if spec.data_path is not None else []
+    atomic.check_target(out, overwrite=overwrite, inputs=inputs)
+    return atomic.write_text(out, text)
+
+
+def _export(run: str | Path, style: str):
+    from nnscratch.errors import UserError
+    from nnscratch.lab.export import nn, raw, refuse
+    from nnscratch.lab.export.spec import from_checkpoint
+    from nnscratch.run import checkpoint
+
+    if style not in STYLES:
+        raise UserError(f"--style must be raw or nn, got {style!r}")
+    saved = checkpoint.load(run)
+    spec = from_checkpoint(saved)
+    refuse.check(spec, saved.state.epoch, saved.state.scheduler)
+    return (raw if style == "raw" else nn).script(spec), spec

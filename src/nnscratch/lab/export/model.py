@@ -1,0 +1,155 @@
+"""The model blocks: parameters with their initialisation, the forward pass, the loss.
+
+Raw style: leaf tensors drawn as ``nn.Linear.reset_parameters`` draws them (same bounds, same
+order: each layer's weight, then its bias), after ``torch.manual_seed(SEED)``, so they hold the
+run's initial numbers; the forward pass is one line per layer. nn style: ``nn.Linear`` /
+``nn.Sequential`` built after the same ``torch.manual_seed``, which draws the same numbers.
+"""
+
+from __future__ import annotations
+
+from nnscratch.lab.export.spec import Spec
+
+NN_ACTIVATIONS = {
+    "relu": "nn.ReLU()",
+    "tanh": "nn.Tanh()",
+    "sigmoid": "nn.Sigmoid()",
+    "gelu": "nn.GELU()",
+}
+RAW_ACTIVATIONS = {
+    "relu": "torch.relu(z)",
+    "tanh": "torch.tanh(z)",
+    "sigmoid": "torch.sigmoid(z)",
+    "gelu": "z * 0.5 * (1 + torch.erf(z / math.sqrt(2)))  # exact GELU: z·Φ(z)",
+}
+NN_LOSSES = {
+    "mse": "nn.MSELoss()",
+    "l1": "nn.L1Loss()",
+    "huber": "nn.HuberLoss()",
+    "cross_entropy": "nn.CrossEntropyLoss()",
+    "bce_with_logits": "nn.BCEWithLogitsLoss()",
+}
+RAW_LOSSES = {
+    "mse": ["return ((y_pred - y) ** 2).mean()  # mean squared error"],
+    "l1": ["return (y_pred - y).abs().mean()  # mean absolute error"],
+    "huber": [
+        "d = (y_pred - y).abs()",
+        "return torch.where(d < 1.0, 0.5 * d * d, d - 0.5).mean()  # quadratic below δ = 1",
+    ],
+    "cross_entropy": [
+        "log_p = y_pred - y_pred.logsumexp(dim=1, keepdim=True)  # (B, C) log-softmax",
+        "return -log_p.gather(1, y.view(-1, 1)).mean()  # mean of -log p[true class]",
+    ],
+    "bce_with_logits": [
+        "# (1 - y)·z - log σ(z), with log σ(z) = min(z, 0) - log(1 + e^(-|z|)) (stable)",
+        "log_sigmoid = y_pred.clamp(max=0) - torch.log1p(torch.exp(-y_pred.abs()))",
+        "return ((1 - y) * y_pred - log_sigmoid).mean()",
+    ],
+}
+LOSS_NAMES = {
+    "mse": "nn.MSELoss",
+    "l1": "nn.L1Loss",
+    "huber": "nn.HuberLoss",
+    "cross_entropy": "nn.CrossEntropyLoss",
+    "bce_with_logits": "nn.BCEWithLogitsLoss",
+}
+
+
+def raw_parameters(spec: Spec) -> list[str]:
+    layers = spec.layers
+    lines = [
+        "# -- parameters: leaf tensors, drawn as nn.Linear's reset_parameters draws them",
+        "def linear_parameters(fan_in, fan_out):",
+        '    """weight ~ kaiming_uniform_(a=√5), bias ~ U(±1/√fan_in): nn.Linear\'s init."""',
+        "    gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))",
+        "    bound = math.sqrt(3.0) * (gain / math.sqrt(fan_in))",
+        "    weight = torch.empty(fan_out, fan_in, dtype=DTYPE).uniform_(-bound, bound)",
+        "    bound = 1 / math.sqrt(fan_in)",
+        "    bias = torch.empty(fan_out, dtype=DTYPE).uniform_(-bound, bound)",
+        "    return weight.requires_grad_(), bias.requires_grad_()  # leaves: set after the draws",
+        "",
+        "",
+        "torch.manual_seed(SEED)",
+    ]
+    if len(layers) == 1:
+        layer = layers[0]
+        lines.append(
+            f"w, b = linear_parameters({layer.fan_in}, {layer.fan_out})  # ({layer.fan_out}, "
+            f"{layer.fan_in}), ({layer.fan_out},)"
+        )
+        lines.append("params = [w, b]")
+        return lines
+    for k, layer in enumerate(layers, 1):
+        lines.append(
+            f"W{k}, b{k} = linear_parameters({layer.fan_in}, {layer.fan_out})  # "
+            f"({layer.fan_out}, {layer.fan_in}), ({layer.fan_out},)"
+        )
+    lines.append(f"params = [{', '.join(f'W{k}, b{k}' for k in range(1, len(layers) + 1))}]")
+    return lines
+
+
+def raw_names(spec: Spec) -> list[tuple[str, str]]:
+    """(checkpoint name, script variable) for every parameter, in ``params`` order."""
+    layers = spec.layers
+    if len(layers) == 1:
+        return list(zip(layers[0].names, ("w", "b"), strict=True))
+    pairs = []
+    for k, layer in enumerate(layers, 1):
+        pairs += list(zip(layer.names, (f"W{k}", f"b{k}"), strict=True))
+    return pairs
+
+
+def raw_forward(spec: Spec) -> list[str]:
+    """``def forward(x)``: one line per layer (nn.Linear, the activation)."""
+    layers = spec.layers
+    shape = "(B, 1)" if spec.out_features == 1 else f"(B, {spec.out_features})"
+    if len(layers) == 1:
+        what = "logits" if spec.classification else "predictions"
+        return [
+            "def forward(x):",
+            f'    """{what} x @ w.T + b (nn.Linear)"""',
+            f"    return x @ w.T + b  # (B, F) @ (F, {spec.out_features}) + b -> {shape}",
+        ]
+    act = RAW_ACTIVATIONS[spec.config.activation]
+    lines = [
+        "def forward(x):",
+        f'    """the MLP (nn.Sequential of nn.Linear and {spec.config.activation})"""',
+    ]
+    h = "x"
+    for k, layer in enumerate(layers[:-1], 1):
+        lines.append(f"    z = {h} @ W{k}.T + b{k}  # (B, {layer.fan_out})")
+        lines.append(f"    h = {act}")
+        h = "h"
+    last = len(layers)
+    lines.append(f"    return h @ W{last}.T + b{last}  # {shape}")
+    return lines
+
+
+def raw_loss(spec: Spec) -> list[str]:
+    name = spec.config.loss
+    return [
+        "def loss_fn(y_pred, y):",
+        f'    """{LOSS_NAMES[name]}() with its default reduction="mean" """',
+        *("    " + line for line in RAW_LOSSES[name]),
+    ]
+
+
+def nn_model(spec: Spec) -> list[str]:
+    dtype = "dtype=DTYPE"
+    layers = spec.layers
+    lines = [
+        "# -- model: nn.Linear draws its initial parameters from the seeded global RNG",
+        "torch.manual_seed(SEED)",
+    ]
+    if len(layers) == 1:
+        return lines + [f"model = nn.Linear({layers[0].fan_in}, {layers[0].fan_out}, {dtype})"]
+    act = NN_ACTIVATIONS[spec.config.activation]
+    lines.append("model = nn.Sequential(")
+    for layer in layers[:-1]:
+        lines += [f"    nn.Linear({layer.fan_in}, {layer.fan_out}, {dtype}),", f"    {act},"]
+    lines += [f"    nn.Linear({layers[-1].fan_in}, {layers[-1].fan_out}, {dtype}),", ")"]
+    return lines
+
+
+def nn_loss(spec: Spec) -> list[str]:
+    return [f"loss_fn = {NN_LOSSES[spec.config.loss]}"]

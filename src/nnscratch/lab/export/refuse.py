@@ -1,0 +1,60 @@
+"""What the export does not cover yet, refused by name before any code is written.
+
+A script that trains differently from the run would teach the wrong thing, so every feature the
+generators do not write out is a one-line `UserError` that names it, never a silent difference.
+"""
+
+from __future__ import annotations
+
+from nnscratch.errors import UserError
+from nnscratch.lab.export.spec import Spec
+
+MODELS = ("linear", "logistic", "mlp")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULERS = ("none", "step", "cosine", "linear")
+LOSSES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
+FILE_TYPES = (".csv",)
+
+
+def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
+    """`UserError` naming the first feature of the run that the export cannot reproduce;
+    ``epoch`` is the last epoch the checkpoint holds, ``scheduler`` its scheduler state."""
+    c = spec.config
+    problems = [
+        (c.model not in MODELS, f"the model {c.model!r}"),
+        (c.optimizer not in OPTIMIZERS, f"the optimizer {c.optimizer!r}"),
+        (c.scheduler not in SCHEDULERS, f"the schedule {c.scheduler!r}"),
+        (c.loss not in LOSSES, f"the loss {c.loss!r}"),
+        (c.model == "mlp" and c.activation not in ACTIVATIONS, f"the activation {c.activation!r}"),
+        (
+            c.device != "cpu",
+            f"a run on {c.device!r} (the script runs on the CPU; train with --device cpu)",
+        ),
+        (
+            spec.data_path is not None and spec.data_path.suffix.lower() not in FILE_TYPES,
+            f"data from a {spec.data_path.suffix if spec.data_path else ''} file (CSV files and "
+            "built-in data sets are covered)",
+        ),
+    ]
+    t_max = (scheduler or {}).get("T_max", c.epochs)
+    problems.append(
+        (
+            c.scheduler == "cosine" and t_max != c.epochs,
+            f"a cosine schedule resumed past its T_max ({t_max} of {c.epochs} epochs)",
+        )
+    )
+    for bad, feature in problems:
+        if bad:
+            raise UserError(f"export does not cover {feature} yet; no script was written")
+    if epoch != c.epochs:
+        raise UserError(
+            f"{spec.source}: the run stopped at epoch {epoch} of {c.epochs} (interrupted or "
+            f"diverged), so no script can reproduce its checkpoint; finish it first with "
+            f"`nnscratch train --resume {spec.source}`"
+        )
+    if spec.data_path is not None and not spec.data_path.is_file():
+        raise UserError(
+            f"{spec.data_path}: the run's data file is not there (a relative --data path is read "
+            "from the folder the command runs in); run export from the folder train ran in"
+        )

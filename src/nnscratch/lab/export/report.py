@@ -1,0 +1,113 @@
+"""The blocks around the training: docstring, imports, command line, final report, saving."""
+
+from __future__ import annotations
+
+import textwrap
+
+from nnscratch.lab.export import data
+from nnscratch.lab.export.source import LINE_LENGTH, literal
+from nnscratch.lab.export.spec import Spec
+
+MODEL_WORDS = {"linear": "linear regression", "logistic": "logistic regression", "mlp": "MLP"}
+
+
+def title(spec: Spec) -> str:
+    c = spec.config
+    what = MODEL_WORDS[c.model]
+    if c.model == "logistic" and spec.out_features > 1:
+        what = f"softmax regression ({spec.out_features} classes)"
+    if c.model == "mlp":
+        what = f"MLP {spec.n_features}-{'-'.join(map(str, c.hidden_sizes()))}-{spec.out_features}"
+    batches = f"batches of {c.batch_size}" if spec.mini_batch else "full batch"
+    return f"{what} on {c.data}, {c.optimizer}, {c.epochs} epochs, {batches}, {c.dtype}"
+
+
+def header(spec: Spec, style: str, how: str) -> list[str]:
+    text = (
+        f"The nnscratch run {spec.source}, {how}. Exported by `nnscratch export`: the same "
+        "data, split, seed and initial parameters, so the final parameters equal the run's "
+        "checkpoint (float64: to ~1e-10; float32: to float32 rounding). "
+        "Run: python THIS_FILE.py [--save params.safetensors]"
+    )
+    wrap = dict(width=LINE_LENGTH, break_on_hyphens=False, break_long_words=False)
+    first, *rest = textwrap.wrap(f'"""{title(spec)}.', **wrap)
+    return [
+        first,
+        *textwrap.wrap(" ".join(rest), **wrap),
+        "",
+        *textwrap.wrap(text, **wrap),
+        '"""',
+        "",
+        *imports(spec, style),
+        "",
+        "parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])",
+        'parser.add_argument("--save", help="write the final parameters (.safetensors)")',
+        "args = parser.parse_args()",
+        "",
+    ]
+
+
+def imports(spec: Spec, style: str) -> list[str]:
+    """stdlib, a blank line, third party; straight imports before from-imports (isort)."""
+    extra = data.imports(spec)
+    stdlib = ["import argparse", *(i for i in extra if i == "import csv")]
+    if style == "raw":
+        stdlib.append("import math")
+    third = ["import torch", *(i for i in extra if i.startswith("from sklearn"))]
+    if style == "nn":
+        utils = "DataLoader, TensorDataset, random_split" if spec.mini_batch else None
+        third.append("from torch import nn")
+        third.append(f"from torch.utils.data import {utils or 'TensorDataset, random_split'}")
+    return sorted(stdlib) + [""] + third
+
+
+def constants(spec: Spec) -> list[str]:
+    c = spec.config
+    lines = [f"SEED = {c.seed}", f"DTYPE = torch.{c.dtype}", f"EPOCHS = {c.epochs}"]
+    if spec.mini_batch:
+        lines.append(f"BATCH_SIZE = {c.batch_size}")
+    if c.clip_grad_norm is not None:
+        lines.append(f"MAX_NORM = {c.clip_grad_norm!r}")
+    return lines
+
+
+def report(spec: Spec, predict: str) -> list[str]:
+    """Loss (and accuracy) on each part; ``predict`` is ``forward`` or ``model``."""
+    names = data.parts(spec)[::-1]
+    pairs = ", ".join(f'("{p}", X_{p}, y_{p})' for p in names)
+    loop_lines = [f"    for name, X_part, y_part in [{pairs}]:"]
+    if len(loop_lines[0]) > 88:
+        rows = [f'        ("{p}", X_{p}, y_{p}),' for p in names]
+        loop_lines = ["    for name, X_part, y_part in [", *rows, "    ]:"]
+    lines = [
+        "# -- report: the loss on each part (and the accuracy), without building a graph",
+        "with torch.no_grad():",
+        *loop_lines,
+        f"        y_pred = {predict}(X_part)",
+        '        line = f"{name}: loss {loss_fn(y_pred, y_part).item():.6f}"',
+    ]
+    if spec.classification:
+        hit = "(y_pred > 0) == y_part" if spec.config.loss == "bce_with_logits" else None
+        hit = hit or "y_pred.argmax(dim=1) == y_part"
+        lines += [
+            f"        hits = {hit}",
+            '        line += f"  accuracy {hits.double().mean().item():.4f}"',
+        ]
+    return lines + ["        print(line)"]
+
+
+def footer(names: list[str] | None) -> list[str]:
+    """Save the parameters under the names nnscratch's checkpoint uses: ``names`` in ``params``
+    order (raw style), or None for ``model.state_dict()`` (nn style, the same names)."""
+    lines = [
+        "if args.save:  # safetensors: the tensors and a JSON header, no pickle",
+        "    from safetensors.torch import save_file",
+        "",
+    ]
+    if names is None:
+        return lines + ["    save_file(model.state_dict(), args.save)"]
+    return lines + [
+        f"    names = {literal(names)}",
+        "    tensors = {k: p.detach() for k, p in zip(names, params, strict=True)}",
+        "    save_file(tensors, args.save)",
+    ]

@@ -1,0 +1,243 @@
+"""`nnscratch export`: both generated scripts retrain the run and reach its checkpoint.
+
+Every configuration below is trained with nnscratch (the oracle: its saved parameters), exported
+in both styles, and the scripts (the things under test) run in one subprocess with the project's
+Python, each saving its final parameters; float64 runs must agree to 1e-10, float32 ones to the
+float32 tolerance the nn/optim comparisons use. The generated files must pass ruff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nnscratch.run import checkpoint
+from nnscratch.run.cli import main
+
+F64, F32 = "--dtype float64", "--dtype float32"
+# name: (flags, dtype tolerance). Tiny data, few epochs; together they cover every model family,
+# optimizer (and SGD's options), schedule, full batch and mini-batch (short last batch too),
+# with and without standardization and clipping.
+CONFIGS = {
+    "seed": ("", 1e-5),
+    "synthetic-sgd-nesterov-step-clip": (
+        f"{F64} --n-features 3 --n-samples 50 --optimizer sgd --lr 0.05 --momentum 0.9 "
+        "--nesterov --weight-decay 0.01 --batch-size 16 --scheduler step --step-size 2 "
+        "--gamma 0.5 --clip-grad-norm 0.5 --epochs 5",
+        1e-10,
+    ),
+    "diabetes-sgd-dampening-cosine": (
+        f"--data builtin:diabetes {F64} --optimizer sgd --lr 0.05 --momentum 0.9 "
+        "--dampening 0.1 --batch-size 64 --scheduler cosine --epochs 4",
+        1e-10,
+    ),
+    "iris-softmax-adam-linear": (
+        f"--data builtin:iris {F64} --optimizer adam --lr 0.05 --weight-decay 0.01 "
+        "--batch-size 16 --scheduler linear --total-iters 3 --epochs 5",
+        1e-10,
+    ),
+    "breast-cancer-bce-adamw-cosine-clip": (
+        f"--data builtin:breast_cancer {F64} --optimizer adamw --lr 0.01 --weight-decay 0.05 "
+        "--scheduler cosine --clip-grad-norm 0.5 --epochs 6",
+        1e-10,
+    ),
+    "moons-mlp-tanh-rmsprop-momentum": (
+        f"--data builtin:moons {F64} --model mlp --hidden 8,8 --activation tanh "
+        "--optimizer rmsprop --lr 0.01 --momentum 0.5 --batch-size 20 --scheduler step "
+        "--step-size 2 --epochs 4",
+        1e-10,
+    ),
+    "wine-mlp-sigmoid-rmsprop-decay": (
+        f"--data builtin:wine {F64} --model mlp --hidden 6 --activation sigmoid "
+        "--optimizer rmsprop --lr 0.01 --weight-decay 0.01 --epochs 8",
+        1e-10,
+    ),
+    "circles-mlp-gelu-adam-float32": (
+        f"--data builtin:circles {F32} --model mlp --hidden 8 --activation gelu "
+        "--optimizer adam --lr 0.01 --batch-size 32 --epochs 4",
+        1e-5,
+    ),
+    "csv-text-labels-features-mlp-sgd": (
+        f"--data {{csv_classes}} {F64} --features a,b,flat --model mlp --hidden 5 "
+        "--optimizer sgd --lr 0.1 --batch-size 7 --epochs 3",
+        1e-10,
+    ),
+    "csv-no-header-huber-adam": (
+        f"--data {{csv_plain}} --no-header {F64} --loss huber --optimizer adam --lr 0.05 "
+        "--batch-size 10 --epochs 3",
+        1e-10,
+    ),
+    "csv-l1-sgd-float32": (f"--data {{csv_plain}} --no-header {F32} --loss l1 --epochs 5", 1e-5),
+}
+STYLES = ("raw", "nn")
+
+RUNNER = """
+import runpy, sys
+for script, out in zip(sys.argv[1::2], sys.argv[2::2]):
+    sys.argv = [script, "--save", out]
+    runpy.run_path(script, run_name="__main__")
+"""
+
+
+def _csv_files(folder: Path) -> dict[str, Path]:
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(40, 3, generator=g, dtype=torch.float64)
+    labels = ["cat", "dog", "emu"]
+    classes = (x[:, 0] + x[:, 1] > 0).long() + (x[:, 2] > 1).long()
+    rows = ["id,a,b,flat,label"] + [
+        f"{i},{x[i, 0]:.6f},{x[i, 1]:.6f},2.5,{labels[int(classes[i])]}" for i in range(40)
+    ]
+    (folder / "classes.csv").write_text("\n".join(rows) + "\n")
+    y = 2 * x[:, 0] - x[:, 1] + 0.1 * x[:, 2]
+    plain = [f"{x[i, 0]:.6f},{x[i, 1]:.6f},{y[i]:.6f}" for i in range(40)]
+    (folder / "plain.csv").write_text("\n".join(plain) + "\n")
+    return {"csv_classes": folder / "classes.csv", "csv_plain": folder / "plain.csv"}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> dict[str, dict]:
+    """Train each configuration, export it in both styles, run all scripts in one process."""
+    root = tmp_path_factory.mktemp("export")
+    files = _csv_files(root)
+    results: dict[str, dict] = {}
+    argv = []
+    for name, (flags, tol) in CONFIGS.items():
+        run = root / name
+        code = main(["train", *flags.format(**files).split(), "--out", str(run), "--quiet"])
+        assert code == 0, name
+        saved = checkpoint.load(run)
+        results[name] = {"want": saved.state.model, "tol": tol, "dtype": saved.config.dtype}
+        for style in STYLES:
+            script = root / f"{name.replace('-', '_')}_{style}.py"
+            assert main(["export", str(run), "--out", str(script), "--style", style]) == 0
+            results[name][style] = script
+            argv += [str(script), str(root / f"{name}_{style}.safetensors")]
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, *argv],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in CONFIGS:
+        for style in STYLES:
+            results[name][f"{style}_params"] = load_file(root / f"{name}_{style}.safetensors")
+    results["_root"] = {"path": root, "stdout": done.stdout}
+    return results
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_script_reproduces_the_run(exported, name, style):
+    r = exported[name]
+    got, want = r[f"{style}_params"], r["want"]
+    assert sorted(got) == sorted(want)
+    for key, value in want.items():
+        assert got[key].dtype == value.dtype == getattr(torch, r["dtype"])
+        gap = (got[key].double() - value.double()).abs().max().item()
+        assert gap <= r["tol"] * (1 + value.abs().max().item()), (key, gap)
+
+
+def test_the_check_can_fail(exported):
+    """A one-epoch-short script must miss the checkpoint: the comparison has teeth."""
+    script = exported["iris-softmax-adam-linear"]["raw"]
+    short = script.with_name("short.py")
+    short.write_text(script.read_text().replace("EPOCHS = 5", "EPOCHS = 4"))
+    out = short.with_suffix(".safetensors")
+    subprocess.run([sys.executable, short, "--save", out], check=True, capture_output=True)
+    got, want = load_file(out), exported["iris-softmax-adam-linear"]["want"]
+    assert max((got[k] - want[k]).abs().max().item() for k in want) > 1e-4
+
+
+def test_scripts_print_their_metrics(exported):
+    stdout = exported["_root"]["stdout"]
+    assert "train: loss" in stdout and "test: loss" in stdout and "accuracy" in stdout
+
+
+def test_scripts_import_only_torch_stdlib_and_sklearn(exported):
+    allowed = {"argparse", "math", "csv", "torch", "sklearn", "safetensors"}
+    for name in CONFIGS:
+        for style in STYLES:
+            text = exported[name][style].read_text()
+            assert "nnscratch" not in text.split('"""', 2)[2].replace("nnscratch saves", "")
+            for line in text.splitlines():
+                words = line.split()
+                if words[:1] in (["import"], ["from"]):
+                    assert words[1].split(".")[0] in allowed, (name, style, line)
+
+
+def test_generated_code_passes_ruff(exported, tmp_path):
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).exists():
+        pytest.skip("ruff is not installed")
+    (tmp_path / "ruff.toml").write_text(  # the project's rules; line length: ruff format's
+        'target-version = "py310"\n[lint]\nselect = ["E", "F", "W", "I", "B", "UP"]\n'
+        'ignore = ["E501"]\n'
+    )
+    scripts = [str(exported[n][s]) for n in CONFIGS for s in STYLES]
+    config = ["--config", str(tmp_path / "ruff.toml")]
+    for command in (["check", *config], ["format", "--check", "--diff", *config]):
+        done = subprocess.run([ruff, *command, *scripts], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_raw_script_is_the_seed_shape(exported):
+    text = exported["seed"]["raw"].read_text()
+    for line in ("loss.backward()", "with torch.no_grad():", "p -= lr * p.grad", "p.grad = None"):
+        assert line in text
+    assert "import torch.nn" not in text and "from torch import nn" not in text
+    nn_text = exported["seed"]["nn"].read_text()
+    assert "torch.optim.SGD(model.parameters(), lr=0.1)" in nn_text
+    assert "nn.Linear(1, 1, dtype=DTYPE)" in nn_text
+
+
+# -- the command line ------------------------------------------------------------------------
+def test_out_is_not_overwritten_without_flag(exported, capsys):
+    run = exported["_root"]["path"] / "seed"
+    target = exported["_root"]["path"] / "existing.py"
+    target.write_text("keep me\n")
+    assert main(["export", str(run), "--out", str(target)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert target.read_text() == "keep me\n"
+    assert main(["export", str(run), "--out", str(target), "--overwrite"]) == 0
+    assert target.read_text().startswith('"""linear regression')
+
+
+def test_unsupported_data_is_refused_by_name(tmp_path, capsys):
+    import numpy as np
+
+    data = tmp_path / "d.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(30, 3)))
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--epochs", "2", "--out", str(run), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(tmp_path / "s.py")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: export does not cover data from a .npy file")
+    assert "\n" not in err and not (tmp_path / "s.py").exists()
+
+
+def test_train_export_script(tmp_path, capsys):
+    script = tmp_path / "seed.py"
+    flags = ["--epochs", "3", "--out", str(tmp_path / "run"), "--quiet"]
+    assert main(["train", *flags, "--export-script", str(script)]) == 0
+    assert "p -= lr * p.grad" in script.read_text()
+    assert main(["train", "--epochs", "3", "--export-script", str(script)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_summary_lists_export():
+    from nnscratch.run.cli import SUMMARIES
+
+    assert "export" in SUMMARIES
+    assert json.dumps(SUMMARIES)  # plain strings: --help needs no import
