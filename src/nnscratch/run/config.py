@@ -46,7 +46,11 @@ class TrainConfig:
     task: str = field(
         default="auto",
         metadata=_opt(
-            "regression or classification (auto: inferred from the target)", choices=TASKS
+            "regression or classification; auto decides from the target column: text labels, "
+            "or whole numbers with at most 20 distinct values and at least 2 rows per value on "
+            "average, are classes (classification); any other numbers are a regression. "
+            "--task overrides it",
+            choices=TASKS,
         ),
     )
     features: str | None = field(

@@ -1,0 +1,55 @@
+"""What ``train --resume RUN --epochs N`` accepts, and how a run finds its data file again.
+
+    N > epochs done             train on to epoch N in total
+    N = epochs done             only when the run stopped before writing its report (Ctrl-C
+                                after its last epoch): nothing more to train, the report is
+                                written, so the resume command printed on Ctrl-C always works
+    N < epochs done             an error: a run cannot be shortened
+    --scheduler cosine, N > T   an error. The cosine's T_max is the run's original --epochs T;
+                                past it the cosine climbs again (lr back up towards base_lr), and
+                                re-stretching it to N would jump the lr up at once. Neither is
+                                what "train longer" means, so to train a cosine run longer, start
+                                a new run with --epochs N (or resume it to at most T)
+
+A ``--data`` file is saved in the run's configuration as an absolute path (resolved against
+the folder where ``train`` ran), so ``--resume`` works from any folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from nnscratch.errors import UserError
+from nnscratch.run import defaults
+from nnscratch.run.config import TrainConfig
+
+REPORT = "summary.json"  # written when a run ends normally
+
+
+def absolute_data(config: TrainConfig) -> TrainConfig:
+    """``config`` with a ``--data`` file path made absolute (synthetic and built-ins as they are)."""
+    if defaults.data_name(config) or "://" in config.data:
+        return config
+    return replace(config, data=str(Path(config.data).expanduser().absolute()))
+
+
+def check_epochs(saved: Any, epochs: int, run_dir: Path, shown: Path) -> None:
+    """`UserError` unless ``--epochs epochs`` can continue ``saved`` (a loaded `Checkpoint`)."""
+    done = saved.state.epoch
+    finished = (run_dir / REPORT).exists()
+    if epochs < done or (epochs == done and finished):
+        raise UserError(
+            f"--resume {shown}: the run has trained {done} epochs already; "
+            f"pass --epochs N with N > {done} to train further"
+        )
+    scheduler = saved.state.scheduler
+    if saved.config.scheduler == "cosine" and scheduler is not None:
+        t_max = scheduler["T_max"]
+        if epochs > t_max:
+            raise UserError(
+                f"--resume {shown} --epochs {epochs}: this run's cosine schedule ends at epoch "
+                f"{t_max} (its --epochs); past it the lr would climb back up. Resume to at most "
+                f"--epochs {t_max}, or start a new run with --scheduler cosine --epochs {epochs}"
+            )
