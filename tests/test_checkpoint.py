@@ -60,7 +60,7 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint_loadable(tmp_path, 
     data = prepare(iris_config(epochs=2))
     train(data, out=tmp_path)
     before = checkpoint.load(tmp_path)
-    real, calls = atomic.write_bytes, []
+    real, calls = atomic.write_new, []
 
     def dies_on_the_third_file(path, blob):
         calls.append(path)
@@ -68,7 +68,7 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint_loadable(tmp_path, 
             raise KeyboardInterrupt
         return real(path, blob)
 
-    monkeypatch.setattr(atomic, "write_bytes", dies_on_the_third_file)
+    monkeypatch.setattr(atomic, "write_new", dies_on_the_third_file)
     snap = before.state
     later = checkpoint.Snapshot(5, 99, 1.0, snap.model, snap.optimizer, None, snap.rng, [])
     with pytest.raises(KeyboardInterrupt):
@@ -84,6 +84,7 @@ def test_a_crash_between_the_two_renames_falls_back_to_the_old_folder(saved_run,
     (run / "checkpoint.old").mkdir(parents=True)
     for f in (saved_run / "checkpoint").iterdir():
         (run / "checkpoint.old" / f.name).write_bytes(f.read_bytes())
+    (run / "metrics.jsonl").write_bytes((saved_run / "metrics.jsonl").read_bytes())
     assert checkpoint.find(run) == run / "checkpoint.old"
     assert checkpoint.load(run).state.epoch == 3
 
@@ -110,7 +111,6 @@ def test_files_are_json_and_safetensors_only(saved_run):
             "config.json",
             "data.json",
             "state.json",
-            "metrics.jsonl",
             MANIFEST,
             "model.safetensors",
             "optimizer.safetensors",
@@ -179,6 +179,7 @@ def copy_run(src, dst):
     (dst / "checkpoint").mkdir(parents=True)
     for f in (src / "checkpoint").iterdir():
         (dst / "checkpoint" / f.name).write_bytes(f.read_bytes())
+    (dst / "metrics.jsonl").write_bytes((src / "metrics.jsonl").read_bytes())  # the run's history
     return dst / "checkpoint"
 
 

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from nnscratch.errors import DivergenceError
+from nnscratch.errors import DivergenceError, UserError
 from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
 from nnscratch.run import atomic, build, checkpoint, distributed
+from nnscratch.run.checkpoint.folder import SUMMARY, RunFolder
 from nnscratch.run.evaluate import evaluate
 from nnscratch.run.plots import write_plots
 from nnscratch.run.prepare import Prepared, loss_target
@@ -53,14 +55,31 @@ class TrainingInterrupted(KeyboardInterrupt):
 def train(
     data: Prepared,
     log: EpochLog | None = None,
-    out: str | Path | None = None,
+    out: str | Path | RunFolder | None = None,
     resume: checkpoint.Checkpoint | None = None,
-    checkpoint_every: int = 0,
+    checkpoint_every: int | None = 0,
 ) -> Result:
     """Train on prepared data; with ``out``, save checkpoints there (every ``checkpoint_every``
-    epochs if > 0, at the end, on Ctrl-C and on divergence). ``resume`` continues a saved run
-    from its last epoch, exactly: its state is loaded into freshly built objects (so a cosine
-    schedule keeps the ``T_max`` of the run's original ``--epochs``)."""
+    epochs if > 0; None: `SavePace`'s default, every 10 epochs unless saving would take more
+    than 5 % of the time; always at the end, on Ctrl-C and on divergence). ``resume``
+    continues a saved run from its last epoch, exactly: its state is loaded into freshly built objects (so a cosine
+    schedule keeps the ``T_max`` of the run's original ``--epochs``).
+
+    ``out`` is a folder (opened and locked here for the run: `RunFolder`; a new run clears what
+    an earlier run wrote there) or a `RunFolder` the caller opened and will close."""
+    if out is None or isinstance(out, RunFolder):
+        return _train(data, log, out, resume, checkpoint_every)
+    with RunFolder.open(out, fresh=resume is None) as folder:
+        return _train(data, log, folder, resume, checkpoint_every)
+
+
+def _train(
+    data: Prepared,
+    log: EpochLog | None,
+    folder: RunFolder | None,
+    resume: checkpoint.Checkpoint | None,
+    checkpoint_every: int | None,
+) -> Result:
     config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
@@ -79,24 +98,34 @@ def train(
     if resume is not None:
         start = resume.state
         checkpoint.restore(start, model, optimizer, scheduler, shuffle_gen)
-    records = list(start.records)
-    out = None if out is None else Path(out)
+    records = list(start.records)  # in memory for the summary and plots; appending is O(1)
+    out = None if folder is None else folder.path
+    metrics = None if folder is None else folder.open_metrics(start.metrics)
     state = checkpoint.data_state(data)
     clock = time.perf_counter()
 
+    last = spare = None  # two snapshots in turn: `last` stays whole while `spare` is refilled
+
     def snapshot(epoch: int, step: int) -> checkpoint.Snapshot:
+        nonlocal spare
         elapsed = start.elapsed + time.perf_counter() - clock
-        return checkpoint.capture(
-            model, optimizer, scheduler, shuffle_gen, epoch, step, elapsed, records
+        mark = None if metrics is None else metrics.mark()  # O(1): the history is on disk
+        fresh = checkpoint.capture(
+            model, optimizer, scheduler, shuffle_gen, epoch, step, elapsed, mark, into=spare
         )
+        spare = last
+        return fresh
 
     last = snapshot(start.epoch, start.step) if out is not None else None
     saved = start.epoch if resume is not None else None
+    pace = SavePace(checkpoint_every)
 
     def save() -> None:
         nonlocal saved
         if out is not None and last is not None and last.epoch != saved:
-            checkpoint.save(out, config, state, last)
+            with pace.timed():
+                metrics.sync()  # the lines the checkpoint's mark covers are on disk first
+                checkpoint.save(out, config, state, last)
             saved = last.epoch
 
     def on_epoch(e: Epoch) -> None:
@@ -108,8 +137,9 @@ def train(
         record["elapsed"] = start.elapsed + time.perf_counter() - clock
         records.append(record)
         if out is not None:
+            metrics.append(record)  # one line, flushed: O(1) per epoch
             last = snapshot(e.epoch + 1, e.step)  # kept in memory for Ctrl-C and divergence
-            if checkpoint_every > 0 and (e.epoch + 1) % checkpoint_every == 0:
+            if pace.due(e.epoch + 1):
                 save()
         if log is not None:
             log(record)
@@ -143,12 +173,43 @@ def train(
             e.step,
             e.last_finite_loss,
         ) from None
+    except UserError as e:
+        if out is not None and saved is not None:  # a failed save: say what is still good
+            raise UserError(f"{e}; the last good checkpoint (epoch {saved}) is in {out}") from None
+        raise
     save()  # always at the end
     summary = summarize(model, data, loss_fn, [r["train_loss"] for r in records])
     if out is not None:
-        atomic.write_text(out / "summary.json", json.dumps(summary, indent=1))
+        atomic.write_text(out / SUMMARY, json.dumps(summary, indent=1))
     plots = [] if out is None else write_plots(out, records, summary, model, data)
     return Result(summary, model, records, plots)
+
+
+class SavePace:
+    """When to save a checkpoint between epochs: every ``every`` epochs (> 0), never (0: only
+    at the end), or by default (None) every `EVERY` epochs *and* no sooner than the last save's
+    duration / `SHARE` after it, so that saving costs at most ~5 % of the run whatever the
+    machine's disk (an fsync can take milliseconds; a small model's epoch, a fraction of one)."""
+
+    EVERY, SHARE = 10, 0.05
+
+    def __init__(self, every: int | None) -> None:
+        self.every = every
+        self.seconds = 0.0  # the last save's duration
+        self.ended = time.perf_counter()  # when it ended
+
+    def due(self, epoch: int) -> bool:
+        if self.every is not None:
+            return self.every > 0 and epoch % self.every == 0
+        waited = time.perf_counter() - self.ended
+        return epoch % self.EVERY == 0 and waited >= self.seconds / self.SHARE
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        begun = time.perf_counter()
+        yield
+        self.ended = time.perf_counter()
+        self.seconds = self.ended - begun
 
 
 def divergence_hint(data: Prepared) -> str:

@@ -11,9 +11,12 @@ everything the next epoch reads:
     rng          the global generator (``torch.manual_seed``'s) and the shuffle generator, whose
                  next ``randperm`` is the next epoch's batch order
     epoch, step  epochs completed, optimizer steps taken
-    records      the metrics of the epochs so far
+    metrics      the mark of the run's metrics.jsonl at this epoch (`records.MetricsLog.mark`):
+                 the history is appended to that file, never copied into a snapshot
+    records      (loaded checkpoints only) the metrics of the epochs so far, read back
 
-`capture` copies (a snapshot must not change while training goes on); `restore` loads one into
+`capture` copies the state (a snapshot must not change while training goes on), at a cost
+that does not grow with the epoch; `restore` loads one into
 freshly built objects. `split_optimizer` / `join_optimizer` separate the tensors (for
 safetensors) from the plain numbers (for JSON), so that nothing needs pickle.
 """
@@ -39,12 +42,13 @@ class Snapshot:
     optimizer: dict[str, Any]  # optimizer.state_dict(), copied
     scheduler: dict[str, Any] | None  # scheduler.state_dict(), copied, or None
     rng: dict[str, torch.Tensor]  # "torch", "shuffle" (and "cuda.<i>"): uint8 states
-    records: list[dict[str, Any]] = field(default_factory=list)  # one per epoch so far
+    records: list[dict[str, Any]] = field(default_factory=list)  # one per epoch (when loaded)
+    metrics: dict[str, Any] | None = None  # mark of metrics.jsonl: lines, bytes, sha256
 
 
 def rng_states(generator: torch.Generator) -> dict[str, torch.Tensor]:
     states = {"torch": torch.get_rng_state(), "shuffle": generator.get_state()}  # (5056,) uint8
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_initialized():  # (never true without CUDA)
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             states[f"cuda.{i}"] = s
     return states
@@ -66,18 +70,30 @@ def capture(
     epoch: int,
     step: int,
     elapsed: float,
-    records: list[dict[str, Any]],
+    metrics: dict[str, Any] | None = None,
+    into: Snapshot | None = None,
 ) -> Snapshot:
-    """A private copy of the run's state now (call it between epochs)."""
+    """A private copy of the run's state now (call it between epochs); ``metrics`` is the mark
+    of the metrics file (a small dict), not the records: O(parameters), not O(epochs).
+
+    ``into``: an earlier snapshot of the same model, no longer needed, whose parameter copies
+    are refilled in place (``copy_``, no allocation: the run takes one every epoch)."""
+    params = model.state_dict()
+    if into is not None and into.model.keys() == params.keys():
+        for name, value in params.items():
+            into.model[name].copy_(value.detach())
+        copies = into.model
+    else:
+        copies = {k: v.detach().clone() for k, v in params.items()}
     return Snapshot(
         epoch=epoch,
         step=step,
         elapsed=elapsed,
-        model={k: v.detach().clone() for k, v in model.state_dict().items()},
+        model=copies,
         optimizer=optimizer.state_dict(),  # clones its tensors
         scheduler=None if scheduler is None else copy.deepcopy(scheduler.state_dict()),
         rng=rng_states(generator),
-        records=copy.deepcopy(records),
+        metrics=metrics,
     )
 
 

@@ -11,13 +11,16 @@ JSON or safetensors (a JSON header plus raw tensor bytes), so loading only ever 
         data.json                   preprocessing: standardizer mean/std, feature and target
                                     names, classes (label of each class index), task
         state.json                  epoch, step, elapsed, the optimizer's plain numbers
-                                    (step counts, param groups), the scheduler's state
-        metrics.jsonl               one JSON line per epoch so far
+                                    (step counts, param groups), the scheduler's state, and
+                                    the mark of metrics.jsonl at this epoch (lines, bytes,
+                                    SHA-256 of those bytes: see records.py)
         manifest.json               written last: format, version, SHA-256 and size of each file
-      metrics.jsonl                 a copy of checkpoint/metrics.jsonl, for people and plots
+      metrics.jsonl                 one JSON line per epoch, appended as the run goes
       summary.json                  the final report (a finished run only)
+      loss.png, fit.png, ...        plots (a finished run only)
+      .nnscratch.lock               held by the run training here (see folder.py)
 
-Saving writes a new ``.checkpoint.tmp/`` folder file by file (each one atomically), the manifest
+Saving writes a new ``.checkpoint.tmp/`` folder file by file (each one fsynced), the manifest
 last, then swaps it in (`nnscratch.run.atomic.replace_dir`). A kill at any moment leaves a complete
 checkpoint at ``checkpoint/`` or, mid-swap, at ``checkpoint.old/``; `find` looks at both. On
 load, a file whose hash differs from the manifest is refused: truncated, corrupted, or replaced.
@@ -27,8 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +39,15 @@ import torch
 
 from nnscratch.errors import UserError
 from nnscratch.run import atomic
-from nnscratch.run.checkpoint.state import Snapshot, join_optimizer, split_optimizer
+from nnscratch.run.checkpoint import loader, records
+from nnscratch.run.checkpoint.read import NO_PICKLE
+from nnscratch.run.checkpoint.state import Snapshot, split_optimizer
 from nnscratch.run.config import TrainConfig
 
-FORMAT, VERSION = "nnscratch-checkpoint", 1
+FORMAT, VERSION = "nnscratch-checkpoint", 2  # 2: metrics.jsonl outside, marked
 MANIFEST = "manifest.json"
 FOLDER, TEMP = "checkpoint", ".checkpoint.tmp"
 RUN_FILES = (FOLDER, FOLDER + ".old", "metrics.jsonl", "summary.json", TEMP)
-DATA_KEYS = ("task", "features", "target", "classes", "standardizer", "out_features")
-NO_PICKLE = "nnscratch never loads .pt/pickle files: unpickling can run code"
 
 
 @dataclass
@@ -56,41 +58,59 @@ class Checkpoint:
     path: Path  # the checkpoint folder it came from
 
 
-def _jsonl(records: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(r) + "\n" for r in records)
-
-
 def save(run_dir: str | Path, config: TrainConfig, data: dict[str, Any], snap: Snapshot) -> Path:
-    """Write ``snap`` as ``run_dir/checkpoint`` (atomically, see above); return that folder."""
+    """Write ``snap`` as ``run_dir/checkpoint`` (atomically, see above); return that folder.
+
+    ``snap.metrics`` is the mark of ``run_dir/metrics.jsonl`` at the snapshot's epoch (the file
+    is appended by the run, `records.MetricsLog`, and must be synced first); without one (a
+    snapshot made by hand), ``snap.records`` are written as that file. A failure removes the
+    half-built ``.checkpoint.tmp/`` and raises `WriteError`; the previous checkpoint stays.
+    """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     temp = run_dir / TEMP
-    shutil.rmtree(temp, ignore_errors=True)  # left over from a killed save
-    temp.mkdir()
-    opt_tensors, opt_plain = split_optimizer(snap.optimizer)
-    state = {
-        "epoch": snap.epoch,
-        "step": snap.step,
-        "elapsed": snap.elapsed,
-        "optimizer": opt_plain,
-        "scheduler": snap.scheduler,
-    }
-    contents = {
-        "model.safetensors": _tensors({k: v.detach().cpu() for k, v in snap.model.items()}),
-        "optimizer.safetensors": _tensors(opt_tensors),
-        "rng.safetensors": _tensors({k: v.cpu() for k, v in snap.rng.items()}),
-        "config.json": json.dumps(config.to_dict(), indent=1).encode(),
-        "data.json": json.dumps(data, indent=1).encode(),
-        "state.json": json.dumps(state, indent=1).encode(),
-        "metrics.jsonl": _jsonl(snap.records).encode(),
-    }
-    manifest = {"format": FORMAT, "version": VERSION, "epoch": snap.epoch, "files": {}}
-    for name, blob in contents.items():
-        atomic.write_bytes(temp / name, blob)
-        manifest["files"][name] = {"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)}
-    atomic.write_text(temp / MANIFEST, json.dumps(manifest, indent=1))  # last: marks it complete
-    folder = atomic.replace_dir(temp, run_dir / FOLDER)
-    atomic.write_bytes(run_dir / "metrics.jsonl", contents["metrics.jsonl"])
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic.remove_tree(temp)  # left over from a killed save
+        temp.mkdir()
+    except OSError as e:
+        raise atomic.write_error(temp, e) from None
+    try:
+        mark, lines = snap.metrics, None
+        if mark is None:  # a snapshot made by hand: its records become the file, after the swap
+            lines = records.encode(snap.records)
+            mark = records.mark_of(lines)
+        opt_tensors, opt_plain = split_optimizer(snap.optimizer)
+        state = {
+            "epoch": snap.epoch,
+            "step": snap.step,
+            "elapsed": snap.elapsed,
+            "optimizer": opt_plain,
+            "scheduler": snap.scheduler,
+            "metrics": mark,  # run_dir/metrics.jsonl up to this epoch (see records.py)
+        }
+        contents = {
+            "model.safetensors": _tensors({k: v.detach().cpu() for k, v in snap.model.items()}),
+            "optimizer.safetensors": _tensors(opt_tensors),
+            "rng.safetensors": _tensors({k: v.cpu() for k, v in snap.rng.items()}),
+            "config.json": json.dumps(config.to_dict(), indent=1).encode(),
+            "data.json": json.dumps(data, indent=1).encode(),
+            "state.json": json.dumps(state, indent=1).encode(),
+        }
+        manifest = {"format": FORMAT, "version": VERSION, "epoch": snap.epoch, "files": {}}
+        for name, blob in contents.items():
+            atomic.write_new(temp / name, blob)  # the folder, not each file, is swapped in
+            manifest["files"][name] = {
+                "sha256": hashlib.sha256(blob).hexdigest(),
+                "bytes": len(blob),
+            }
+        atomic.write_new(temp / MANIFEST, json.dumps(manifest, indent=1).encode())  # last
+        atomic.fsync_dir(temp)
+        folder = atomic.replace_dir(temp, run_dir / FOLDER)
+    except BaseException:
+        atomic.remove_tree(temp)  # no half-built checkpoint is left behind
+        raise
+    if lines is not None:
+        atomic.write_bytes(run_dir / records.FILE, lines)
     return folder
 
 
@@ -128,91 +148,9 @@ def run_dir(folder: Path) -> Path:
     return folder.parent if folder.name in (FOLDER, FOLDER + ".old") else folder
 
 
-def _read_verified(folder: Path) -> dict[str, bytes]:
-    """Every file listed in the manifest, checked against its size and SHA-256."""
-    manifest = _json(folder / MANIFEST, (folder / MANIFEST).read_bytes())
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise UserError(f"{folder / MANIFEST}: not an nnscratch checkpoint manifest")
-    if manifest.get("version") != VERSION:
-        raise UserError(
-            f"{folder}: checkpoint format version {manifest.get('version')!r}; this nnscratch "
-            f"reads version {VERSION}"
-        )
-    blobs = {}
-    for name in ("model.safetensors", "optimizer.safetensors", "rng.safetensors", "config.json",
-                 "data.json", "state.json", "metrics.jsonl"):  # fmt: skip
-        entry = manifest.get("files", {}).get(name)
-        file = folder / name
-        if not isinstance(entry, dict) or not file.is_file():
-            raise UserError(f"{file}: missing from the checkpoint; it is incomplete")
-        blob = file.read_bytes()
-        if len(blob) != entry.get("bytes") or hashlib.sha256(blob).hexdigest() != entry.get(
-            "sha256"
-        ):
-            raise UserError(
-                f"{file}: truncated, corrupted or replaced (it does not match {MANIFEST}); "
-                "this checkpoint cannot be trusted: restore the folder or train again"
-            )
-        blobs[name] = blob
-    return blobs
-
-
-def _json(file: Path, blob: bytes) -> Any:
-    try:
-        return json.loads(blob.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise UserError(f"{file}: not valid JSON ({e}); the checkpoint is corrupted") from e
-
-
-def _safetensors(file: Path, blob: bytes) -> dict[str, torch.Tensor]:
-    try:
-        return safetensors.torch.load(blob)
-    except Exception as e:  # SafetensorError and friends: a parse failure, nothing executed
-        raise UserError(
-            f"{file}: not a valid safetensors file ({e}); the checkpoint is corrupted ({NO_PICKLE})"
-        ) from e
-
-
-def _config(file: Path, values: Any) -> TrainConfig:
-    names = {f.name for f in fields(TrainConfig)}
-    if not isinstance(values, dict) or set(values) - names:
-        unknown = sorted(set(values) - names) if isinstance(values, dict) else values
-        raise UserError(f"{file}: unknown configuration fields {unknown}; a newer nnscratch?")
-    return TrainConfig(**values).validate()
-
-
 def load(path: str | Path) -> Checkpoint:
-    """Read and check the checkpoint of the run at ``path``; `UserError` for any problem."""
+    """Read and check the checkpoint of the run at ``path``; `UserError` for any problem
+    (every file's size, hash and every field are checked before use: `loader`)."""
     folder = find(path)
-    blobs = _read_verified(folder)
-    try:
-        state = _json(folder / "state.json", blobs["state.json"])
-        records = [
-            _json(folder / "metrics.jsonl", line)
-            for line in blobs["metrics.jsonl"].splitlines()
-            if line.strip()
-        ]
-        optimizer = join_optimizer(
-            _safetensors(folder / "optimizer.safetensors", blobs["optimizer.safetensors"]),
-            state["optimizer"],
-        )
-        snap = Snapshot(
-            epoch=int(state["epoch"]),
-            step=int(state["step"]),
-            elapsed=float(state["elapsed"]),
-            model=_safetensors(folder / "model.safetensors", blobs["model.safetensors"]),
-            optimizer=optimizer,
-            scheduler=state["scheduler"],
-            rng=_safetensors(folder / "rng.safetensors", blobs["rng.safetensors"]),
-            records=records,
-        )
-        config = _config(
-            folder / "config.json", _json(folder / "config.json", blobs["config.json"])
-        )
-        data = _json(folder / "data.json", blobs["data.json"])
-        missing = [k for k in DATA_KEYS if k not in data]
-        if missing:
-            raise KeyError(f"data.json lacks {', '.join(missing)}")
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise UserError(f"{folder}: the checkpoint is incomplete or malformed ({e!r})") from e
+    config, data, snap = loader.read_checkpoint(folder, run_dir(folder), MANIFEST, FORMAT, VERSION)
     return Checkpoint(config, data, snap, folder)

@@ -84,8 +84,10 @@ def _suffix(fmt: str) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default=None, help="default: text, or from --out"
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="write to FILE (.txt .dot .mmd; .svg .png need Graphviz)")  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+              default=None, help="write to FILE (.txt .dot .mmd; .svg .png need Graphviz; "
+              "- : standard output)")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="let --out replace an existing file")
 def command(
     model: str,
     hidden: str,
@@ -97,15 +99,20 @@ def command(
     max_values: int,
     fmt: str | None,
     out: Path | None,
+    overwrite: bool,
 ) -> None:
+    if out is not None and str(out) == "-":
+        out = None  # standard output: what no --out does
     if features < 1 or samples < 1:
         raise UserError(f"--n-features and --samples must be >= 1, got {features} and {samples}")
     if max_values < 0:
         raise UserError(f"--max-values must be >= 0, got {max_values}")
     fmt = _format_for(out, fmt)
     sizes = _hidden_sizes(hidden) if model == "mlp" else []
-    if out is not None and not out.parent.is_dir():
-        raise UserError(f"directory {str(out.parent)!r} does not exist")
+    if out is not None:
+        from nnscratch.run.atomic import check_target
+
+        check_target(out, overwrite=overwrite)  # before any work; see nnscratch.run.atomic
 
     import torch
 

@@ -29,7 +29,12 @@ from nnscratch.errors import UserError
     "--data", required=True, type=click.Path(path_type=Path), help="a .csv, .npy or .npz file"
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path), help="write the predictions to this CSV file"
+    "--out",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="write the predictions to this CSV file (- : standard output)",
+)
+@click.option(
+    "--overwrite", is_flag=True, help="let --out replace an existing file (never an input)"
 )
 @click.option(
     "--keep",
@@ -37,14 +42,17 @@ from nnscratch.errors import UserError
     "predictions back to the rows)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print everything as one JSON object")
-def command(model_dir: Path, data: Path, out: Path | None, keep: str | None, as_json: bool) -> None:
+def command(
+    model_dir: Path, data: Path, out: Path | None, overwrite: bool, keep: str | None, as_json: bool
+) -> None:
     from nnscratch.run.config import parse_names
     from nnscratch.run.predict import load_model, predict, read_columns
 
     keep_names = parse_names("--keep", keep)
-
+    if out is not None and str(out) == "-":
+        out = None  # standard output: what no --out does
     if out is not None:
-        check_out(out)
+        check_out(out, overwrite, data, model_dir)
     saved = load_model(model_dir)
     kept = {} if keep_names is None else read_columns(data, keep_names, saved.config.header)
     result = predict(saved, data)
@@ -68,11 +76,19 @@ def command(model_dir: Path, data: Path, out: Path | None, keep: str | None, as_
         click.echo(f"metrics (the file has the target column): {shown}", err=out is None)
 
 
-def check_out(out: Path) -> None:
-    if out.is_dir():
-        raise UserError(f"--out {out}: is a folder; give a file name such as predictions.csv")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: the folder {out.parent} does not exist; create it first")
+def check_out(out: Path, overwrite: bool, data: Path, model_dir: Path) -> None:
+    """Refuse an --out that would replace something without --overwrite, or one of this
+    command's inputs (the data file, the run's own files) even with it (`nnscratch.run.atomic`)."""
+    from nnscratch.run import atomic
+    from nnscratch.run.checkpoint.folder import run_files, run_root
+
+    atomic.check_target(out, overwrite=overwrite, inputs=[data, *run_files(model_dir)])
+    root = run_root(model_dir)
+    if atomic.inside(out, root):
+        raise UserError(
+            f"--out {out}: is inside the run folder {root}, which belongs to the run; "
+            "write the predictions elsewhere"
+        )
 
 
 def fmt(value: Any) -> str:

@@ -30,13 +30,17 @@ FOLDER = click.Path(file_okay=True, dir_okay=True, path_type=Path)
     type=FOLDER,
     help="continue the run saved in this folder, to --epochs in total (default: its own)",
 )
-@click.option("--overwrite", is_flag=True, help="let --out replace a run already saved there")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="let --out replace a run saved there (its files only; never a run in progress)",
+)
 @click.option(
     "--checkpoint-every",
     type=int,
-    default=10,
-    show_default=True,
-    help="with --out: save every N epochs (0: only at the end); always at the end and on Ctrl-C",
+    default=None,
+    help="with --out: save every N epochs (0: only at the end; default: every 10 epochs, less "
+    "often if saving would take over 5 percent of the time); always at the end and on Ctrl-C",
 )
 @click.option("--quiet", is_flag=True, help="no per-epoch progress lines")
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
@@ -94,36 +98,49 @@ def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, o
     from nnscratch.run.prepare import prepare
     from nnscratch.run.train import TrainingInterrupted, train
 
-    if checkpoint_every < 0:
+    if checkpoint_every is not None and checkpoint_every < 0:
         raise UserError(
             f"--checkpoint-every must be >= 0 (0: only at the end), got {checkpoint_every}"
         )
-    saved = None
-    if resume is not None:
-        saved, config = resume_config(ctx, resume, out, overwrite)
-        out = checkpoint.run_dir(saved.path)
-    else:
-        config = config_from_options(TrainConfig, options).validate()
-        if out is not None:
-            check_out(out, overwrite)
-    data = prepare(config)  # every data mistake surfaces here, before the folder is touched
-    if saved is not None:
-        checkpoint.check_same_data(saved.data, data)
-    main_rank = distributed.is_main()
-    if not main_rank:
-        out, as_json, quiet = None, False, True  # the other ranks train silently
-    log = None if as_json else epoch_logger(data.config.epochs, quiet)
+    from nnscratch.run.checkpoint.folder import RunFolder, run_root
+
+    main_rank = distributed.is_main()  # only rank 0 writes (and locks) the run folder
+    saved, folder = None, None
     try:
-        result = train(data, log, out, saved, checkpoint_every)
-    except TrainingInterrupted as e:
-        close_logger(log)
-        click.echo(interrupted_message(e), err=True)
-        ctx.exit(130)
+        if resume is not None:
+            root = run_root(resume)
+            if main_rank and root.is_dir():  # locked before it is read: no run changes it now
+                folder = RunFolder.open(root, fresh=False, flag="--resume")
+            saved, config = resume_config(ctx, resume, out, overwrite)
+            out = checkpoint.run_dir(saved.path)
+        else:
+            config = config_from_options(TrainConfig, options).validate()
+            if out is not None:
+                check_out(out, overwrite)
+        data = prepare(config)  # every data mistake surfaces here, before the folder is touched
+        if saved is not None:
+            checkpoint.check_same_data(saved.data, data)
+        if not main_rank:
+            out, as_json, quiet = None, False, True  # the other ranks train silently
+        elif out is not None and folder is None:
+            # made, locked and written (the PID) before the first epoch; --overwrite: the
+            # earlier run's files go now, so that none of them outlives it
+            folder = RunFolder.open(out, fresh=True)
+        log = None if as_json else epoch_logger(data.config.epochs, quiet)
+        try:
+            result = train(data, log, folder, saved, checkpoint_every)
+        except TrainingInterrupted as e:
+            close_logger(log)
+            click.echo(interrupted_message(e), err=True)
+            ctx.exit(130)
+        finally:
+            close_logger(log)  # a live progress bar must not outlive an error
+        if not main_rank:
+            return
+        plots = result.plots  # written by the run (`nnscratch.run.train`)
     finally:
-        close_logger(log)  # a live progress bar must not outlive an error
-    if not main_rank:
-        return
-    plots = result.plots  # written by the run (`nnscratch.run.train`)
+        if folder is not None:
+            folder.close()  # releases the lock
     for warning in result.summary.get("warnings", []):
         click.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -139,14 +156,22 @@ def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, o
 
 
 def check_out(out: Path, overwrite: bool) -> None:
-    """Refuse an --out that would destroy something, before any data is loaded or trained."""
-    from nnscratch.run.checkpoint import is_run
+    """Refuse an --out that would destroy something or cannot be made, before any data is loaded
+    or trained (`nnscratch.run.checkpoint.folder`); changes nothing."""
+    from nnscratch.run.checkpoint.folder import check_creatable, has_checkpoint, is_run, probe_lock
 
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: is a file; give a folder for the run")
+    if str(out) == "-":
+        raise UserError("--out -: a run is a folder of files, not standard output; give a folder")
+    check_creatable(out)
     if (out / "manifest.json").exists():
         raise UserError(f"--out {out}: is a checkpoint inside a run; give another folder")
+    probe_lock(out)  # another run training there: refused, --overwrite or not
     if is_run(out):
+        if not has_checkpoint(out) and not overwrite:
+            raise UserError(
+                f"--out {out}: holds a run stopped before its first checkpoint was complete; "
+                "pass --overwrite to start it again there, or choose another folder"
+            )
         if not overwrite:
             raise UserError(
                 f"--out {out}: a run is saved there already; pass --overwrite to replace it, "
@@ -183,6 +208,15 @@ def resume_config(ctx: click.Context, resume: Path, out: Path | None, overwrite:
             f"{flags}: a resumed run keeps its saved configuration (only --epochs may change); "
             "start a new run with --out to change it"
         )
+    from nnscratch.run.checkpoint.folder import has_checkpoint, is_run, run_root
+
+    root = run_root(resume)
+    if root.is_dir() and is_run(root) and not has_checkpoint(root):
+        raise UserError(
+            f"--resume {resume}: the run was stopped before its first checkpoint was complete, "
+            f"so there is nothing to resume; start it again with the same flags and "
+            f"--out {shlex.quote(str(root))} --overwrite"
+        )
     saved = checkpoint.load(resume)
     epochs = ctx.params["epochs"]
     if epochs is None:
@@ -215,4 +249,3 @@ def interrupted_message(e: Any) -> str:
         )
     command = f"nnscratch train --resume {shlex.quote(str(e.out))} --epochs {e.epochs}"
     return f"interrupted: saved epoch {e.epoch} of {e.epochs} in {e.out}; resume with: {command}"
-

@@ -1,0 +1,131 @@
+"""``metrics.jsonl``: one JSON line per epoch, appended as the run goes, so that saving an epoch
+costs the same at epoch 10 and at epoch 100,000.  Replaces rewriting the whole history (and
+deep-copying it into every snapshot), which made a long run with ``--out`` quadratic in epochs.
+
+The file lives in the run folder (``DIR/metrics.jsonl``), not inside the checkpoint; each
+checkpoint instead records a *mark* of the file as it was at that epoch, in ``state.json``:
+
+    {"lines": 120, "bytes": 20480, "sha256": "<SHA-256 of those first 20480 bytes>"}
+
+A running SHA-256 is updated line by line, so a mark costs nothing to take. Loading reads the
+first ``bytes`` bytes and checks them against the mark (lines written after the checkpoint, by
+epochs a kill did not let it save, are ignored); resuming truncates the file back to the mark
+and appends from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from nnscratch.errors import UserError
+from nnscratch.run import atomic
+
+FILE = "metrics.jsonl"
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record) + "\n").encode()
+
+
+def mark_of(blob: bytes) -> dict[str, Any]:
+    """The mark of a metrics file whose whole content is ``blob``."""
+    lines = blob.count(b"\n")
+    return {"lines": lines, "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
+
+
+def encode(records: list[dict[str, Any]]) -> bytes:
+    return b"".join(_line(r) for r in records)
+
+
+class MetricsLog:
+    """``DIR/metrics.jsonl`` open for appending: `append` one record per epoch, `mark` for a
+    checkpoint, `sync` before a checkpoint that refers to it is written."""
+
+    def __init__(self, run_dir: str | Path, mark: dict[str, Any] | None = None) -> None:
+        """Start the file afresh, or (``mark``, from a checkpoint being resumed) cut it back to
+        the checkpoint's epoch; its first ``mark['bytes']`` bytes must match."""
+        self.path = Path(run_dir) / FILE
+        self._hash = hashlib.sha256()
+        self.lines = self.bytes = 0
+        try:
+            if mark is None:
+                self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close())
+            else:
+                head = read_head(self.path, mark)
+                self._file = open(self.path, "r+b")  # noqa: SIM115
+                self._file.truncate(mark["bytes"])
+                self._file.seek(mark["bytes"])
+                self._hash.update(head)
+                self.lines, self.bytes = mark["lines"], mark["bytes"]
+        except OSError as e:
+            raise atomic.write_error(self.path, e) from None
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = _line(record)
+        try:
+            self._file.write(line)
+            self._file.flush()  # a reader (or a kill) sees whole lines
+        except OSError as e:
+            raise atomic.write_error(self.path, e) from None
+        self._hash.update(line)
+        self.lines += 1
+        self.bytes += len(line)
+
+    def mark(self) -> dict[str, Any]:
+        """Where the file stands now (O(1): a copy of the running hash)."""
+        return {"lines": self.lines, "bytes": self.bytes, "sha256": self._hash.copy().hexdigest()}
+
+    def sync(self) -> None:
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as e:
+            raise atomic.write_error(self.path, e) from None
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass
+
+
+def read_head(path: Path, mark: Any) -> bytes:
+    """The first ``mark['bytes']`` bytes of ``path``, checked against the mark."""
+    if not (
+        isinstance(mark, dict)
+        and all(isinstance(mark.get(k), int) and mark[k] >= 0 for k in ("lines", "bytes"))
+        and isinstance(mark.get("sha256"), str)
+    ):
+        raise UserError(f"{path}: the checkpoint's mark of this file is malformed ({mark!r})")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(mark["bytes"])
+    except FileNotFoundError:
+        raise UserError(
+            f"{path}: missing; the checkpoint needs the run's metrics file beside it"
+        ) from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot be read ({atomic.cause(e)})") from None
+    if len(head) != mark["bytes"] or mark_of(head) != mark:
+        raise UserError(
+            f"{path}: truncated, corrupted or replaced (its first {mark['lines']} lines do not "
+            "match the checkpoint); restore the run folder or train again"
+        )
+    return head
+
+
+def read(run_dir: str | Path, mark: Any) -> list[dict[str, Any]]:
+    """The records of the checkpoint whose mark is ``mark`` (one per epoch it completed)."""
+    path = Path(run_dir) / FILE
+    head = read_head(path, mark)
+    try:
+        records = [json.loads(line) for line in head.decode("utf-8").splitlines()]
+    except (UnicodeDecodeError, ValueError) as e:
+        raise UserError(f"{path}: not valid JSON lines ({e}); the run is corrupted") from None
+    if not all(isinstance(r, dict) for r in records):
+        raise UserError(f"{path}: each line must be a JSON object; the run is corrupted")
+    return records
