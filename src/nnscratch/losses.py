@@ -80,6 +80,15 @@ def l1_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") 
     """Mean absolute error.  ≙ ``F.l1_loss``.
 
     L = reduce(|ŷ − y|);   ∂|d|/∂d = sign(d), 0 at d = 0 (PyTorch's choice at the kink).
+
+    Args:
+        input: predictions ŷ, any shape.
+        target: y, the same shape as ``input``.
+        reduction: 'none' | 'mean' | 'sum' (default 'mean').
+
+    Example:
+        >>> l1_loss(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 1.0]))  # (1 + 2) / 2
+        tensor(1.5000)
     """
     _check_same_shape("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
@@ -97,6 +106,16 @@ def huber_loss(
 
     Convention note: ``F.smooth_l1_loss(beta=β)`` is the same curve divided by β,
     smooth_l1 = huber / β: its linear part has slope 1 instead of δ. They agree only at δ = β = 1.
+
+    Args:
+        input: predictions ŷ, any shape.
+        target: y, the same shape as ``input``.
+        reduction: 'none' | 'mean' | 'sum' (default 'mean').
+        delta: δ, where the quadratic piece turns linear (default 1.0, > 0).
+
+    Example:
+        >>> huber_loss(torch.tensor([0.5, 3.0]), torch.tensor([0.0, 0.0]))  # (0.125 + 2.5) / 2
+        tensor(1.3125)
     """
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
@@ -128,6 +147,19 @@ def cross_entropy(
     Convention notes: PyTorch's smoothing spreads ε over *all* C classes, the true one included
     (the true class gets 1 − ε + ε/C); some texts spread it over the C − 1 wrong classes only.
     The loss takes *logits*, not probabilities: never apply softmax before it.
+
+    Args:
+        input: logits (N, C).
+        target: class indices (N,), int64, in 0..C−1 or ``ignore_index``.
+        weight: per-class weights (C,) (default None: all 1).
+        ignore_index: a target value that contributes nothing (default −100).
+        reduction: 'none' | 'mean' | 'sum' (default 'mean').
+        label_smoothing: ε in [0, 1] (default 0).
+
+    Example:
+        >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+        >>> cross_entropy(logits, torch.tensor([0, 1]))  # −log(e²/(e² + 1)) for both
+        tensor(0.1269)
     """
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -199,6 +231,18 @@ def binary_cross_entropy_with_logits(
           = w·[(1 − y)·x − (1 + (p − 1)·y)·log σ(x)]        since log(1 − σ(x)) = log σ(x) − x
     log σ comes from `nnscratch.functional.logsigmoid`, finite even for x = ±1000; the naive
     log(sigmoid(x)) gives log(0) = −inf there. 'mean' averages over every element (not Σ w).
+
+    Args:
+        input: logits x, any shape.
+        target: y ∈ [0, 1], the same shape as ``input``.
+        weight: w, broadcast to ``input`` (default None: 1).
+        reduction: 'none' | 'mean' | 'sum' (default 'mean').
+        pos_weight: p, weight of the positive term, broadcast over the last dimension (default
+            None: 1).
+
+    Example:
+        >>> binary_cross_entropy_with_logits(torch.tensor([0.0]), torch.tensor([1.0]))  # log 2
+        tensor(0.6931)
     """
     _check_reduction(reduction)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)

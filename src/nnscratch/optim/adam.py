@@ -1,29 +1,7 @@
 """Adam.  Replaces ``torch.optim.Adam``.
 
-For each parameter p with gradient g, at step t = 1, 2, ... (same names, same defaults and the
-same order of operations as ``torch.optim.Adam``'s single-tensor path):
-
-    g ← −g                                  if maximize
-    g ← g + λ·p                             if weight_decay λ ≠ 0   (L2 penalty added to g)
-    m ← β₁·m + (1 − β₁)·g                   first moment,  m₀ = 0
-    v ← β₂·v + (1 − β₂)·g²                  second moment, v₀ = 0   (g² element-wise)
-    v̂ ← max(v̂, v)                           if amsgrad (v̂ keeps the largest v seen so far)
-    p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)          (√v̂ instead of √v if amsgrad)
-
-Convention notes:
-  * Bias correction. m and v start at zero, so early on they underestimate the moments by the
-    factors (1 − β₁ᵗ) and (1 − β₂ᵗ); the last line divides them out. It is folded into the step
-    size and the denominator rather than written as m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ); the two
-    forms differ only in where ε sits: here ε is added to √v/√(1 − β₂ᵗ) = √v̂, i.e. *outside* the
-    square root and *after* bias correction, as in the Adam paper's algorithm. (Keras folds
-    √(1 − β₂ᵗ) into the step size and adds ε to the uncorrected √v: the same ε acts ~√(1 − β₂ᵗ)
-    times larger there early in training.)
-  * ``weight_decay`` here is an L2 penalty: λ·p joins g *before* the moments, so it is rescaled
-    by 1/√v like the gradient. Decay applied to p directly is `AdamW`, a separate class.
-  * Each line uses the tensor op PyTorch uses (``add(alpha=)``, ``addcmul``, ``addcdiv``), the
-    math in a comment beside it, so that even float32 results match bit for bit. One needs a word:
-    m ← β₁·m + (1 − β₁)·g is computed as ``m.lerp_(g, 1 − β₁)`` = m + (1 − β₁)·(g − m), equal in
-    exact arithmetic, different in the last bit of a float.
+The algorithm box and its conventions (bias correction, where ε goes, L2 penalty vs decoupled
+decay) are `Adam`'s docstring: ``help(nnscratch.optim.Adam)``.
 """
 
 from __future__ import annotations
@@ -53,6 +31,58 @@ def check_betas(betas: tuple[Any, Any]) -> tuple[Any, Any]:
 
 
 class Adam(Optimizer):
+    """Adam: adaptive moment estimation.  ≙ ``torch.optim.Adam``.
+
+    ────────────────────────────────────────────────────────────────────────────────────────
+    input:       lr, β₁, β₂ (betas), θ₀ (params), f(θ) (objective), λ (weight_decay),
+                 ε (eps), amsgrad, maximize
+    initialize:  m₀ ← 0 (first moment), v₀ ← 0 (second moment), v̂₀ ← 0
+    ────────────────────────────────────────────────────────────────────────────────────────
+    for t = 1 to ... do
+        g ← ∇f(θ_{t−1})
+        g ← −g                                    if maximize
+        g ← g + λ·θ_{t−1}                         if λ ≠ 0     (L2 penalty added to g)
+        m ← β₁·m + (1 − β₁)·g                     first moment
+        v ← β₂·v + (1 − β₂)·g²                    second moment (g² element-wise)
+        v̂ ← max(v̂, v)                             if amsgrad  (the largest v so far)
+        θ_t ← θ_{t−1} − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)      (√v̂ if amsgrad)
+    return θ_t
+    ────────────────────────────────────────────────────────────────────────────────────────
+
+    The same names, defaults and order of operations as ``torch.optim.Adam``'s single-tensor
+    path, so float32 results match it bit for bit.
+
+    Convention notes:
+      * Bias correction. m and v start at zero, so early on they underestimate the moments by the
+        factors (1 − β₁ᵗ) and (1 − β₂ᵗ); the last line divides them out. It is folded into the step
+        size and the denominator rather than written as m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ); the two
+        forms differ only in where ε sits: here ε is added to √v/√(1 − β₂ᵗ) = √v̂, i.e. *outside*
+        the square root and *after* bias correction, as in the Adam paper's algorithm. (Keras folds
+        √(1 − β₂ᵗ) into the step size and adds ε to the uncorrected √v: the same ε acts ~√(1 − β₂ᵗ)
+        times larger there early in training.)
+      * ``weight_decay`` here is an L2 penalty: λ·p joins g *before* the moments, so it is rescaled
+        by 1/√v like the gradient. Decay applied to p directly is `AdamW`, a separate class.
+      * Each line uses the tensor op PyTorch uses (``add(alpha=)``, ``addcmul``, ``addcdiv``), the
+        math in a comment beside it, so that even float32 results match bit for bit. One needs a
+        word: m ← β₁·m + (1 − β₁)·g is computed as ``m.lerp_(g, 1 − β₁)`` = m + (1 − β₁)·(g − m), equal in
+        exact arithmetic, different in the last bit of a float.
+
+    Args:
+        params: parameters (an iterable of tensors) or parameter groups (dicts with "params").
+        lr: learning rate (default 1e-3).
+        betas: (β₁, β₂), decay rates of the two moments (default (0.9, 0.999)); floats or
+            one-element tensors.
+        eps: ε, added to the denominator (default 1e-8).
+        weight_decay: λ, L2 penalty added to g (default 0; decoupled decay is `AdamW`).
+        amsgrad: use the largest v seen so far (default False).
+        maximize: maximize f instead of minimizing it (default False).
+
+    Example:
+        >>> optimizer = Adam(model.parameters(), lr=1e-3)
+        >>> loss_fn(model(X), y).backward()
+        >>> optimizer.step(); optimizer.zero_grad()
+    """
+
     def __init__(
         self,
         params: ParamsT,

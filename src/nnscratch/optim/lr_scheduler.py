@@ -27,7 +27,20 @@ from nnscratch.optim.optimizer import Optimizer
 
 
 class LRScheduler:
-    """Base class (``torch.optim.lr_scheduler.LRScheduler``): subclasses define ``get_lr()``."""
+    """Base class (``torch.optim.lr_scheduler.LRScheduler``): subclasses define ``get_lr()``.
+
+        step():  last_epoch ← last_epoch + 1;  group["lr"] ← get_lr()[i] for each group i
+
+    Args:
+        optimizer: the `Optimizer` whose groups' ``lr`` it rewrites.
+        last_epoch: the index of the last epoch taken (default −1: a fresh schedule; to resume,
+            the groups must hold ``initial_lr``, as a loaded optimizer state does).
+
+    Example:
+        >>> scheduler = StepLR(optimizer, step_size=30, gamma=0.1)  # any subclass
+        >>> for epoch in range(epochs):
+        ...     train_one_epoch(); scheduler.step()
+    """
 
     _is_initial: bool = False  # True only during the step taken by __init__
 
@@ -83,6 +96,17 @@ class StepLR(LRScheduler):
 
     closed form:  lr_t = base_lr · γ^⌊t / step_size⌋
     recursion:    lr_t = lr_{t−1} · γ   if t > 0 and t mod step_size = 0,   else lr_{t−1}
+
+    Args:
+        optimizer: the `Optimizer` to schedule.
+        step_size: epochs between two decays (a positive integer).
+        gamma: γ, the factor (default 0.1).
+        last_epoch: the last epoch taken (default −1: a fresh schedule).
+
+    Example:
+        >>> scheduler = StepLR(optimizer, step_size=30, gamma=0.1)  # lr: 0.1 → 0.01 at epoch 30
+        >>> for epoch in range(100):
+        ...     train_one_epoch(); scheduler.step()
     """
 
     def __init__(
@@ -112,6 +136,17 @@ class CosineAnnealingLR(LRScheduler):
     2·T_max. Where the recursion would divide by zero (t − 1 = T_max, 3·T_max, ...: lr_{t−1} is
     η_min) it adds the closed form's increment instead: lr_t = lr_{t−1} + (base_lr − η_min) ·
     (1 − cos(π / T_max)) / 2.
+
+    Args:
+        optimizer: the `Optimizer` to schedule.
+        T_max: epochs of the half cosine (positive).
+        eta_min: η_min, the lowest lr (default 0).
+        last_epoch: the last epoch taken (default −1: a fresh schedule).
+
+    Example:
+        >>> scheduler = CosineAnnealingLR(optimizer, T_max=100)  # lr: base_lr → 0 over 100
+        >>> for epoch in range(100):
+        ...     train_one_epoch(); scheduler.step()
     """
 
     def __init__(
@@ -147,6 +182,18 @@ class LinearLR(LRScheduler):
     recursion:    lr_0 = lr · s;   lr_t = lr_{t−1} · f_t / f_{t−1}
                                      = lr_{t−1} · (1 + (e − s) / (T·s + (t − 1)·(e − s)))   for 0 < t ≤ T
                   lr_t = lr_{t−1}   for t > T
+
+    Args:
+        optimizer: the `Optimizer` to schedule.
+        start_factor: s, in (0, 1] (default 1/3).
+        end_factor: e, in [0, 1] (default 1).
+        total_iters: T, epochs of the ramp (default 5).
+        last_epoch: the last epoch taken (default −1: a fresh schedule).
+
+    Example:
+        >>> scheduler = LinearLR(optimizer, start_factor=0.1, total_iters=5)  # 5-epoch warm-up
+        >>> for epoch in range(100):
+        ...     train_one_epoch(); scheduler.step()
     """
 
     def __init__(

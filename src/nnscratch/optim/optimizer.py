@@ -24,6 +24,25 @@ ParamsT = Iterable[torch.Tensor] | Iterable[dict[str, Any]]
 
 
 class Optimizer:
+    """Base class of the optimizers: parameter groups, per-parameter state, zero_grad, state_dict.
+    ≙ ``torch.optim.Optimizer``.
+
+        param_groups = [{"params": [p, ...], "lr": ..., ...}, ...]   missing keys from ``defaults``
+        state[p]     = {"step": t, "momentum_buffer" | "exp_avg" | ...: tensor, ...}
+        step()       the update rule, for every p with a gradient (a subclass writes it)
+        zero_grad()  p.grad ← None (``set_to_none=True``, the default) or p.grad ← 0
+
+    Args:
+        params: an iterable of tensors, or of dicts (parameter groups) each with a "params" list
+            and its own hyperparameters.
+        defaults: the hyperparameters a group does not set (each subclass passes its own).
+
+    Example:
+        >>> class PlainSGD(Optimizer):
+        ...     def step(self, closure=None):  # p ← p − lr·g for every p with a gradient
+        ...         ...
+    """
+
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state: dict[torch.Tensor, dict[str, Any]] = {}

@@ -1,34 +1,7 @@
 """RMSprop.  Replaces ``torch.optim.RMSprop``.
 
-For each parameter p with gradient g (same names, same defaults and the same order of operations
-as ``torch.optim.RMSprop``'s single-tensor path):
-
-    g ← −g                                  if maximize
-    g ← g + λ·p                             if weight_decay λ ≠ 0   (L2 penalty added to g)
-    v ← α·v + (1 − α)·g²                    running mean of g², v₀ = 0   (g² element-wise)
-    if centered:
-        ḡ ← α·ḡ + (1 − α)·g                 running mean of g, ḡ₀ = 0
-        d ← √(v − ḡ²) + ε                   ≈ standard deviation of g
-    else:
-        d ← √v + ε                          ≈ root mean square of g
-    if momentum μ > 0:
-        b ← μ·b + g / d                     b₀ = 0
-        p ← p − lr·b
-    else:
-        p ← p − lr·g / d
-
-Convention notes:
-  * No bias correction (unlike `Adam`): v starts at 0, so the first steps are large, about
-    lr/√(1 − α) ≈ 10·lr per coordinate for α = 0.99.
-  * ε is added *outside* the square root; TensorFlow/Keras add it inside, √(v + ε), and
-    Hinton's lecture slides leave it out. PyTorch's default α is 0.99; Hinton and Keras use 0.9.
-  * The momentum buffer starts at 0 and accumulates the *normalised* step g/d, with lr outside;
-    contrast `SGD`, whose buffer starts at the first gradient.
-  * Each line uses the tensor op PyTorch uses, so even float32 results match bit for bit;
-    ḡ's update is computed as ``ḡ.lerp_(g, 1 − α)`` = ḡ + (1 − α)·(g − ḡ), equal in exact
-    arithmetic.
-  * Centered RMSprop (Graves, 2013) divides by an estimate of the standard deviation instead of
-    the root mean square.
+The algorithm box and its conventions (no bias correction, where ε goes, the momentum buffer)
+are `RMSprop`'s docstring: ``help(nnscratch.optim.RMSprop)``.
 """
 
 from __future__ import annotations
@@ -41,6 +14,63 @@ from nnscratch.optim.optimizer import Optimizer, ParamsT
 
 
 class RMSprop(Optimizer):
+    """RMSprop: divide the gradient by a running root mean square.  ≙ ``torch.optim.RMSprop``.
+
+    ────────────────────────────────────────────────────────────────────────────────────────
+    input:       lr, α (alpha), ε (eps), θ₀ (params), f(θ) (objective), λ (weight_decay),
+                 μ (momentum), centered, maximize
+    initialize:  v₀ ← 0 (square average), b₀ ← 0 (buffer), ḡ₀ ← 0 (mean of g)
+    ────────────────────────────────────────────────────────────────────────────────────────
+    for t = 1 to ... do
+        g ← ∇f(θ_{t−1})
+        g ← −g                                    if maximize
+        g ← g + λ·θ_{t−1}                         if λ ≠ 0     (L2 penalty added to g)
+        v ← α·v + (1 − α)·g²                      running mean of g² (element-wise)
+        if centered:
+            ḡ ← α·ḡ + (1 − α)·g                   running mean of g
+            d ← √(v − ḡ²) + ε                     ≈ standard deviation of g
+        else:
+            d ← √v + ε                            ≈ root mean square of g
+        if μ > 0:
+            b ← μ·b + g / d
+            θ_t ← θ_{t−1} − lr·b
+        else:
+            θ_t ← θ_{t−1} − lr·g / d
+    return θ_t
+    ────────────────────────────────────────────────────────────────────────────────────────
+
+    The same names, defaults and order of operations as ``torch.optim.RMSprop``'s single-tensor
+    path.
+
+    Convention notes:
+      * No bias correction (unlike `Adam`): v starts at 0, so the first steps are large, about
+        lr/√(1 − α) ≈ 10·lr per coordinate for α = 0.99.
+      * ε is added *outside* the square root; TensorFlow/Keras add it inside, √(v + ε), and
+        Hinton's lecture slides leave it out. PyTorch's default α is 0.99; Hinton and Keras use 0.9.
+      * The momentum buffer starts at 0 and accumulates the *normalised* step g/d, with lr outside;
+        contrast `SGD`, whose buffer starts at the first gradient.
+      * Each line uses the tensor op PyTorch uses, so even float32 results match bit for bit;
+        ḡ's update is computed as ``ḡ.lerp_(g, 1 − α)`` = ḡ + (1 − α)·(g − ḡ), equal in exact
+        arithmetic.
+      * Centered RMSprop (Graves, 2013) divides by an estimate of the standard deviation instead of
+        the root mean square.
+
+    Args:
+        params: parameters (an iterable of tensors) or parameter groups (dicts with "params").
+        lr: learning rate (default 1e-2).
+        alpha: α, smoothing constant of the running means (default 0.99).
+        eps: ε, added outside the square root (default 1e-8).
+        weight_decay: λ, L2 penalty (default 0).
+        momentum: μ (default 0).
+        centered: divide by the estimated standard deviation instead of the RMS (default False).
+        maximize: maximize f instead of minimizing it (default False).
+
+    Example:
+        >>> optimizer = RMSprop(model.parameters(), lr=1e-2)
+        >>> loss_fn(model(X), y).backward()
+        >>> optimizer.step(); optimizer.zero_grad()
+    """
+
     def __init__(
         self,
         params: ParamsT,

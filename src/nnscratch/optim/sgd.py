@@ -5,23 +5,8 @@ The seed's update, for each parameter p with gradient g:
     with torch.no_grad():
         p -= lr * p.grad
 
-With the options of ``torch.optim.SGD`` (same names, same defaults, same order of operations):
-
-    g ← −g                              if maximize
-    g ← g + λ·p                         if weight_decay λ ≠ 0     (L2 penalty added to the gradient)
-    if momentum μ ≠ 0:
-        b ← g                           on the first step          (PyTorch's convention: the buffer
-        b ← μ·b + (1 − τ)·g             afterwards, τ = dampening   starts at g, undamped)
-        g ← g + μ·b   if nesterov  else  g ← b
-    p ← p − lr·g
-
-The last line keeps the seed's form ``p -= lr * g``; PyTorch writes ``p.add_(g, alpha=-lr)``,
-which does not round ``lr * g`` to the dtype first, so float32 results differ from PyTorch's in
-the last bits (float64: ~1e-16). The other lines use PyTorch's tensor ops (``g.add(p, alpha=λ)``).
-
-Convention note: some texts write momentum as ``v ← μ·v + lr·g; p ← p − v`` (lr inside the
-buffer). The two agree for a constant lr but differ when a scheduler changes lr; PyTorch (and this
-class) keep lr outside.
+with ``torch.optim.SGD``'s options (same names, defaults and order of operations): the
+algorithm box is `SGD`'s docstring (``help(nnscratch.optim.SGD)``).
 """
 
 from __future__ import annotations
@@ -34,6 +19,47 @@ from nnscratch.optim.optimizer import Optimizer, ParamsT
 
 
 class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum.  ≙ ``torch.optim.SGD``.
+
+    ────────────────────────────────────────────────────────────────────────────────────────
+    input:       lr, θ₀ (params), f(θ) (objective), λ (weight_decay), μ (momentum),
+                 τ (dampening), nesterov, maximize
+    ────────────────────────────────────────────────────────────────────────────────────────
+    for t = 1 to ... do
+        g ← ∇f(θ_{t−1})
+        g ← −g                                    if maximize
+        g ← g + λ·θ_{t−1}                         if λ ≠ 0     (L2 penalty added to g)
+        if μ ≠ 0:
+            b ← g                                 if t = 1     (the buffer starts at g, undamped)
+            b ← μ·b + (1 − τ)·g                   if t > 1
+            g ← g + μ·b  if nesterov,  else  g ← b
+        θ_t ← θ_{t−1} − lr·g                      the seed's ``p -= lr * p.grad``
+    return θ_t
+    ────────────────────────────────────────────────────────────────────────────────────────
+
+    The last line keeps the seed's form ``p -= lr * g``; PyTorch writes ``p.add_(g, alpha=-lr)``,
+    which does not round ``lr * g`` to the dtype first, so float32 results can differ from
+    PyTorch's in the last bit (float64: ~1e-16). The other lines use PyTorch's tensor ops.
+
+    Convention note: some texts write momentum as ``v ← μ·v + lr·g; p ← p − v`` (lr inside
+    the buffer). The two agree for a constant lr but differ when a scheduler changes lr;
+    PyTorch (and this class) keep lr outside.
+
+    Args:
+        params: parameters (an iterable of tensors) or parameter groups (dicts with "params").
+        lr: learning rate (default 1e-3).
+        momentum: μ (default 0).
+        dampening: τ, dampening for momentum (default 0).
+        weight_decay: λ, L2 penalty (default 0).
+        nesterov: Nesterov momentum (default False; needs μ > 0 and τ = 0).
+        maximize: maximize f instead of minimizing it (default False).
+
+    Example:
+        >>> optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> loss_fn(model(X), y).backward()
+        >>> optimizer.step(); optimizer.zero_grad()
+    """
+
     def __init__(
         self,
         params: ParamsT,
