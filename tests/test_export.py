@@ -41,7 +41,7 @@ CONFIGS = {
     ),
     "iris-softmax-adam-linear": (
         f"--data builtin:iris {F64} --optimizer adam --lr 0.05 --weight-decay 0.01 "
-        "--batch-size 16 --scheduler linear --total-iters 3 --epochs 5",
+        "--batch-size 16 --scheduler linear --total-iters 3 --epochs 5 --flat-parameters",
         1e-10,
     ),
     "breast-cancer-bce-adamw-cosine-clip": (
@@ -57,7 +57,7 @@ CONFIGS = {
     ),
     "wine-mlp-sigmoid-rmsprop-decay": (
         f"--data builtin:wine {F64} --model mlp --hidden 6 --activation sigmoid "
-        "--optimizer rmsprop --lr 0.01 --weight-decay 0.01 --epochs 8",
+        "--optimizer rmsprop --lr 0.01 --weight-decay 0.01 --epochs 8 --backward manual",
         1e-10,
     ),
     "circles-mlp-gelu-adam-float32": (
@@ -227,6 +227,41 @@ def test_unsupported_data_is_refused_by_name(tmp_path, capsys):
     assert "\n" not in err and not (tmp_path / "s.py").exists()
 
 
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"model": "cnn"}, "the cnn model"),
+        ({"model": "transformer"}, "the transformer model"),
+        ({"device": "cuda"}, "a run on 'cuda'"),
+    ],
+)
+def test_uncovered_features_are_refused_by_name(change, named):
+    from dataclasses import replace
+
+    from nnscratch.errors import UserError
+    from nnscratch.lab.export import refuse
+    from nnscratch.lab.export.spec import Spec
+    from nnscratch.run.config import TrainConfig
+
+    base = TrainConfig(model="linear", optimizer="sgd", lr=0.1, epochs=3, loss="mse")
+    config = replace(base, **change)
+    spec = Spec(config, {"features": ["x1"], "out_features": 1}, "run", None)
+    with pytest.raises(UserError, match=f"^export does not cover {named}"):
+        refuse.check(spec, 3)
+
+
+def test_an_unfinished_run_is_refused():
+    from nnscratch.errors import UserError
+    from nnscratch.lab.export import refuse
+    from nnscratch.lab.export.spec import Spec
+    from nnscratch.run.config import TrainConfig
+
+    config = TrainConfig(model="linear", optimizer="sgd", lr=0.1, epochs=10, loss="mse")
+    spec = Spec(config, {"features": ["x1"], "out_features": 1}, "run", None)
+    with pytest.raises(UserError, match="stopped at epoch 4 of 10"):
+        refuse.check(spec, 4)
+
+
 def test_train_export_script(tmp_path, capsys):
     script = tmp_path / "seed.py"
     flags = ["--epochs", "3", "--out", str(tmp_path / "run"), "--quiet"]
@@ -241,3 +276,13 @@ def test_summary_lists_export():
 
     assert "export" in SUMMARIES
     assert json.dumps(SUMMARIES)  # plain strings: --help needs no import
+
+
+def test_readme_shows_the_seed_scripts_as_exported(exported):
+    """The README's two excerpts are the seed run's generated scripts, verbatim."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("### Export a run as a script", 1)[1].split("\n### ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 2
+    for block, style in zip(blocks, STYLES, strict=True):
+        assert block in exported["seed"][style].read_text(), style

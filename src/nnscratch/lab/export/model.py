@@ -107,13 +107,13 @@ def raw_forward(spec: Spec) -> list[str]:
         what = "logits" if spec.classification else "predictions"
         return [
             "def forward(x):",
-            f'    """{what} x @ w.T + b (nn.Linear)"""',
+            f'    """The {what} x @ w.T + b (nn.Linear)."""',
             f"    return x @ w.T + b  # (B, F) @ (F, {spec.out_features}) + b -> {shape}",
         ]
     act = RAW_ACTIVATIONS[spec.config.activation]
     lines = [
         "def forward(x):",
-        f'    """the MLP (nn.Sequential of nn.Linear and {spec.config.activation})"""',
+        f'    """The MLP: nn.Linear layers, {spec.config.activation} between them."""',
     ]
     h = "x"
     for k, layer in enumerate(layers[:-1], 1):
@@ -129,7 +129,7 @@ def raw_loss(spec: Spec) -> list[str]:
     name = spec.config.loss
     return [
         "def loss_fn(y_pred, y):",
-        f'    """{LOSS_NAMES[name]}() with its default reduction="mean" """',
+        f'    """What {LOSS_NAMES[name]}() computes (reduction="mean")."""',
         *("    " + line for line in RAW_LOSSES[name]),
     ]
 

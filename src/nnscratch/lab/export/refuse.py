@@ -22,7 +22,7 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
     ``epoch`` is the last epoch the checkpoint holds, ``scheduler`` its scheduler state."""
     c = spec.config
     problems = [
-        (c.model not in MODELS, f"the model {c.model!r}"),
+        (c.model not in MODELS, f"the {c.model} model (linear, logistic and mlp are covered)"),
         (c.optimizer not in OPTIMIZERS, f"the optimizer {c.optimizer!r}"),
         (c.scheduler not in SCHEDULERS, f"the schedule {c.scheduler!r}"),
         (c.loss not in LOSSES, f"the loss {c.loss!r}"),
@@ -33,8 +33,7 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
         ),
         (
             spec.data_path is not None and spec.data_path.suffix.lower() not in FILE_TYPES,
-            f"data from a {spec.data_path.suffix if spec.data_path else ''} file (CSV files and "
-            "built-in data sets are covered)",
+            f"data from {_kind(spec)} (CSV files and built-in data sets are covered)",
         ),
     ]
     t_max = (scheduler or {}).get("T_max", c.epochs)
@@ -58,3 +57,12 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
             f"{spec.data_path}: the run's data file is not there (a relative --data path is read "
             "from the folder the command runs in); run export from the folder train ran in"
         )
+
+
+def _kind(spec: Spec) -> str:
+    path = spec.data_path
+    if path is None:
+        return "a built-in data set"
+    if path.is_dir():
+        return "a folder of images"
+    return f"a {path.suffix or 'extensionless'} file"

@@ -79,8 +79,9 @@ def report(spec: Spec, predict: str) -> list[str]:
     if len(loop_lines[0]) > 88:
         rows = [f'        ("{p}", X_{p}, y_{p}),' for p in names]
         loop_lines = ["    for name, X_part, y_part in [", *rows, "    ]:"]
+    what = "loss and accuracy" if spec.classification else "loss"
     lines = [
-        "# -- report: the loss on each part (and the accuracy), without building a graph",
+        f"# -- report: the {what} on each part, without building a graph",
         "with torch.no_grad():",
         *loop_lines,
         f"        y_pred = {predict}(X_part)",
