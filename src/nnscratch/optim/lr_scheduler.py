@@ -225,3 +225,7 @@ class LinearLR(LRScheduler):
         if self._is_initial or t > T:
             return self._current_lrs()
         return [lr * (1.0 + (e - s) / (T * s + (t - 1) * (e - s))) for lr in self._current_lrs()]
+
+
+# The schedules by the name ``--scheduler`` gives them ("none" is no scheduler).
+SCHEDULERS = {"step": StepLR, "cosine": CosineAnnealingLR, "linear": LinearLR}

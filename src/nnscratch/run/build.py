@@ -114,29 +114,14 @@ def build_optimizer(config: TrainConfig, params: Iterable[torch.Tensor]) -> opti
         from nnscratch.optim.flat import FlatParameters
 
         params = [FlatParameters(params).param]
-    name, lr, wd = config.optimizer, config.lr, config.weight_decay
-    if name == "sgd":
-        return optim.SGD(
-            params,
-            lr=lr,
-            momentum=config.momentum,
-            dampening=config.dampening,
-            weight_decay=wd,
-            nesterov=config.nesterov,
-        )
-    if name in ("adam", "adamw"):  # the same arguments; AdamW only decays differently
-        cls = optim.Adam if name == "adam" else optim.AdamW
-        return cls(params, lr=lr, betas=config.betas_pair(), eps=config.eps, weight_decay=wd)
-    if name == "rmsprop":
-        return optim.RMSprop(
-            params,
-            lr=lr,
-            alpha=config.alpha,
-            eps=config.eps,
-            weight_decay=wd,
-            momentum=config.momentum,
-        )
-    raise AssertionError(name)
+    c = config
+    options = {  # each optimizer's own arguments, besides lr and weight_decay
+        "sgd": lambda: {"momentum": c.momentum, "dampening": c.dampening, "nesterov": c.nesterov},
+        "adam": lambda: {"betas": c.betas_pair(), "eps": c.eps},
+        "adamw": lambda: {"betas": c.betas_pair(), "eps": c.eps},  # AdamW only decays differently
+        "rmsprop": lambda: {"alpha": c.alpha, "eps": c.eps, "momentum": c.momentum},
+    }[c.optimizer]()
+    return optim.OPTIMIZERS[c.optimizer](params, lr=c.lr, weight_decay=c.weight_decay, **options)
 
 
 def build_scheduler(config: TrainConfig, optimizer: optim.Optimizer):
@@ -145,12 +130,9 @@ def build_scheduler(config: TrainConfig, optimizer: optim.Optimizer):
 
     if config.scheduler == "none":
         return None
-    if config.scheduler == "step":
-        return lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
-    if config.scheduler == "cosine":
-        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(config.epochs, 1))
-    if config.scheduler == "linear":
-        return lr_scheduler.LinearLR(
-            optimizer, start_factor=config.start_factor, total_iters=config.total_iters
-        )
-    raise AssertionError(config.scheduler)
+    options = {
+        "step": {"step_size": config.step_size, "gamma": config.gamma},
+        "cosine": {"T_max": max(config.epochs, 1)},
+        "linear": {"start_factor": config.start_factor, "total_iters": config.total_iters},
+    }[config.scheduler]
+    return lr_scheduler.SCHEDULERS[config.scheduler](optimizer, **options)

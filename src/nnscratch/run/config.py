@@ -15,6 +15,10 @@ from typing import Any
 from nnscratch.errors import UserError
 from nnscratch.run import limits
 
+# The CLI's choices. Losses, activations, optimizers and schedulers are the keys of the library's
+# registries (`losses.LOSSES`, `layers.ACTIVATIONS`, `optim.OPTIMIZERS`,
+# `optim.lr_scheduler.SCHEDULERS`), copied here because `nnscratch --help` must not import torch;
+# tests/test_names.py ties each copy to its registry.
 DTYPES = ("float32", "float64")
 TASKS = ("auto", "regression", "classification")
 MODELS = ("linear", "logistic", "mlp", "cnn", "transformer")
