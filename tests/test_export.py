@@ -262,6 +262,17 @@ def test_an_unfinished_run_is_refused():
         refuse.check(spec, 4)
 
 
+def test_changed_data_file_is_refused(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    data.write_text("a,y\n" + "".join(f"{i},{2 * i + 1}\n" for i in range(12)))
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--epochs", "2", "--out", str(run), "--quiet"]) == 0
+    data.write_text(data.read_text().replace("3,7", "3,8"))
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(tmp_path / "s.py")]) == 2
+    assert "not the data the run trained on" in capsys.readouterr().err
+
+
 def test_train_export_script(tmp_path, capsys):
     script = tmp_path / "seed.py"
     flags = ["--epochs", "3", "--out", str(tmp_path / "run"), "--quiet"]

@@ -60,4 +60,5 @@ def _export(run: str | Path, style: str):
     saved = checkpoint.load(run)
     spec = from_checkpoint(saved)
     refuse.check(spec, saved.state.epoch, saved.state.scheduler)
+    refuse.check_same_data(spec)
     return (raw if style == "raw" else nn).script(spec), spec

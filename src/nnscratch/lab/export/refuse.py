@@ -66,3 +66,24 @@ def _kind(spec: Spec) -> str:
     if path.is_dir():
         return "a folder of images"
     return f"a {path.suffix or 'extensionless'} file"
+
+
+def check_same_data(spec: Spec) -> None:
+    """`UserError` unless the data read now is the data the run trained on (a data file edited
+    since, or a relative --data path read from another folder, would train something else)."""
+    from dataclasses import replace
+
+    from nnscratch.run.checkpoint.data import data_state
+    from nnscratch.run.prepare import prepare
+
+    config = spec.config
+    if spec.data_path is not None:
+        config = replace(config, data=str(spec.data_path))
+    now = data_state(prepare(config))
+    for key in ("features", "target", "classes", "standardizer", "rows", "train_sha256"):
+        if spec.data.get(key) != now[key]:
+            raise UserError(
+                f"{config.data}: not the data the run trained on ({key} differs: the file "
+                "changed since, or a relative --data path is read from another folder); "
+                "no script was written"
+            )
