@@ -1,9 +1,9 @@
-# Two commands (see README):  make demo   |   make test
+# Two commands (see README):  make demo   |   make test   (and make notebook: the example)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install notebook clean
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -14,6 +14,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/nnscratch train
+
+notebook: $(STAMP)
+	$(VENV)/bin/jupyter notebook examples/from_scratch.ipynb
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -81,3 +81,11 @@ def test_table_pitfall_graph_and_mlp_appear(executed):
         o for c in code_cells(executed) for o in c.outputs if "image/png" in o.get("data", {})
     ]
     assert len(images) == 1  # the loss curves
+
+
+def test_the_last_section_shows_the_loop_fit_runs(executed):
+    text = text_of(executed)
+    loop = text[text.index("    for epoch in") :]
+    steps = ["step(xb, yb)", "optimizer.step()", "optimizer.zero_grad()"]
+    assert all(s in loop for s in steps)
+    assert [loop.index(s) for s in steps] == sorted(loop.index(s) for s in steps)

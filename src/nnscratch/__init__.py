@@ -40,3 +40,8 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'nnscratch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """``dir(nnscratch)`` and tab completion list the lazy names too (PEP 562)."""
+    return sorted({*globals(), *_LAZY})

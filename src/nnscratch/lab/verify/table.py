@@ -27,14 +27,24 @@ def _cells(r: Row) -> tuple[str, ...]:
 
 
 def _widths(table: list[tuple[str, ...]], room: int) -> list[int]:
-    """Natural widths, the text columns shrunk (each to at most an even share) to fit ``room``."""
+    """Natural widths, the two text columns (piece, abstraction) sharing what the others leave of
+    ``room``: the split that needs the fewest wrapped lines (so long names stay whole)."""
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    spare = (
-        room - len(GAP) * (len(widths) - 1) - sum(w for i, w in enumerate(widths) if i not in TEXT)
-    )
-    for k, i in enumerate(sorted(TEXT, key=lambda i: widths[i])):  # narrowest first
-        widths[i] = max(8, min(widths[i], spare // (len(TEXT) - k)))
-        spare -= widths[i]
+    a, b = TEXT
+    spare = room - len(GAP) * (len(widths) - 1) - sum(widths) + widths[a] + widths[b]
+    if widths[a] + widths[b] <= spare:
+        return widths
+
+    def lines_needed(wa: int) -> int:
+        wb = spare - wa
+        return sum(
+            max(len(textwrap.wrap(line[a], wa) or [""]), len(textwrap.wrap(line[b], wb) or [""]))
+            for line in table
+        )
+
+    low, high = max(8, spare - widths[b]), min(widths[a], spare - 8)
+    widths[a] = min(range(low, high + 1), key=lines_needed) if low <= high else max(8, spare // 2)
+    widths[b] = max(8, spare - widths[a])
     return widths
 
 
