@@ -37,9 +37,10 @@ class SGD(Optimizer):
     return θ_t
     ────────────────────────────────────────────────────────────────────────────────────────
 
-    The last line keeps the seed's form ``p -= lr * g``; PyTorch writes ``p.add_(g, alpha=-lr)``,
-    which does not round ``lr * g`` to the dtype first, so float32 results can differ from
-    PyTorch's in the last bit (float64: ~1e-16). The other lines use PyTorch's tensor ops.
+    The last line is the seed's ``p -= lr * p.grad``, written as torch.optim.SGD writes it,
+    ``p.add_(g, alpha=-lr)``: one kernel, and ``lr·g`` is not rounded to the dtype on its own, so
+    even float32 results equal PyTorch's bit for bit (the seed's form can differ in the last bit).
+    The other lines use PyTorch's tensor ops too.
 
     Convention note: some texts write momentum as ``v ← μ·v + lr·g; p ← p − v`` (lr inside
     the buffer). The two agree for a constant lr but differ when a scheduler changes lr;
