@@ -2,13 +2,17 @@
 
     x (N, C·H·W)  ──view──▶  (N, C, H, W)                                   nn.Unflatten(1, (C, H, W))
     for each c_k in channels:
-        Conv2d(c_{k−1}, c_k, 3, padding=1)   (N, c_k, H_k, W_k)    3×3 filters, size kept
+        Conv2d(c_{k−1}, c_k, 3, padding=1)   (N, c_k, H_k, W_k)    3×3 filters, size kept, no bias*
         BatchNorm2d(c_k)                     (N, c_k, H_k, W_k)    per-channel batch statistics
         ReLU                                 (N, c_k, H_k, W_k)
         MaxPool2d(2)                         (N, c_k, H_k/2, W_k/2)  ⌊·⌋ for odd sizes
     Flatten                                  (N, c_last·H_L·W_L)
     Dropout(p)                               identity in eval mode (and when p = 0)
     Linear(c_last·H_L·W_L, out)              (N, out) logits
+
+* A bias before batch norm is subtracted out again with the batch mean: its gradient is 0 (in
+floating point ~1e-17, which Adam's g/√v would blow up into steps of ±lr), so the convolutions
+have none (``bias=False``, as PyTorch code writes it); batch norm's β is the bias.
 
 A run keeps images as rows of pixels (`nnscratch.data.images`), so the first layer undoes the
 flattening; a (N, C, H, W) tensor passes through it unchanged. The parameter names (``"1.weight"``,
@@ -91,7 +95,7 @@ class CNN(Sequential):
         layers: list[Module] = [Unflatten(in_shape)]
         for c_in, c_out in zip([C, *channels[:-1]], channels, strict=True):
             layers += [
-                Conv2d(c_in, c_out, kernel_size=3, padding=1, **kw),
+                Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False, **kw),
                 BatchNorm2d(c_out, **kw),
                 Activation("relu"),
                 MaxPool2d(2),

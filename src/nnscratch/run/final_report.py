@@ -2,6 +2,7 @@
 
 data, model, loss, optimizer          one line
 metrics                               one row per part (train / val / test)
+language model:                       its loss per character next to the bigram baseline's
 linear regression:                    one row per feature: learned, true (synthetic data),
                                       least squares; then the bias, the final and the
                                       least-squares loss and the gap between them
@@ -60,6 +61,13 @@ def print_training_report(summary: dict[str, Any]) -> None:
         f"model {model}, loss {config['loss']}, optimizer {config['optimizer']} lr {config['lr']:g}"
     )
     _metrics_table(summary["metrics"])
+    if "bigram" in summary:  # a language model: next to the count-based baseline, same split
+        click.echo("")
+        click.echo("loss per character (nats)   transformer      bigram (counts)")
+        for part in ("train", "val", "test"):
+            if summary["metrics"].get(part) is not None:
+                ours, base = summary["metrics"][part]["loss"], summary["bigram"][part]
+                click.echo(f"{part:28}{ours:>11.4f}{base:>20.4f}")
     if "least_squares" not in summary:
         return
     click.echo("")

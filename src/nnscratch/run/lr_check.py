@@ -49,8 +49,9 @@ def trains_stably(data: Prepared, lr: float) -> bool:
     config = replace(data.config, lr=lr)
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)  # the run's own initial parameters
+    shape = data.train.extra.get("image_shape")  # (C, H, W) for a CNN, else None
     model = build.build_model(
-        config, data.train.n_features, data.out_features, dtype, config.device
+        config, data.train.n_features, data.out_features, dtype, config.device, shape
     )
     optimizer = build.build_optimizer(config, model.parameters())
     try:

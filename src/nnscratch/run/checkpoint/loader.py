@@ -42,7 +42,8 @@ def read_checkpoint(
 
     dtype = getattr(torch, cfg.dtype)
     with torch.random.fork_rng(devices=[]):  # building draws initial weights: not ours to move
-        model = build.build_model(cfg, len(data["features"]), data["out_features"], dtype, "cpu")
+        n, out, shape = len(data["features"]), data["out_features"], data.get("image_shape")
+        model = build.build_model(cfg, n, out, dtype, "cpu", shape)
     size = sum(p.numel() for p in model.parameters()) * dtype.itemsize  # bytes of P numbers
     limits = {
         "model.safetensors": read.HEADER_LIMIT + size,

@@ -116,6 +116,17 @@ def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
     n_classes = None if classes is None else len(classes)
     out = build.output_size(cfg, task, n_classes)
     need(values.get("out_features") == out, f"'out_features' must be {out} for this run")
+    shape = values.get("image_shape")  # (C, H, W) of a CNN's images, absent or null otherwise
+    need(
+        shape is None
+        if cfg.model != "cnn"
+        else isinstance(shape, list)
+        and len(shape) == 3
+        and all(type(v) is int and v >= 1 for v in shape)
+        and math.prod(shape) == len(features),
+        f"'image_shape' must be [C, H, W] with C·H·W = {len(features)} features for a CNN run "
+        "and null for any other",
+    )
     std = values.get("standardizer")
     if std is not None:
         need(
