@@ -10,6 +10,7 @@ import torch
 
 from nnscratch import losses as L
 from nnscratch.backprop import loss_and_grads, rules, supports
+from nnscratch.lab.verify.backprop_layers import ByHand
 from nnscratch.layers import (
     Activation,
     AvgPool2d,
@@ -165,24 +166,6 @@ def _perturbed(layer, train=True):
 def test_rule_matches_autograd_float64(name):
     make, x = CASES[name]
     assert_rule_matches_autograd(make, x)
-
-
-class ByHand(torch.autograd.Function):
-    """A layer whose backward is the hand-derived rule, so that gradcheck checks the rule."""
-
-    @staticmethod
-    def forward(ctx, layer, x, *params):
-        grads = []
-        y, saved = rules.forward(layer, x)
-        ctx.layer, ctx.saved, ctx.grads = layer, saved, grads
-        return y
-
-    @staticmethod
-    def backward(ctx, dy):
-        grads = []
-        dx = rules.backward(ctx.layer, ctx.saved, dy.clone(), grads)
-        found = {id(p): g for p, g in grads}
-        return (None, dx, *(found[id(p)] for p in ctx.layer.parameters()))
 
 
 GRADCHECK = [
