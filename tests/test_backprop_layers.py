@@ -7,6 +7,8 @@ import functools
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nnscratch import losses as L
 from nnscratch.backprop import loss_and_grads, rules, supports
@@ -321,3 +323,46 @@ def test_a_model_with_an_unknown_layer_is_refused():
     assert not supports(model, L.mse_loss)
     with pytest.raises(ValueError, match="no formulas"):
         loss_and_grads(model, L.mse_loss, torch.randn(3, 2), torch.randn(3, 2))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    groups=st.sampled_from([1, 2]),
+    h=st.integers(3, 7),
+    w=st.integers(3, 7),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 1),
+    dilation=st.integers(1, 2),
+    bias=st.booleans(),
+)
+def test_property_conv_rule_matches_autograd(groups, h, w, k, stride, padding, dilation, bias):
+    if min(h, w) + 2 * padding < dilation * (k - 1) + 1:
+        return  # no output position
+    x = randn(2, 2 * groups, h, w)
+    assert_rule_matches_autograd(
+        lambda: Conv2d(
+            2 * groups, 2 * groups, k, stride, padding, dilation, groups, bias, dtype=F64
+        ),
+        x,
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    h=st.integers(2, 7),
+    w=st.integers(2, 7),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 1),
+    kind=st.sampled_from(["max", "avg", "avg_exclude_pad"]),
+)
+def test_property_pool_rules_match_autograd(h, w, k, stride, padding, kind):
+    if padding > k // 2 or min(h, w) + 2 * padding < k:
+        return  # refused by the layer / no output position
+    make = {
+        "max": lambda: MaxPool2d(k, stride, padding),
+        "avg": lambda: AvgPool2d(k, stride, padding),
+        "avg_exclude_pad": lambda: AvgPool2d(k, stride, padding, count_include_pad=False),
+    }[kind]
+    assert_rule_matches_autograd(make, randn(2, 2, h, w))
