@@ -274,11 +274,8 @@ def test_init_from_env_refuses_a_broken_environment(monkeypatch, env, message):
 
 
 # ---------------------------------------------------------------- verify rows
-def test_verify_rows_against_distributed_data_parallel_pass():
-    from nnscratch.lab.verify import ddp as rows_module
-
-    rows = list(rows_module.rows())
-    assert len(rows) == 2
+def test_verify_rows_against_distributed_data_parallel_pass(verify_rows):
+    rows = verify_rows("ddp")  # two processes under torchrun: run once per session
     assert all(r.passed for r in rows), rows
     assert rows[0].max_diff == 0.0 and rows[1].max_diff <= 1e-10
 

@@ -445,9 +445,7 @@ def test_cli_mlp_on_a_builtin_data_set_shows_backprops_gradient(capsys):
     assert out.count("by hand ∂L/∂0.weight") == 2 and "DIFFERS" not in out
 
 
-def test_verify_rows_for_explain_pass():
-    from nnscratch.lab.verify import explain as rows_module
-
-    rows = list(rows_module.rows())
-    assert len(rows) == 2 and all(r.passed for r in rows)
+def test_verify_rows_for_explain_pass(verify_rows):
+    rows = verify_rows("explain")
+    assert rows and all(r.passed for r in rows)
     assert all(r.max_diff < 1e-12 for r in rows)
