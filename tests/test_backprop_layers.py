@@ -366,3 +366,37 @@ def test_property_pool_rules_match_autograd(h, w, k, stride, padding, kind):
         "avg_exclude_pad": lambda: AvgPool2d(k, stride, padding, count_include_pad=False),
     }[kind]
     assert_rule_matches_autograd(make, randn(2, 2, h, w))
+
+
+def test_fused_attention_drops_the_same_weights_as_the_plain_form_on_the_cpu():
+    from nnscratch.layers.attention import attention, attention_fused
+
+    q, k, v = (randn(2, 3, 6, 4) + i for i in range(3))
+    torch.manual_seed(0)
+    plain = attention(q, k, v, 0.3, training=True)
+    torch.manual_seed(0)
+    fused = attention_fused(q, k, v, 0.3, training=True)
+    torch.testing.assert_close(plain, fused, atol=1e-14, rtol=1e-14)
+    assert not torch.allclose(plain, attention(q, k, v))  # dropout did drop something
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.2])
+def test_loss_and_grads_on_the_cnn_model_equal_autograd(dropout):
+    from nnscratch.models.cnn import CNN
+
+    torch.manual_seed(0)
+    model = CNN((1, 8, 8), (4, 6), 10, dropout=dropout, dtype=F64)
+    X = randn(16, 64)  # rows of pixels, as a run keeps images
+    y = torch.randint(0, 10, (16,), generator=torch.Generator().manual_seed(1))
+    assert_loss_and_grads_match(model, L.cross_entropy, X, y)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_loss_and_grads_on_the_char_transformer_equal_autograd(dropout):
+    from nnscratch.models.transformer import CharTransformer, next_token_loss
+
+    torch.manual_seed(0)
+    model = CharTransformer(11, 8, n_layer=2, n_head=2, n_embd=16, dropout=dropout, dtype=F64)
+    idx = torch.randint(0, 11, (3, 8), generator=torch.Generator().manual_seed(2))
+    y = torch.randint(0, 11, (3, 8), generator=torch.Generator().manual_seed(3))
+    assert_loss_and_grads_match(model, next_token_loss, idx, y)

@@ -87,6 +87,20 @@ RULES: dict[type, tuple[Forward, Backward]] = {
 }
 
 
+def _register_models() -> None:
+    """The models of `nnscratch.models` that need more than their layers' rules."""
+    from nnscratch.backprop import models
+    from nnscratch.backprop.losses import DERIVED
+    from nnscratch.models import transformer
+
+    RULES[models.Unflatten] = (models.unflatten_forward, models.unflatten_backward)
+    RULES[models.CharTransformer] = (
+        models.char_transformer_forward,
+        models.char_transformer_backward,
+    )
+    DERIVED[transformer.next_token_loss] = models.next_token_loss
+
+
 def register(cls: type, forward_rule: Forward, backward_rule: Backward) -> None:
     """Give ``cls`` (a model or layer class) a hand-derived backward."""
     RULES[cls] = (forward_rule, backward_rule)
@@ -150,3 +164,6 @@ def chain_rule(
         for p, g in grads:
             summed[id(p)] = (p, g) if id(p) not in summed else (p, summed[id(p)][1] + g)
     return loss, list(summed.values())
+
+
+_register_models()

@@ -72,8 +72,9 @@ def attention_fused(
 ) -> torch.Tensor:
     """`attention` in one fused kernel (the op behind ``F.scaled_dot_product_attention``).
 
-    Same value as the plain form (within rounding); with dropout its mask comes from the op's
-    own draws, so only the plain form's mask equals `dropout`'s.
+    Same value as the plain form (within rounding). With dropout on the CPU the op takes its
+    "math" path, which drops attention weights with the same ``bernoulli_`` draws as `dropout`,
+    so from the same seed both forms drop the same weights (tested); CUDA kernels draw their own.
     """
     p = dropout_p if training else 0.0
     return torch.ops.aten.scaled_dot_product_attention(q, k, v, None, p, True)  # (B, H, T, D)
