@@ -5,8 +5,8 @@ where the data needs it, scikit-learn (never nnscratch):
 
     raw   the seed's style: leaf tensors, the forward line, the loss line, backward(), the
           optimizer's update equations under no_grad, the reset, DataLoader's order by hand
-    nn    the ordinary way: nn.Linear / nn.Sequential, nn.*Loss, torch.optim, lr_scheduler,
-          DataLoader
+    nn    the ordinary way: nn.Linear / nn.Sequential (nn.Conv2d, nn.BatchNorm2d...), nn.*Loss,
+          torch.optim, lr_scheduler, DataLoader
 
 Both reproduce the run: the same data, split, standardization, seed and initial parameters, the
 same order of mini-batches, so their final parameters equal the run's checkpoint. A run with a
@@ -16,6 +16,7 @@ feature the generators do not write out is refused by name (`nnscratch.lab.expor
     refuse.py      the features not covered, refused with a one-line error
     data.py        load, split, standardize
     model.py       parameters and init, forward, loss
+    cnn.py         the same for the CNN: conv weights, batch norm and its running estimates
     optimizer.py   the update equations / torch.optim
     schedule.py    the learning-rate schedule / lr_scheduler
     report.py      docstring, imports, final report, saving the parameters

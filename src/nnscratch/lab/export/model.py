@@ -8,6 +8,7 @@ run's initial numbers; the forward pass is one line per layer. nn style: ``nn.Li
 
 from __future__ import annotations
 
+from nnscratch.lab.export import cnn
 from nnscratch.lab.export.spec import Spec
 
 NN_ACTIVATIONS = {
@@ -69,8 +70,11 @@ def raw_parameters(spec: Spec) -> list[str]:
         "    return weight.requires_grad_(), bias.requires_grad_()  # leaves: set after the draws",
         "",
         "",
-        "torch.manual_seed(SEED)",
     ]
+    if spec.config.model == "cnn":
+        lines[0] = "# -- parameters: leaf tensors, drawn as nn.Linear and nn.Conv2d draw them"
+        return lines + cnn.raw_parameters(spec)
+    lines.append("torch.manual_seed(SEED)")
     if len(layers) == 1:
         layer = layers[0]
         lines.append(
@@ -90,6 +94,8 @@ def raw_parameters(spec: Spec) -> list[str]:
 
 def raw_names(spec: Spec) -> list[tuple[str, str]]:
     """(checkpoint name, script variable) for every parameter, in ``params`` order."""
+    if spec.config.model == "cnn":
+        return cnn.names(spec)
     layers = spec.layers
     if len(layers) == 1:
         return list(zip(layers[0].names, ("w", "b"), strict=True))
@@ -101,6 +107,8 @@ def raw_names(spec: Spec) -> list[tuple[str, str]]:
 
 def raw_forward(spec: Spec) -> list[str]:
     """``def forward(x)``: one line per layer (nn.Linear, the activation)."""
+    if spec.config.model == "cnn":
+        return cnn.raw_forward(spec)
     layers = spec.layers
     shape = "(B, 1)" if spec.out_features == 1 else f"(B, {spec.out_features})"
     if len(layers) == 1:
@@ -135,6 +143,8 @@ def raw_loss(spec: Spec) -> list[str]:
 
 
 def nn_model(spec: Spec) -> list[str]:
+    if spec.config.model == "cnn":
+        return cnn.nn_model(spec)
     dtype = "dtype=DTYPE"
     layers = spec.layers
     lines = [

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from nnscratch.lab.export import data, model, optimizer, schedule
-from nnscratch.lab.export.report import constants, footer, header, report
+from nnscratch.lab.export.report import constants, footer, header, progress, report
 from nnscratch.lab.export.source import call, fit, indent
 from nnscratch.lab.export.spec import Spec
 
@@ -16,7 +16,10 @@ def script(spec: Spec) -> str:
     lines += data.standardize(spec) + ([""] if spec.standardized else [])
     lines += [*model.nn_model(spec), *model.nn_loss(spec)]
     lines += [*optimizer.nn_optimizer(spec), *schedule.nn_scheduler(spec), ""]
-    lines += [*_loop(spec), "", *report(spec, "model"), ""]
+    lines += _loop(spec)
+    if spec.config.model == "cnn":  # batch norm: the running estimates from here on
+        lines += ["model.eval()"]
+    lines += ["", *report(spec, "model({})"), ""]
     lines += footer(None)
     return "\n".join(fit(lines)) + "\n"
 
@@ -52,9 +55,5 @@ def _loop(spec: Spec) -> list[str]:
         body = ["xb, yb = X_train, y_train", *step, "epoch_loss = loss.item()"]
     if c.scheduler != "none":
         body.append("scheduler.step()  # once per epoch")
-    every = max(1, c.epochs // 10)
-    body += [
-        f"if (epoch + 1) % {every} == 0:",
-        '    print(f"epoch {epoch + 1:5d}  loss {epoch_loss:.6f}")',
-    ]
+    body += progress(c.epochs)
     return lines + indent(body)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from nnscratch.lab.export import data, model, optimizer, schedule
-from nnscratch.lab.export.report import constants, footer, header, report
+from nnscratch.lab.export.report import constants, footer, header, progress, report
 from nnscratch.lab.export.source import fit, indent
 from nnscratch.lab.export.spec import Spec
 
@@ -29,8 +29,11 @@ def script(spec: Spec) -> str:
     lines += model.raw_forward(spec) + ["", ""]
     lines += model.raw_loss(spec) + ["", ""]
     lines += optimizer.raw_state(spec) + schedule.raw_start(spec)
-    lines += ["", *_loop(spec), "", *report(spec, "forward"), ""]
-    lines += footer([name for name, _ in model.raw_names(spec)])
+    cnn = spec.config.model == "cnn"
+    predict = "forward({}, training=False)" if cnn else "forward({})"
+    lines += ["", *_loop(spec), "", *report(spec, predict), ""]
+    names = model.raw_names(spec)
+    lines += footer([name for name, _ in names], names if cnn else None)
     return "\n".join(fit(lines)) + "\n"
 
 
@@ -78,9 +81,5 @@ def _loop(spec: Spec) -> list[str]:
     else:
         body = ["xb, yb = X_train, y_train", *step, "epoch_loss = loss.item()"]
     body += schedule.raw_step(spec)
-    every = max(1, c.epochs // 10)
-    body += [
-        f"if (epoch + 1) % {every} == 0:",
-        '    print(f"epoch {epoch + 1:5d}  loss {epoch_loss:.6f}")',
-    ]
+    body += progress(c.epochs)
     return lines + indent(body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from nnscratch.errors import UserError
 from nnscratch.lab.export.spec import Spec
 
-MODELS = ("linear", "logistic", "mlp")
+MODELS = ("linear", "logistic", "mlp", "cnn")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "cosine", "linear")
 LOSSES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
@@ -22,7 +22,8 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
     ``epoch`` is the last epoch the checkpoint holds, ``scheduler`` its scheduler state."""
     c = spec.config
     problems = [
-        (c.model not in MODELS, f"the {c.model} model (linear, logistic and mlp are covered)"),
+        (c.model not in MODELS, f"the {c.model} model (linear, logistic, mlp, cnn are covered)"),
+        (c.model == "cnn" and c.dropout > 0, f"dropout (--dropout {c.dropout}: its random masks)"),
         (c.optimizer not in OPTIMIZERS, f"the optimizer {c.optimizer!r}"),
         (c.scheduler not in SCHEDULERS, f"the schedule {c.scheduler!r}"),
         (c.loss not in LOSSES, f"the loss {c.loss!r}"),

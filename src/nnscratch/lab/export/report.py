@@ -8,7 +8,12 @@ from nnscratch.lab.export import data
 from nnscratch.lab.export.source import LINE_LENGTH, literal
 from nnscratch.lab.export.spec import Spec
 
-MODEL_WORDS = {"linear": "linear regression", "logistic": "logistic regression", "mlp": "MLP"}
+MODEL_WORDS = {
+    "linear": "linear regression",
+    "logistic": "logistic regression",
+    "mlp": "MLP",
+    "cnn": "CNN",
+}
 
 
 def title(spec: Spec) -> str:
@@ -18,6 +23,8 @@ def title(spec: Spec) -> str:
         what = f"softmax regression ({spec.out_features} classes)"
     if c.model == "mlp":
         what = f"MLP {spec.n_features}-{'-'.join(map(str, c.hidden_sizes()))}-{spec.out_features}"
+    if c.model == "cnn":
+        what = f"CNN with channels {c.channels}"
     batches = f"batches of {c.batch_size}" if spec.mini_batch else "full batch"
     return f"{what} on {c.data}, {c.optimizer}, {c.epochs} epochs, {batches}, {c.dtype}"
 
@@ -71,8 +78,16 @@ def constants(spec: Spec) -> list[str]:
     return lines
 
 
+def progress(epochs: int) -> list[str]:
+    """The per-epoch line, about ten times in a run (every epoch in a short one)."""
+    line = 'print(f"epoch {epoch + 1:5d}  loss {epoch_loss:.6f}")'
+    if epochs <= 10:
+        return [line]
+    return [f"if (epoch + 1) % {epochs // 10} == 0:", "    " + line]
+
+
 def report(spec: Spec, predict: str) -> list[str]:
-    """Loss (and accuracy) on each part; ``predict`` is ``forward`` or ``model``."""
+    """Loss (and accuracy) on each part; ``predict``: the call, e.g. ``"model({})"``."""
     names = data.parts(spec)[::-1]
     pairs = ", ".join(f'("{p}", X_{p}, y_{p})' for p in names)
     loop_lines = [f"    for name, X_part, y_part in [{pairs}]:"]
@@ -84,7 +99,7 @@ def report(spec: Spec, predict: str) -> list[str]:
         f"# -- report: the {what} on each part, without building a graph",
         "with torch.no_grad():",
         *loop_lines,
-        f"        y_pred = {predict}(X_part)",
+        f"        y_pred = {predict.format('X_part')}",
         '        line = f"{name}: loss {loss_fn(y_pred, y_part).item():.6f}"',
     ]
     if spec.classification:
@@ -97,7 +112,7 @@ def report(spec: Spec, predict: str) -> list[str]:
     return lines + ["        print(line)"]
 
 
-def footer(names: list[str] | None) -> list[str]:
+def footer(names: list[str] | None, tensors: list[tuple[str, str]] | None = None) -> list[str]:
     """Save the parameters under the names nnscratch's checkpoint uses: ``names`` in ``params``
     order (raw style), or None for ``model.state_dict()`` (nn style, the same names)."""
     lines = [
@@ -107,6 +122,14 @@ def footer(names: list[str] | None) -> list[str]:
     ]
     if names is None:
         return lines + ["    save_file(model.state_dict(), args.save)"]
+    if tensors is not None:  # parameters and buffers (batch norm's running estimates)
+        rows = [f"        {literal(name)}: {expr}," for name, expr in tensors]
+        return lines + [
+            "    tensors = {",
+            *rows,
+            "    }",
+            "    save_file({k: t.detach() for k, t in tensors.items()}, args.save)",
+        ]
     return lines + [
         f"    names = {literal(names)}",
         "    tensors = {k: p.detach() for k, p in zip(names, params, strict=True)}",
