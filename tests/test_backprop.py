@@ -443,7 +443,7 @@ def test_verify_rows_pass_and_can_fail(monkeypatch, verify_rows):
 
 
 def test_every_loss_and_activation_has_a_derivation():
-    assert set(DERIVED) == set(L.LOSSES.values())
+    assert set(L.LOSSES.values()) <= set(DERIVED)  # (model losses may add their own)
     assert set(DERIVATIVES) == set(ACTIVATIONS)
 
 

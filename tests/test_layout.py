@@ -56,3 +56,28 @@ def test_the_cli_only_prints_the_run_writes_its_plots(tmp_path):
     assert [p.name for p in result.plots] == ["loss.png", "fit.png"]
     assert all(p.parent == tmp_path / "run" and p.stat().st_size > 0 for p in result.plots)
     assert train(prepare(TrainConfig(epochs=2, n_samples=20))).plots == []
+
+
+def test_no_module_reaches_into_another_modules_private_names():
+    """A helper two modules use is public (``losses.check_reduction``, not ``_check_reduction``)."""
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        aliases = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nnscratch"):
+                aliases.update(a.asname or a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                aliases.update(a.asname for a in node.names if a.name.startswith("nnscratch"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                offenders.append(
+                    f"{path.relative_to(SRC)}:{node.lineno} {node.value.id}.{node.attr}"
+                )
+    assert not offenders, offenders

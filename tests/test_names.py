@@ -20,7 +20,7 @@ def choices(command: str, option: str) -> tuple[str, ...]:
 
 def test_losses_have_one_list():
     assert config.LOSS_NAMES == tuple(losses.LOSSES) == choices("train", "loss")
-    assert set(derived_losses.DERIVED) == set(losses.LOSSES.values())  # each has its derivation
+    assert set(losses.LOSSES.values()) <= set(derived_losses.DERIVED)  # each has its derivation
 
 
 def test_activations_have_one_list():

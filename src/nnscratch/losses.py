@@ -27,13 +27,14 @@ from nnscratch.functional import log_softmax, logsigmoid
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def _check_reduction(reduction: str) -> None:
+def check_reduction(reduction: str) -> None:
+    """``reduction`` is 'none', 'mean' or 'sum', else ValueError."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
 def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
-    _check_reduction(reduction)
+    check_reduction(reduction)
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":
@@ -41,7 +42,8 @@ def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
     return losses
 
 
-def _check_same_shape(name: str, input: torch.Tensor, target: torch.Tensor) -> None:
+def check_same_shape(name: str, input: torch.Tensor, target: torch.Tensor) -> None:
+    """The loss ``name``'s input and target have one shape, else ValueError."""
     # PyTorch only warns here and broadcasts (N, 1) against (N,) into an (N, N) loss: a classic
     # silent bug. nnscratch refuses instead.
     if input.shape != target.shape:
@@ -72,7 +74,7 @@ def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean")
         >>> mse_loss(y_pred, torch.tensor([[0.0], [1.0]]))  # ((1² + 2²) / 2)
         tensor(2.5000)
     """
-    _check_same_shape("mse_loss", input, target)
+    check_same_shape("mse_loss", input, target)
     return _reduce((input - target) ** 2, reduction)
 
 
@@ -90,8 +92,14 @@ def l1_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") 
         >>> l1_loss(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 1.0]))  # (1 + 2) / 2
         tensor(1.5000)
     """
-    _check_same_shape("l1_loss", input, target)
+    check_same_shape("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def check_huber_delta(delta: float) -> None:
+    """``delta`` = δ > 0, else ValueError (shared with `nnscratch.backprop.losses`)."""
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
 
 
 def huber_loss(
@@ -117,9 +125,8 @@ def huber_loss(
         >>> huber_loss(torch.tensor([0.5, 3.0]), torch.tensor([0.0, 0.0]))  # (0.125 + 2.5) / 2
         tensor(1.3125)
     """
-    if not delta > 0:
-        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    _check_same_shape("huber_loss", input, target)
+    check_huber_delta(delta)
+    check_same_shape("huber_loss", input, target)
     d = input - target
     a = d.abs()
     quadratic = 0.5 * d * d
@@ -161,10 +168,7 @@ def cross_entropy(
         >>> cross_entropy(logits, torch.tensor([0, 1]))  # −log(e²/(e² + 1)) for both
         tensor(0.1269)
     """
-    _check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    _check_classification(input, target, weight, ignore_index)
+    check_cross_entropy_args(input, target, weight, ignore_index, reduction, label_smoothing)
     n_classes = input.shape[1]
     keep = target != ignore_index  # (N,) bool
     safe_target = torch.where(keep, target, 0)  # (N,) an index gather can use
@@ -182,9 +186,20 @@ def cross_entropy(
     return _reduce(losses, reduction)
 
 
-def _check_classification(
-    input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int
+def check_cross_entropy_args(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
 ) -> None:
+    """``input``, ``target``, ``weight``, ``ignore_index``, ``reduction`` and ``label_smoothing``
+    as `cross_entropy` accepts them (as PyTorch does), else ValueError (shared with the
+    hand-derived backward, `nnscratch.backprop.losses`)."""
+    check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.dim() != 2 or target.dim() != 1 or target.shape[0] != input.shape[0]:
         raise ValueError(
             f"cross_entropy expects logits (N, C) and class indices (N,), got "
@@ -209,11 +224,32 @@ def _check_classification(
         )
 
 
-def _broadcasts_to(shape: torch.Size, target_shape: torch.Size) -> bool:
+def broadcasts_to(shape: torch.Size, target_shape: torch.Size) -> bool:
+    """Whether ``shape`` broadcasts to exactly ``target_shape``."""
     try:
         return torch.broadcast_shapes(shape, target_shape) == target_shape
     except RuntimeError:
         return False
+
+
+def check_bce_args(
+    input: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor | None,
+    reduction: str,
+    pos_weight: torch.Tensor | None,
+) -> None:
+    """``input``, ``target``, ``weight``, ``reduction`` and ``pos_weight`` as
+    `binary_cross_entropy_with_logits` accepts them, else ValueError (shared with the hand-derived
+    backward, `nnscratch.backprop.losses`)."""
+    check_reduction(reduction)
+    check_same_shape("binary_cross_entropy_with_logits", input, target)
+    for name, t in (("weight", weight), ("pos_weight", pos_weight)):
+        if t is not None and not broadcasts_to(t.shape, input.shape):
+            raise ValueError(
+                f"binary_cross_entropy_with_logits: {name} of shape {tuple(t.shape)} does not "
+                f"broadcast to the input shape {tuple(input.shape)}"
+            )
 
 
 def binary_cross_entropy_with_logits(
@@ -244,14 +280,7 @@ def binary_cross_entropy_with_logits(
         >>> binary_cross_entropy_with_logits(torch.tensor([0.0]), torch.tensor([1.0]))  # log 2
         tensor(0.6931)
     """
-    _check_reduction(reduction)
-    _check_same_shape("binary_cross_entropy_with_logits", input, target)
-    for name, t in (("weight", weight), ("pos_weight", pos_weight)):
-        if t is not None and not _broadcasts_to(t.shape, input.shape):
-            raise ValueError(
-                f"binary_cross_entropy_with_logits: {name} of shape {tuple(t.shape)} does not "
-                f"broadcast to the input shape {tuple(input.shape)}"
-            )
+    check_bce_args(input, target, weight, reduction, pos_weight)
     log_sig = logsigmoid(input)
     coef = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * target  # 1 + (p − 1)·y
     losses = (1.0 - target) * input - coef * log_sig

@@ -40,7 +40,7 @@ LossAndDelta = tuple[torch.Tensor, torch.Tensor]
 
 def _scale(reduction: str, n: int | torch.Tensor) -> float | torch.Tensor:
     """1/n for 'mean', 1 for 'sum'."""
-    L._check_reduction(reduction)
+    L.check_reduction(reduction)
     if reduction == "none":
         raise ValueError(
             "the hand-derived backward needs a scalar loss: reduction must be 'mean' or 'sum', "
@@ -60,7 +60,7 @@ def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
 
 def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> LossAndDelta:
     """L = Σ (ŷ − y)² / n;   δ = 2·(ŷ − y) / n."""
-    L._check_same_shape("mse_loss", input, target)
+    L.check_same_shape("mse_loss", input, target)
     s = _scale(reduction, input.numel())
     d = input - target  # (N, O)  ŷ − y
     loss = _reduce(d.square(), reduction)  # plain form: ((ŷ − y) ** 2).mean()
@@ -69,7 +69,7 @@ def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean")
 
 def l1_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> LossAndDelta:
     """L = Σ |ŷ − y| / n;   δ = sign(ŷ − y) / n."""
-    L._check_same_shape("l1_loss", input, target)
+    L.check_same_shape("l1_loss", input, target)
     s = _scale(reduction, input.numel())
     d = input - target  # (N, O)
     return _reduce(d.abs(), reduction), d.sign_().mul_(s)
@@ -79,9 +79,8 @@ def huber_loss(
     input: torch.Tensor, target: torch.Tensor, reduction: str = "mean", delta: float = 1.0
 ) -> LossAndDelta:
     """ℓ = ½d² if |d| < δ_H else δ_H·(|d| − ½δ_H);   ∂ℓ/∂d = d if |d| < δ_H else δ_H·sign(d)."""
-    if not delta > 0:
-        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    L._check_same_shape("huber_loss", input, target)
+    L.check_huber_delta(delta)
+    L.check_same_shape("huber_loss", input, target)
     s = _scale(reduction, input.numel())
     d = input - target  # (N, O)
     a = d.abs()
@@ -99,13 +98,7 @@ def binary_cross_entropy_with_logits(
     pos_weight: torch.Tensor | None = None,
 ) -> LossAndDelta:
     """ℓ = w·[(1 − y)·x − c·log σ(x)];   ∂ℓ/∂x = w·[(1 − y) − c·(1 − σ(x))],  1 − σ(x) = σ(−x)."""
-    L._check_same_shape("binary_cross_entropy_with_logits", input, target)
-    for name, t in (("weight", weight), ("pos_weight", pos_weight)):
-        if t is not None and not L._broadcasts_to(t.shape, input.shape):
-            raise ValueError(
-                f"binary_cross_entropy_with_logits: {name} of shape {tuple(t.shape)} does not "
-                f"broadcast to the input shape {tuple(input.shape)}"
-            )
+    L.check_bce_args(input, target, weight, reduction, pos_weight)
     s = _scale(reduction, input.numel())
     x, y = input, target  # (N, O)
     c = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * y  # 1 + (p − 1)·y
@@ -125,10 +118,7 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> LossAndDelta:
     """ℓᵢ = −Σ_c a_ic·log p_ic;   ∂ℓᵢ/∂xᵢ = (Σ_c a_ic)·pᵢ − aᵢ   (a: smoothed, weighted one-hot)."""
-    L._check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    L._check_classification(input, target, weight, ignore_index)
+    L.check_cross_entropy_args(input, target, weight, ignore_index, reduction, label_smoothing)
     C = input.shape[1]  # classes
     eps = label_smoothing
     keep = (target != ignore_index).unsqueeze(1)  # (N, 1) bool
