@@ -48,8 +48,9 @@ def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer, resolv
     config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
+    shape = data.train.extra.get("image_shape")  # (C, H, W) for a CNN, else None
     model = factories.build_model(
-        config, data.train.n_features, data.out_features, dtype, config.device
+        config, data.train.n_features, data.out_features, dtype, config.device, shape
     )
     optimizer = factories.build_optimizer(config, model.parameters())
     loss_fn = factories.build_loss(config)

@@ -58,10 +58,10 @@ def _suffix(fmt: str) -> str:
 )
 @click.option(
     "--model",
-    type=click.Choice(["linear", "mlp"]),
+    type=click.Choice(["linear", "mlp", "cnn", "transformer"]),
     default="linear",
     show_default=True,
-    help="the seed's linear regression, or an MLP",
+    help="the seed's linear regression, an MLP, or a tiny CNN / transformer",
 )
 @click.option("--hidden", default="8,8", show_default=True, help="MLP hidden sizes")
 @click.option(
@@ -124,7 +124,11 @@ def command(
     from nnscratch.run.atomic import write_bytes
 
     torch.manual_seed(seed)
-    if model == "linear":
+    if model in ("cnn", "transformer"):  # tiny ones, on random images / characters
+        from nnscratch.lab.graph.examples import example
+
+        net, loss = example(model, samples, seed)
+    elif model == "linear":
         net = LinearRegression(features)
     else:
         from nnscratch.models import MLP
@@ -133,8 +137,9 @@ def command(
             net = MLP(features, sizes, 1, activation=activation)
         except ValueError as e:
             raise UserError(str(e)) from None
-    data = make_regression(n_samples=samples, features=features, seed=seed)
-    loss = mse_loss(net(data.X), data.y)  # forward + loss: this builds the graph
+    if model in ("linear", "mlp"):
+        data = make_regression(n_samples=samples, features=features, seed=seed)
+        loss = mse_loss(net(data.X), data.y)  # forward + loss: this builds the graph
     if backward:
         loss.backward()  # fills .grad of every leaf; the nodes stay walkable
     graph = build_graph(loss, net.named_parameters())
