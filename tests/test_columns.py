@@ -40,7 +40,9 @@ def with_id(path, n=30):
 
 def test_an_id_column_is_dropped_by_name_and_kept_through_predict(tmp_path):
     data = with_id(tmp_path / "d.csv")
-    assert_user_error(["train", "--data", data, *TINY], "column 'id'", "'r000' is not a number")
+    assert_user_error(
+        ["train", "--data", data, *TINY], "column 'id'", "'r000' is not a number", "--drop id"
+    )
     out = tmp_path / "run"
     code, stdout, err = run("train", "--data", data, "--drop", "id", "--out", out, *TINY)
     assert code == 0, err

@@ -61,10 +61,19 @@ def test_lines_name_the_loss_and_show_the_metric_elapsed_and_eta(capsys):
     log({"epoch": 1, "train_loss": 0.5, "val": {"loss": 0.25, "accuracy": 0.875}, "elapsed": 2.0})
     log({"epoch": 2, "train_loss": 0.4, "val": {"loss": 0.2, "r2": 0.5}, "elapsed": 90.0})
     first, second = capsys.readouterr().out.splitlines()
-    assert first == (
-        "epoch     1/4  batch-mean loss 0.5  val loss 0.25  val accuracy 0.8750  2s, ETA 6s"
+    assert first == "epoch     1/4  batch-mean loss 0.5  val loss 0.25 acc 0.875  2s ETA 6s"
+    assert second.endswith("val loss 0.2 R² 0.500  1m30s ETA 1m30s")
+
+
+def test_a_digits_line_fits_80_columns(capsys):
+    log = progress_logger(40, lines=1)
+    val = {"loss": 0.0812345, "accuracy": 0.977778}
+    log({"epoch": 40, "train_loss": 0.0123456789, "val": val, "elapsed": 12.345})
+    line = capsys.readouterr().out.strip()
+    assert (
+        line == "epoch    40/40  batch-mean loss 0.0123457  val loss 0.0812 acc 0.978  12s ETA 0s"
     )
-    assert second.endswith("val R² 0.5000  1m30s, ETA 1m30s")
+    assert len(line) <= 80
 
 
 def test_not_a_terminal_means_no_bar_on_stderr(monkeypatch, capsys):

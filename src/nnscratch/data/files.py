@@ -159,16 +159,21 @@ def _csv(path, target, chosen, drop, header) -> tuple[torch.Tensor, list, list[s
             f"{', '.join(table.columns)}"
         )
     features = columns.choose(table.columns, target_name, chosen, drop, table.source)
-    X = _numeric_columns(table, features)  # (N, F)
+    X = _numeric_columns(table, features, drop_hint=True)  # (N, F)
     return X, _csv_labels(table, target_name), features, target_name
 
 
-def _numeric_columns(table: Table, names: list[str]) -> torch.Tensor:
-    """The named columns as an (N, len(names)) float64 tensor; `UserError` naming a bad cell."""
+def _numeric_columns(table: Table, names: list[str], drop_hint: bool = False) -> torch.Tensor:
+    """The named columns as an (N, len(names)) float64 tensor; `UserError` naming a bad cell
+    (and, with ``drop_hint``, the flag that leaves a text column such as an id out)."""
     idx = [table.columns.index(n) for n in names]
+
+    def fix(j: int) -> str:
+        return f" (leave the column out with --drop {table.columns[j]})" if drop_hint else ""
+
     values = [
         [
-            parse_number(row[j], f"{table.source} line {line}, column {table.columns[j]!r}")
+            parse_number(row[j], f"{table.source} line {line}, column {table.columns[j]!r}", fix(j))
             for j in idx
         ]
         for row, line in zip(table.rows, table.lines, strict=True)

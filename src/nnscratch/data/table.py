@@ -140,14 +140,17 @@ def _check_header(names: list[str], source: str) -> list[str]:
     return names
 
 
-def parse_number(cell: str, where: str) -> float:
-    """``float(cell)``, finite; ``where`` names the cell (e.g. "data.csv line 3, column 'age'")."""
+def parse_number(cell: str, where: str, fix: str = "") -> float:
+    """``float(cell)``, finite; ``where`` names the cell (e.g. "data.csv line 3, column 'age'"),
+    ``fix`` is added to the message of a cell that is text."""
     if cell == "":
         raise UserError(f"{where}: missing value; fill it in or remove the row")
     try:
         value = float(cell)
     except ValueError:
-        raise UserError(f"{where}: {cell!r} is not a number; features must be numeric") from None
+        raise UserError(
+            f"{where}: {cell!r} is not a number; features must be numeric{fix}"
+        ) from None
     if not math.isfinite(value):
         raise UserError(f"{where}: {cell!r} is not a finite number; replace or remove the row")
     return value

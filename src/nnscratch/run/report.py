@@ -37,9 +37,9 @@ def _isatty(stream: Any) -> bool:
 
 
 def _duration(seconds: float) -> str:
-    """0.0123s, 45.6s, 2m05s, 1h02m."""
+    """0.012s, 1.2s, 46s, 2m05s, 1h02m."""
     if seconds < 60:
-        return f"{seconds:.3g}s"
+        return f"{seconds:.2g}s"
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
@@ -86,15 +86,15 @@ class ProgressLogger:
         text = f"epoch {epoch:>5}/{self.epochs}  batch-mean loss {record['train_loss']:.6g}"
         val = record.get("val")
         if val is not None:
-            text += f"  val loss {val['loss']:.4g}"
+            text += f"  val loss {val['loss']:.3g}"
             if "accuracy" in val:
-                text += f"  val accuracy {val['accuracy']:.4f}"
+                text += f" acc {val['accuracy']:.3f}"
             elif "r2" in val:
-                text += f"  val R² {val['r2']:.4f}"
+                text += f" R² {val['r2']:.3f}"
         if "elapsed" in record:
             elapsed = record["elapsed"]
             eta = elapsed / epoch * (self.epochs - epoch)
-            text += f"  {_duration(elapsed)}, ETA {_duration(eta)}"
+            text += f"  {_duration(elapsed)} ETA {_duration(eta)}"
         return text
 
     # -- stderr: the bar ----------------------------------------------------------------------
