@@ -98,8 +98,10 @@ def manifest(folder: Path, filename: str, format: str, version: int) -> dict[str
             raise corrupted(file, f"no valid entry {{'sha256', 'bytes'}} for {name}")
         size = regular_size(folder / name)
         if size != entry["bytes"]:
-            raise corrupted(
-                folder / name, f"{size} bytes on disk, the manifest says {entry['bytes']}"
+            raise UserError(
+                f"{folder / name}: truncated, corrupted or replaced: {size} bytes on disk, the "
+                f"manifest says {entry['bytes']} (it does not match {filename}); this "
+                "checkpoint cannot be trusted: restore the folder or train again"
             )
     return m
 

@@ -14,6 +14,7 @@ from click.core import ParameterSource
 from nnscratch.errors import UserError
 from nnscratch.run.cli.options import config_from_options, config_options
 from nnscratch.run.config import TrainConfig
+from nnscratch.run.resume import absolute_data, check_epochs
 
 FOLDER = click.Path(file_okay=True, dir_okay=True, path_type=Path)
 
@@ -114,7 +115,7 @@ def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, o
             saved, config = resume_config(ctx, resume, out, overwrite)
             out = checkpoint.run_dir(saved.path)
         else:
-            config = config_from_options(TrainConfig, options).validate()
+            config = absolute_data(config_from_options(TrainConfig, options).validate())
             if out is not None:
                 check_out(out, overwrite)
         data = prepare(config)  # every data mistake surfaces here, before the folder is touched
@@ -221,11 +222,7 @@ def resume_config(ctx: click.Context, resume: Path, out: Path | None, overwrite:
     epochs = ctx.params["epochs"]
     if epochs is None:
         epochs = saved.config.epochs
-    if epochs <= saved.state.epoch:
-        raise UserError(
-            f"--resume {resume}: the run has trained {saved.state.epoch} epochs already; "
-            f"pass --epochs N with N > {saved.state.epoch} to train further"
-        )
+    check_epochs(saved, epochs, checkpoint.run_dir(saved.path), resume)  # and a cosine's end
     return saved, replace(saved.config, epochs=epochs).validate()
 
 
