@@ -81,3 +81,19 @@ def test_no_module_reaches_into_another_modules_private_names():
                     f"{path.relative_to(SRC)}:{node.lineno} {node.value.id}.{node.attr}"
                 )
     assert not offenders, offenders
+
+
+def test_commands_verify_rows_and_pitfalls_register_the_same_way():
+    """Each is a module in its package, found by itself (pkgutil), ordered by its ``ORDER``."""
+    from nnscratch.lab import pitfalls, verify
+
+    tree = ast.parse((SRC / "lab" / "pitfalls" / "__init__.py").read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    for module in pitfalls._modules():  # none listed by hand
+        assert not {module.__name__, module.__name__.rsplit(".", 1)[1]} & imported
+    assert [m.PITFALL.name for m in pitfalls._modules()] == list(pitfalls.PITFALLS)
+    for found in (pitfalls._modules(), verify._modules()):
+        orders = [getattr(m, "ORDER", 100) for m in found]
+        assert orders == sorted(orders)
+    assert "pkgutil.iter_modules" in (SRC / "run" / "cli" / "__init__.py").read_text()

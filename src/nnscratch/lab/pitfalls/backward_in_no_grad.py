@@ -41,6 +41,7 @@ def correct(seen: Observed) -> None:
     seen["w.grad is None"] = w.grad is None
 
 
+ORDER = 50  # its place in the list (`nnscratch pitfalls`)
 PITFALL = Pitfall(
     name="backward-in-no-grad",
     summary="calling backward() on a loss computed under torch.no_grad()",

@@ -57,6 +57,7 @@ def correct(seen: Observed) -> None:
         b.grad = None
 
 
+ORDER = 60  # its place in the list (`nnscratch pitfalls`)
 PITFALL = Pitfall(
     name="divide-twice",
     summary="dividing by the batch size twice: a mean loss and an update that divides by N again",

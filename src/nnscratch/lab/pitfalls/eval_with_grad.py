@@ -56,6 +56,7 @@ def correct(seen: Observed) -> None:
     seen["val_loss.requires_grad"] = val_losses[-1].requires_grad
 
 
+ORDER = 80  # its place in the list (`nnscratch pitfalls`)
 PITFALL = Pitfall(
     name="eval-with-grad",
     summary="evaluating without torch.no_grad(): each pass keeps its graph and activations",

@@ -65,6 +65,7 @@ def correct(seen: Observed) -> None:
             seen["graph_nodes_kept"].append(kept.nodes)
 
 
+ORDER = 70  # its place in the list (`nnscratch pitfalls`)
 PITFALL = Pitfall(
     name="keep-loss-tensors",
     summary="keeping loss tensors in a list: every step's graph stays alive",

@@ -57,6 +57,7 @@ def correct(seen: Observed) -> None:
         b.grad = None
 
 
+ORDER = 10  # its place in the list (`nnscratch pitfalls`)
 PITFALL = Pitfall(
     name="no-zero-grad",
     summary="forgetting the gradient reset: backward() adds into .grad, steps use the sum",

@@ -48,6 +48,7 @@ def correct(seen: Observed) -> None:
         w.grad, b.grad = None, None
 
 
+ORDER = 30  # its place in the list (`nnscratch pitfalls`)
 PITFALL = Pitfall(
     name="rebind-parameter",
     summary="rebinding w = w - lr * w.grad: w stops being a leaf and its .grad stays None",

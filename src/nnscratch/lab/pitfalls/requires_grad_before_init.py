@@ -48,6 +48,7 @@ def correct(seen: Observed) -> None:
     seen["w.is_leaf after step"] = w.is_leaf
 
 
+ORDER = 40  # its place in the list (`nnscratch pitfalls`)
 PITFALL = Pitfall(
     name="requires-grad-before-init",
     summary="torch.randn(..., requires_grad=True) * 0.01: the parameter is not a leaf",

@@ -40,6 +40,7 @@ def correct(seen: Observed) -> None:
     seen["w.is_leaf"] = w.is_leaf
 
 
+ORDER = 20  # its place in the list (`nnscratch pitfalls`)
 PITFALL = Pitfall(
     name="update-without-no-grad",
     summary="updating parameters in place without torch.no_grad()",
