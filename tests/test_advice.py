@@ -84,3 +84,14 @@ def test_a_negative_gap_is_explained(capsys):
     assert "below 0 only by float rounding" in capsys.readouterr().out
     print_training_report(summary_with_gap(1e-9))
     assert "rounding" not in capsys.readouterr().out
+
+
+def test_the_check_stops_at_its_time_budget(monkeypatch):
+    from nnscratch.run import lr_check
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.run.prepare import prepare
+
+    data = prepare(TrainConfig(lr=1000.0, epochs=200))
+    monkeypatch.setattr(lr_check, "BUDGET_S", 0.0)  # out of time after the first epoch
+    assert lr_check.suggest(data) == (None, [])
+    assert lr_check.hint(data) == "try a smaller --lr than 1000 (none could be checked in 0 s)"

@@ -42,8 +42,18 @@ def settles(history: list[float]) -> bool:
     return history[-1] < history[0] and sum(last) / len(last) <= 1.05 * sum(before) / len(before)
 
 
-def trains_stably(data: Prepared, lr: float) -> bool:
-    """Does ``data.config`` with this ``lr`` train without diverging and `settles`?"""
+class OutOfTime(Exception):
+    """The budget ran out in the middle of a candidate."""
+
+
+def trains_stably(data: Prepared, lr: float, deadline: float = math.inf) -> bool:
+    """Does ``data.config`` with this ``lr`` train without diverging and `settles`?
+    `OutOfTime` once ``time.perf_counter()`` passes ``deadline`` (checked after every epoch)."""
+
+    def on_epoch(_epoch) -> None:
+        if time.perf_counter() > deadline:
+            raise OutOfTime
+
     from nnscratch.run.prepare import loss_target
 
     config = replace(data.config, lr=lr)
@@ -67,6 +77,7 @@ def trains_stably(data: Prepared, lr: float) -> bool:
             scheduler=build.build_scheduler(config, optimizer),
             clip_grad_norm=config.clip_grad_norm,
             backward=config.backward,
+            callback=on_epoch,
         )
     except DivergenceError:
         return False
@@ -75,14 +86,15 @@ def trains_stably(data: Prepared, lr: float) -> bool:
 
 def suggest(data: Prepared) -> tuple[float | None, list[float]]:
     """(the first candidate that trains stably or None, the candidates that did not)."""
-    lr, failed, start = data.config.lr, [], time.perf_counter()
+    lr, failed, deadline = data.config.lr, [], time.perf_counter() + BUDGET_S
     for _ in range(MAX_TRIES):
         lr /= 10
-        if trains_stably(data, lr):
-            return lr, failed
-        failed.append(lr)
-        if time.perf_counter() - start > BUDGET_S:
+        try:
+            if trains_stably(data, lr, deadline):
+                return lr, failed
+        except OutOfTime:
             break
+        failed.append(lr)
     return None, failed
 
 
@@ -92,6 +104,10 @@ def hint(data: Prepared) -> str:
     lr, failed = suggest(data)
     epochs = min(data.config.epochs, CHECK_EPOCHS)
     tried = ", ".join(f"{v:g}" for v in failed)
+    if lr is None and not failed:
+        return (
+            f"try a smaller --lr than {data.config.lr:g} (none could be checked in {BUDGET_S:g} s)"
+        )
     if lr is None:
         return (
             f"no smaller learning rate tried trains stably ({tried} diverge or do not settle in "
