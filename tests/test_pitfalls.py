@@ -28,7 +28,7 @@ from nnscratch.run.cli import main
 NAMES = list(PITFALLS)
 
 
-def test_registry_has_the_eight_pitfalls_in_order():
+def test_registry_has_every_pitfall_in_order():
     assert NAMES == [
         "no-zero-grad",
         "update-without-no-grad",
@@ -38,6 +38,8 @@ def test_registry_has_the_eight_pitfalls_in_order():
         "divide-twice",
         "keep-loss-tensors",
         "eval-with-grad",
+        "forget-eval",
+        "causal-mask-off-by-one",
     ]
     with pytest.raises(KeyError, match="no-zero-grad"):
         get("nope")
