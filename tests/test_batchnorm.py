@@ -20,10 +20,10 @@ def pair(cls, dtype, **kw):
     return cls(4, dtype=dtype, **kw), TORCH[cls](4, dtype=dtype, **kw)
 
 
-def step(layer, x, g):
+def step(layer, x, g, plain=False):
     """One forward/backward; returns output, ∂L/∂x and ∂L/∂params (L = Σ y ⊙ g)."""
     x = x.detach().clone().requires_grad_(True)
-    y = layer(x)
+    y = layer.plain_forward(x) if plain else layer(x)
     params = list(layer.parameters())
     grads = torch.autograd.grad((y * g).sum(), [x, *params])
     return [y, *grads]
@@ -33,7 +33,8 @@ def step(layer, x, g):
 @pytest.mark.parametrize("momentum", [0.1, None, 0.3])
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("dtype", [F64, F32])
-def test_batchnorm_training_steps_then_eval_match_nn(cls, shape, momentum, affine, dtype):
+@pytest.mark.parametrize("plain", [False, True], ids=["torch.batch_norm", "plain_forward"])
+def test_batchnorm_training_steps_then_eval_match_nn(cls, shape, momentum, affine, dtype, plain):
     mine, ref = pair(cls, dtype, momentum=momentum, affine=affine)
     assert list(mine.state_dict()) == list(ref.state_dict())
     tol = TOL[dtype]
@@ -41,7 +42,7 @@ def test_batchnorm_training_steps_then_eval_match_nn(cls, shape, momentum, affin
     for _ in range(3):  # three training batches with different statistics
         x = torch.randn(shape, dtype=dtype, generator=gen) * 2 + 0.5
         g = torch.randn(shape, dtype=dtype, generator=gen)
-        for a, b in zip(step(mine, x, g), step(ref, x, g), strict=True):
+        for a, b in zip(step(mine, x, g, plain), step(ref, x, g), strict=True):
             torch.testing.assert_close(a, b, atol=tol, rtol=tol)
         for (name, a), b in zip(mine.state_dict().items(), ref.state_dict().values(), strict=True):
             torch.testing.assert_close(a, b, atol=tol, rtol=tol, msg=name)
@@ -50,17 +51,18 @@ def test_batchnorm_training_steps_then_eval_match_nn(cls, shape, momentum, affin
     ref.eval()
     x = torch.randn(shape, dtype=dtype, generator=gen)
     g = torch.randn(shape, dtype=dtype, generator=gen)
-    for a, b in zip(step(mine, x, g), step(ref, x, g), strict=True):
+    for a, b in zip(step(mine, x, g, plain), step(ref, x, g), strict=True):
         torch.testing.assert_close(a, b, atol=tol, rtol=tol)
     assert mine.num_batches_tracked.item() == 3  # eval leaves the running statistics alone
 
 
 def test_running_variance_is_the_unbiased_one():
-    bn = BatchNorm1d(1, momentum=1.0, dtype=F64)  # running ← the batch's statistics
     x = torch.tensor([[1.0], [2.0], [4.0]], dtype=F64)
-    bn(x)
-    assert bn.running_var.item() == pytest.approx(x.var(unbiased=True).item(), abs=1e-15)
-    assert bn.running_mean.item() == pytest.approx(7 / 3, abs=1e-15)
+    for forward in ("forward", "plain_forward"):
+        bn = BatchNorm1d(1, momentum=1.0, dtype=F64)  # running ← the batch's statistics
+        getattr(bn, forward)(x)
+        assert bn.running_var.item() == pytest.approx(x.var(unbiased=True).item(), abs=1e-15)
+        assert bn.running_mean.item() == pytest.approx(7 / 3, abs=1e-15)
 
 
 @pytest.mark.parametrize("cls, shape", CASES)
@@ -124,3 +126,6 @@ def test_bad_input_shapes_and_single_values_are_refused_as_torch_does():
         BatchNorm1d(3)(torch.randn(2, 3, 4, 5))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         BatchNorm1d(3)(torch.randn(1, 3))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        BatchNorm1d(3).plain_forward(torch.randn(1, 3))
+    assert BatchNorm1d(3).eval()(torch.randn(1, 3)).shape == (1, 3)  # eval: running statistics

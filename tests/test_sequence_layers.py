@@ -62,13 +62,33 @@ def test_layernorm_matches_nn(shape, affine, bias, dtype):
                 b.copy_(a.uniform_(0.5, 1.5))
     x = torch.randn(4, 3, 8, dtype=dtype) * 3 + 1
     assert_same_outputs_and_grads(mine, ref, x, TOL[dtype])
+    for p in [*mine.parameters(), *ref.parameters()]:
+        p.grad = None
+    plain = _Plain(mine)  # the formula written out, next to the same nn.LayerNorm
+    assert_same_outputs_and_grads(plain, ref, x, TOL[dtype])
+
+
+class _Plain:
+    """A layer called through its ``plain_forward``."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def __call__(self, x):
+        return self.layer.plain_forward(x)
+
+    def named_parameters(self):
+        return self.layer.named_parameters()
 
 
 @settings(max_examples=25, deadline=None)
 @given(lead=st.lists(st.integers(1, 3), min_size=0, max_size=2), last=st.integers(1, 6))
 def test_property_layernorm_equals_torch_layer_norm(lead, last):
     x = torch.randn(*lead, last, dtype=F64, generator=torch.Generator().manual_seed(last))
-    torch.testing.assert_close(LayerNorm(last)(x), F.layer_norm(x, (last,)), atol=1e-12, rtol=1e-12)
+    ln = LayerNorm(last, dtype=F64)
+    expected = F.layer_norm(x, (last,))
+    torch.testing.assert_close(ln(x), expected, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(ln.plain_forward(x), expected, atol=1e-12, rtol=1e-12)
 
 
 # ---------------------------------------------------------------- Embedding

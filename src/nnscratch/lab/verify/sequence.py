@@ -50,6 +50,15 @@ def rows() -> Iterator[Row]:
         _x(4, 5, 8),
         "4×5×8, normalized over 8",
     )
+    yield from layer_rows(
+        "LayerNorm.plain_forward (the formula)",
+        "nn.LayerNorm",
+        lambda d: LayerNorm(8, dtype=d),
+        lambda d: nn.LayerNorm(8, dtype=d),
+        _x(4, 5, 8),
+        "4×5×8, normalized over 8",
+        forward=lambda layer, t: layer.plain_forward(t),
+    )
     idx = torch.tensor([[0, 3, 6, 3], [6, 0, 1, 1]])
     yield from layer_rows(
         "Embedding",
