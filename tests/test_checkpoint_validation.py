@@ -113,6 +113,15 @@ def test_deeply_nested_json_is_an_error_not_a_recursion_error(ckpt, runs, name):
     assert_refused(ckpt, runs / "x.csv", "nested too deeply")
 
 
+def test_a_deeply_nested_metrics_line_with_its_mark_fixed(ckpt, runs):
+    lines = (ckpt / "metrics.jsonl").read_bytes().splitlines(keepends=True)
+    blob = b"".join(lines[:-1]) + b"[" * 20_000 + b"]" * 20_000 + b"\n"  # under the size cap
+    (ckpt / "metrics.jsonl").write_bytes(blob)
+    mark = {"lines": len(lines), "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
+    edit_json(ckpt, "state.json", lambda s: s.update(metrics=mark))
+    assert_refused(ckpt, runs / "x.csv", "nested too deeply")
+
+
 def test_a_deeply_nested_manifest(ckpt, runs):
     (ckpt / "checkpoint" / "manifest.json").write_bytes(b"{" + b'"a":{' * 10_000 + b"}" * 10_001)
     assert_refused(ckpt, runs / "x.csv", "nested too deeply")

@@ -71,9 +71,11 @@ def read_checkpoint(
         state["epoch"],
         len(fresh_optimizer["param_groups"]),
     )
-    history = validate.records(
-        run_folder / records.FILE, records.read(run_folder, state["metrics"]), state["epoch"]
-    )
+    try:
+        lines = records.read(run_folder, state["metrics"])
+    except RecursionError:  # json.loads of a line nested thousands deep
+        raise read.corrupted(run_folder / records.FILE, "JSON nested too deeply") from None
+    history = validate.records(run_folder / records.FILE, lines, state["epoch"])
     snap = Snapshot(
         epoch=state["epoch"],
         step=state["step"],
