@@ -8,24 +8,25 @@ import click
 
 from nnscratch.errors import UserError
 
-# The pitfall names, here without importing torch (``--help`` stays fast); tests tie them to
-# nnscratch.lab.pitfalls.PITFALLS.
-NAMES = (
-    "no-zero-grad",
-    "update-without-no-grad",
-    "rebind-parameter",
-    "requires-grad-before-init",
-    "backward-in-no-grad",
-    "divide-twice",
-    "keep-loss-tensors",
-    "eval-with-grad",
-)
+
+class ListingCommand(click.Command):
+    """``pitfalls --help`` ends with every pitfall's name and summary, read from the lab's own
+    registry (`nnscratch.lab.pitfalls.PITFALLS`) only when that help is asked for, so that
+    ``nnscratch --help`` does not import torch."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from nnscratch.lab.pitfalls import PITFALLS
+
+        with formatter.section("Pitfalls (NAME)"):
+            formatter.write_dl([(p.name, p.summary) for p in PITFALLS.values()])
+        super().format_epilog(ctx, formatter)
 
 
 @click.command(
+    cls=ListingCommand,
     help="Run a common mistake in the five-step loop next to the correct code and show its "
     "real symptom (the exception PyTorch raises, or the numbers side by side). Without NAME: "
-    "list them all.\n\n\b\nNAME is one of:\n" + "\n".join(f"  {name}" for name in NAMES)
+    "list them all.",
 )
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="print machine-readable output only")
