@@ -128,3 +128,11 @@ def test_a_text_target_for_regression_names_the_task_flag(tmp_path):
         "train", "--data", path, "--task", "regression", *QUICK,
         fragment="use --task classification",
     )  # fmt: skip
+
+
+def test_a_model_too_large_for_its_data_is_refused_once_the_features_are_known():
+    err = refused(
+        "train", "--data", "builtin:digits", "--model", "mlp", "--hidden", "100000000", *QUICK,
+        fragment="the mlp model of 64 → 100000000 → 10 has 7,500,000,010 parameters",
+    )  # fmt: skip
+    assert "memory" in err

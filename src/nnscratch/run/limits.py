@@ -10,6 +10,9 @@ overflow traceback minutes later).
                     layers and their biases, whatever the data), each kept 4 times (the value,
                     its gradient and up to two optimizer buffers), must fit too
 
+    model           once the data is read (`check_parameters`): the exact count for its
+                    number of features and outputs, for linear, logistic and MLP models
+
 Memory is the physical memory (``os.sysconf``); where it cannot be read, only the seed is checked.
 """
 
@@ -71,3 +74,22 @@ def check(config: Any) -> None:
                 f"{gigabytes(need)} with their gradients and optimizer state, more than this "
                 f"machine's {gigabytes(memory)} of memory; use smaller layers"
             )
+
+
+def check_parameters(config: Any, in_features: int, out_features: int) -> None:
+    """Once the data is known: the exact parameter count of a linear, logistic or MLP model,
+    Σ (a·b + b) over its layers a → b, kept `COPIES_OF_PARAMETERS` times, must fit in memory."""
+    memory = memory_bytes()
+    if memory is None or config.model not in ("linear", "logistic", "mlp"):
+        return
+    hidden = config.hidden_sizes() if config.model == "mlp" else []
+    sizes = [in_features, *hidden, max(out_features, 2 if config.model == "logistic" else 1)]
+    params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    need = params * ITEMSIZE.get(config.dtype, 8) * COPIES_OF_PARAMETERS
+    if need > memory:
+        raise UserError(
+            f"the {config.model} model of {' → '.join(map(str, sizes))} has {params:,} parameters, "
+            f"{gigabytes(need)} with their gradients and optimizer state, more than this "
+            f"machine's {gigabytes(memory)} of memory; use smaller --hidden layers or fewer "
+            "features"
+        )

@@ -17,7 +17,7 @@ from nnscratch.data.dataset import Dataset
 from nnscratch.data.mapped import MappedRows
 from nnscratch.data.prepare import StandardizeOverflow, Standardizer, split
 from nnscratch.errors import UserError
-from nnscratch.run import build, defaults
+from nnscratch.run import build, defaults, limits
 from nnscratch.run.config import TrainConfig
 
 
@@ -93,6 +93,8 @@ def prepare(config: TrainConfig) -> Prepared:
     config = replace(config, task=dataset.task, device=device).validate()
     build.check_model_for_data(config, dataset.extra)
     build.check_loss_for_task(config, dataset.task, dataset.n_classes)
+    out = build.output_size(config, dataset.task, dataset.n_classes)
+    limits.check_parameters(config, dataset.X.shape[1], out)  # before any allocation
     if config.batch_size is None and isinstance(dataset.X, MappedRows):
         # full batch: every step reads every row, so read them once
         dataset = replace(dataset, X=dataset.X[:])  # (N, F) tensor
@@ -104,7 +106,6 @@ def prepare(config: TrainConfig) -> Prepared:
         standardizer = fit_standardizer(parts.train)
         parts = type(parts)(*(replace(p, X=standardizer.transform(p.X)) for p in parts))
     parts = type(parts)(*(replace(p, X=p.X.to(device), y=p.y.to(device)) for p in parts))
-    out = build.output_size(config, dataset.task, dataset.n_classes)
     return Prepared(config, parts.train, parts.val, parts.test, standardizer, out)
 
 
