@@ -400,3 +400,22 @@ def test_loss_and_grads_on_the_char_transformer_equal_autograd(dropout):
     idx = torch.randint(0, 11, (3, 8), generator=torch.Generator().manual_seed(2))
     y = torch.randint(0, 11, (3, 8), generator=torch.Generator().manual_seed(3))
     assert_loss_and_grads_match(model, next_token_loss, idx, y)
+
+
+def test_gradients_leave_running_statistics_and_the_random_state_as_they_were():
+    """`backprop.gradients` (explain's column) is a side computation: the next training step
+    sees the same model and draws the same dropout mask, so both columns agree exactly."""
+    from nnscratch.backprop import gradients
+
+    torch.manual_seed(0)
+    model = small_cnn()
+    X = randn(16, 1, 8, 8)
+    y = torch.randint(0, 10, (16,), generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(9)
+    buffers = [b.clone() for b in model.buffers()]
+    _, by_hand_grads = gradients(model, L.cross_entropy, X, y)
+    for a, b in zip(model.buffers(), buffers, strict=True):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+    L.cross_entropy(model(X), y).backward()  # the same mask as the hand-derived pass drew
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(by_hand_grads[name], p.grad, **TOL, msg=name)

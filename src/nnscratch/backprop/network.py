@@ -65,8 +65,18 @@ def gradients(
     model: Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``(L, {name: ∂L/∂p})`` by hand, keyed like ``model.named_parameters()``; ``p.grad`` is
-    left as it is (`nnscratch explain` shows these beside autograd's ``p.grad``)."""
+    left as it is (`nnscratch explain` shows these beside autograd's ``p.grad``).
+
+    So are the model's buffers (BatchNorm's running statistics) and the global random state
+    (dropout's masks): a training step that follows sees the same model and draws the same masks.
+    """
+    buffers = [b.clone() for b in model.buffers()]
+    rng = torch.get_rng_state()
     loss, grads = _chain_rule(model, loss_fn, X, y)
+    torch.set_rng_state(rng)
+    with torch.no_grad():
+        for b, saved in zip(model.buffers(), buffers, strict=True):
+            b.copy_(saved)
     by_id = {id(p): g for p, g in grads if p.requires_grad}
     return loss, {n: by_id[id(p)] for n, p in model.named_parameters() if id(p) in by_id}
 
