@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from nnscratch.lab.bench import bandwidth, cases, digits, loops, memory, timing
+from nnscratch.lab.bench import bandwidth, cases, digits, layer_cases, loops, memory, timing
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ def build_cases(plan: Plan) -> list[loops.Case]:
     out.append(cases.mini_batch(*plan.mini_batch))
     out += [cases.mlp(*plan.mlp, optimizer) for optimizer in ("sgd", "adam")]
     out += cases.manual_backward_cases(list(plan.manual_backward))
+    out += layer_cases.layer_cases()  # the CNN epoch and the transformer step
     return out
 
 
