@@ -69,7 +69,9 @@ def entry(module, name: str) -> str:
     if inspect.isclass(obj) or callable(obj):
         kind = "class " if inspect.isclass(obj) else ""
         return f"- {kind}`{name}{signature(obj)}`: {first_line(obj)}"
-    return f"- `{name}` = `{obj!r}`"[:200]
+    if isinstance(obj, dict):  # a registry: its keys
+        return f"- `{name}`: {', '.join(f'`{k}`' for k in obj)}"
+    return f"- `{name}` = `{re.sub(r' at 0x[0-9a-f]+', '', repr(obj))}`"
 
 
 def render() -> str:
