@@ -44,7 +44,17 @@ def batches(
     generator: torch.Generator | None = None,
     drop_last: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield ``(xb, yb)`` mini-batches for one epoch; ``batch_size=None`` means one full batch."""
+    """Yield ``(xb, yb)`` mini-batches for one epoch; ``batch_size=None`` means one full batch.
+
+    Args:
+        X: inputs (N, F): a tensor, or rows of a .npy file left on disk (`MappedRows`).
+        y: targets, N rows.
+        batch_size: rows per batch (default None: one full batch).
+        shuffle: a new permutation of the rows every epoch (default True).
+        generator: the ``torch.Generator`` that draws each epoch's permutation (default None: the
+            global RNG, as ``DataLoader``).
+        drop_last: drop a last batch smaller than ``batch_size`` (default False).
+    """
     n = X.shape[0]
     if y.shape[0] != n:
         raise ValueError(f"X has {n} rows but y has {y.shape[0]}")

@@ -27,6 +27,24 @@ Task = Literal["regression", "classification"]
 
 @dataclass
 class Dataset:
+    """Rows X with their targets y and what they mean.  ≙ ``TensorDataset(X, y)`` plus names.
+
+    Args:
+        X: inputs (N, F), floating point (or int64 token ids), in memory or `MappedRows` on disk.
+        y: targets: (N, 1) float for regression, (N,) int64 class indices for classification.
+        task: 'regression' or 'classification'.
+        feature_names: F names, one per column of X.
+        target_name: the name of the target column (default 'y').
+        classes: the original label of each class index (default None).
+        name: where the data came from, a built-in name or a file name (default 'data').
+        extra: source-specific facts, e.g. the true weights (default {}).
+
+    Example:
+        >>> d = Dataset(torch.randn(4, 2), torch.randn(4, 1), "regression", ["a", "b"])
+        >>> len(d), d.n_features
+        (4, 2)
+    """
+
     X: torch.Tensor | MappedRows  # (N, F) floating point, in memory or mapped from a file
     y: torch.Tensor  # (N, 1) float for regression, (N,) int64 class indices for classification
     task: Task  # "regression" or "classification"

@@ -100,7 +100,13 @@ BUILTINS: dict[str, Callable[[int, torch.dtype], Dataset]] = {
 
 
 def load_builtin(name: str, seed: int = 0, dtype: torch.dtype = torch.float32) -> Dataset:
-    """The built-in data set ``name`` as a `Dataset`; `UserError` listing the names if unknown."""
+    """The built-in data set ``name`` as a `Dataset`; `UserError` listing the names if unknown.
+
+    Args:
+        name: 'diabetes', 'iris', 'wine', 'breast_cancer', 'digits', 'moons' or 'circles'.
+        seed: the seed of every random draw (default 0).
+        dtype: dtype of X (default float32).
+    """
     if name not in BUILTINS:
         raise UserError(
             f"unknown data set {name!r}: choose one of {', '.join(BUILTINS)}, or give a file path"

@@ -70,7 +70,18 @@ def load_file(
     """Read a .csv, .npy or .npz file into a `Dataset`; `UserError` for every user mistake.
     ``mapped``: leave a .npy file's rows on disk (True), read it whole (False), or decide by its
     size (None). ``features`` / ``drop``: the feature columns by name (see above); ``header``:
-    does a CSV's first row name the columns?"""
+    does a CSV's first row name the columns?
+
+    Args:
+        path: the data file (.csv, .npy, .npz).
+        target: the target column's name (default None: the last column).
+        task: 'regression' or 'classification' (default None: decided from the target).
+        dtype: dtype of X (default float32).
+        mapped: leave a large .npy on disk (default None: when it is ≥ 16 MiB).
+        features: the feature columns to keep, by name (default None: all).
+        drop: columns to leave out, by name (default None).
+        header: the first CSV line holds the column names (default True).
+    """
     if task is not None and task not in TASKS:
         raise UserError(f"task must be 'regression' or 'classification', got {task!r}")
     check_path(path)  # missing file or a directory: the same message for every format
@@ -214,6 +225,12 @@ def select_features(
     Extra columns (the target, an id, ...) are ignored; a missing one is a `UserError`. Array
     files have no header: a .npy's columns are ``col0, col1, ...`` (as `load_file` names them), or
     all of them when there are exactly F; a .npz's array ``X`` must have exactly F columns.
+
+    Args:
+        path: the data file (.csv, .npy, .npz).
+        feature_names: the columns to keep, by name, in this order.
+        dtype: dtype of X (default float32).
+        header: the first CSV line holds the column names (default True).
     """
     _extension(path)
     check_path(path)

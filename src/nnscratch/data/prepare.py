@@ -53,7 +53,14 @@ def _rows(fraction: float, n: int, name: str) -> int:
 def split(
     dataset: Dataset, val_fraction: float = 0.2, test_fraction: float = 0.0, seed: int = 0
 ) -> Splits:
-    """Seeded random split into train / val / test parts (no stratification)."""
+    """Seeded random split into train / val / test parts (no stratification).
+
+    Args:
+        dataset: the `Dataset` to split.
+        val_fraction: fraction of rows for validation (default 0.2).
+        test_fraction: fraction of rows for the test part (default 0.0).
+        seed: the seed of every random draw (default 0).
+    """
     n = len(dataset)
     n_val = _rows(val_fraction, n, "val_fraction")
     n_test = _rows(test_fraction, n, "test_fraction")

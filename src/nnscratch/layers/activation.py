@@ -10,7 +10,11 @@ from nnscratch.module import Module
 
 
 class Activation(Module):
-    """An element-wise function as a layer (``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid``, ``nn.GELU``)."""
+    """An element-wise function as a layer (``nn.ReLU``, ``nn.Tanh``, ``nn.Sigmoid``, ``nn.GELU``).
+
+    Args:
+        name: the activation: 'relu', 'tanh', 'sigmoid' or 'gelu'.
+    """
 
     def __init__(self, name: str) -> None:
         from nnscratch import functional

@@ -88,6 +88,14 @@ class CausalSelfAttention(Module):
         >>> attn = CausalSelfAttention(16, num_heads=4)
         >>> attn(torch.randn(2, 5, 16)).shape
         torch.Size([2, 5, 16])
+
+    Args:
+        embed_dim: E, the embedding width.
+        num_heads: attention heads H (E divisible by H).
+        dropout: dropout probability in training (default 0).
+        bias: with an additive bias (default True).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
     """
 
     def __init__(

@@ -8,7 +8,11 @@ from nnscratch.module import Module
 
 
 class Sequential(Module):
-    """Layers applied in order (``nn.Sequential``); parameter names ``"0.weight"``, ``"2.bias"``..."""
+    """Layers applied in order (``nn.Sequential``); parameter names ``"0.weight"``, ``"2.bias"``...
+
+    Args:
+        layers: the modules, applied in order.
+    """
 
     def __init__(self, *layers: Module) -> None:
         self.layers = list(layers)

@@ -140,6 +140,20 @@ class Conv2d(Module):
         >>> conv = Conv2d(1, 8, kernel_size=3, padding=1)
         >>> conv(torch.randn(4, 1, 8, 8)).shape
         torch.Size([4, 8, 8, 8])
+
+    Args:
+        in_channels: input channels C_in.
+        out_channels: output channels C_out.
+        kernel_size: k, or (k_h, k_w).
+        stride: step of the kernel (default 1).
+        padding: zeros added on each side (default 0).
+        dilation: spacing of the kernel's taps (default 1).
+        groups: channel groups convolved separately (default 1).
+        bias: with an additive bias (default True).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
+        generator: the ``torch.Generator`` the initial values are drawn from (default None: the
+            global RNG, as in torch.nn).
     """
 
     def __init__(

@@ -41,6 +41,11 @@ class Dropout(Module):
         >>> drop = Dropout(0.2)
         >>> drop.eval()(torch.ones(3)).tolist()
         [1.0, 1.0, 1.0]
+
+    Args:
+        p: probability that an element is zeroed in training (default 0.5).
+        generator: the ``torch.Generator`` that draws the masks (default None: the global RNG, as
+            ``nn.Dropout``).
     """
 
     def __init__(self, p: float = 0.5, generator: torch.Generator | None = None) -> None:

@@ -28,6 +28,15 @@ class Embedding(Module):
         >>> emb = Embedding(10, 4)
         >>> emb(torch.tensor([[1, 2, 1]])).shape
         torch.Size([1, 3, 4])
+
+    Args:
+        num_embeddings: V, the number of rows (the vocabulary).
+        embedding_dim: E, the width of each row.
+        padding_idx: a row that is zero and gets no gradient (default None).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
+        generator: the ``torch.Generator`` the initial values are drawn from (default None: the
+            global RNG, as in torch.nn).
     """
 
     def __init__(

@@ -15,7 +15,17 @@ from nnscratch.module import Module, parameter
 
 
 class Linear(Module):
-    """``nn.Linear(in_features, out_features, bias=True, device=None, dtype=None)`` by hand."""
+    """``nn.Linear(in_features, out_features, bias=True, device=None, dtype=None)`` by hand.
+
+    Args:
+        in_features: input features F.
+        out_features: outputs O.
+        bias: with an additive bias (default True).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
+        generator: the ``torch.Generator`` the initial values are drawn from (default None: the
+            global RNG, as in torch.nn).
+    """
 
     def __init__(
         self,

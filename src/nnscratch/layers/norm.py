@@ -48,6 +48,14 @@ class LayerNorm(Module):
         >>> ln = LayerNorm(16)
         >>> ln(torch.randn(2, 5, 16)).shape
         torch.Size([2, 5, 16])
+
+    Args:
+        normalized_shape: the trailing shape normalised over, e.g. (E,).
+        eps: ε, added to the variance (default 1e-5).
+        elementwise_affine: learnable per-element γ and β (default True).
+        bias: with an additive bias (default True).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
     """
 
     def __init__(
@@ -203,6 +211,16 @@ class BatchNorm1d(_BatchNorm):
         >>> bn = BatchNorm1d(4)
         >>> bn(torch.randn(8, 4)).mean(dim=0).abs().max() < 1e-6
         tensor(True)
+
+    Args:
+        num_features: C, the channels (features) normalised.
+        eps: ε, added to the variance (default 1e-5).
+        momentum: weight of the new batch statistic in the running ones (default 0.1; None: a
+            cumulative average).
+        affine: learnable γ (weight) and β (bias) (default True).
+        track_running_stats: keep running mean and variance for eval (default True).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
     """
 
     dims_by_rank = {2: (0,), 3: (0, 2)}
@@ -216,6 +234,16 @@ class BatchNorm2d(_BatchNorm):
         >>> bn = BatchNorm2d(3)
         >>> bn(torch.randn(8, 3, 5, 5)).shape
         torch.Size([8, 3, 5, 5])
+
+    Args:
+        num_features: C, the channels of (N, C, H, W).
+        eps: ε, added to the variance (default 1e-5).
+        momentum: weight of the new batch statistic in the running ones (default 0.1; None: a
+            cumulative average).
+        affine: learnable γ (weight) and β (bias) (default True).
+        track_running_stats: keep running mean and variance for eval (default True).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
     """
 
     dims_by_rank = {4: (0, 2, 3)}

@@ -36,6 +36,9 @@ class TransformerBlock(Module):
         dropout: the probability for every dropout (attention weights, MLP, both residual
             branches), as in ``nn.TransformerEncoderLayer``; 0 by default.
         layer_norm_eps: ε of both LayerNorms.
+        bias: biases in every Linear and LayerNorm (default True).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
 
     Example:
         >>> block = TransformerBlock(16, num_heads=4)

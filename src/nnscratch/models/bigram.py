@@ -27,6 +27,10 @@ class BigramCounts:
 
         bigram = BigramCounts(vocab_size=65).fit(x_train, y_train)   # (N, T) int64 each
         bigram.loss(x_val, y_val)                                   # a float, nats per char
+
+    Args:
+        vocab_size: V, the number of distinct tokens.
+        alpha: add-α smoothing of the counts (default 1.0).
     """
 
     def __init__(self, vocab_size: int, alpha: float = 1.0) -> None:

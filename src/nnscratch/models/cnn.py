@@ -69,6 +69,8 @@ class CNN(Sequential):
         channels: output channels of each block, e.g. ``(32, 64)``.
         out_features: number of logits (classes; 1 for binary with BCE).
         dropout: dropout probability before the last layer (0: none).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
 
     Example::
 

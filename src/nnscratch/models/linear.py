@@ -25,6 +25,13 @@ class LinearRegression(Linear):
     """``y_pred = x @ w.T + b``: the seed's model.  Same as ``nn.Linear(in_features, 1)``.
 
     ``w`` and ``b`` are the seed's names for ``weight`` and ``bias`` (the same tensors).
+
+    Args:
+        in_features: input features F (default 1: the seed's model).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
+        generator: the ``torch.Generator`` the initial values are drawn from (default None: the
+            global RNG, as in torch.nn).
     """
 
     def __init__(
@@ -46,7 +53,14 @@ class LinearRegression(Linear):
 
 
 class LogisticRegression(Linear):
-    """Logits ``x @ W.T + b``: ``(N, 1)`` for two classes, ``(N, C)`` for C > 2 classes."""
+    """Logits ``x @ W.T + b``: ``(N, 1)`` for two classes, ``(N, C)`` for C > 2 classes.
+
+    Args:
+        in_features: input features F.
+        num_classes: K, the classes (default 2).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
+    """
 
     def __init__(
         self,
@@ -66,6 +80,14 @@ class MLP(Sequential):
     """``Linear → act → Linear → act → … → Linear``, equal to the matching ``nn.Sequential``.
 
     h₀ = x,   hₖ = act(hₖ₋₁ Wₖᵀ + bₖ)  for each hidden layer,   y = h_L W_outᵀ + b_out
+
+    Args:
+        in_features: input features F.
+        hidden: the hidden layers' widths, e.g. [64, 64].
+        out_features: outputs O.
+        activation: after each hidden layer: 'relu' (default), 'tanh', 'sigmoid' or 'gelu'.
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
     """
 
     def __init__(

@@ -34,6 +34,8 @@ class CharTransformer(Module):
         block_size: T, the longest context the model reads.
         n_layer, n_head, n_embd: blocks, heads per block, width C (a multiple of n_head).
         dropout: dropout probability in training (embeddings, attention, MLP).
+        device: where the parameters live (default None: torch's default device).
+        dtype: the parameters' dtype (default None: torch's default, float32).
 
     Example::
 
