@@ -15,7 +15,6 @@ from nnscratch.run.config import TrainConfig
 OPTIMIZER_LR = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-2}
 
 SPLIT = {"val_fraction": 0.15, "test_fraction": 0.2}
-FULL_BATCH = {"batch_size": None}
 
 PER_DATASET: dict[str, dict[str, Any]] = {
     # the seed: full-batch gradient descent on all the data, no split

@@ -16,7 +16,6 @@ import math
 from typing import Any
 
 MB = 2**20
-RSS_LIMIT = 2 * MB
 BANDWIDTH_FRACTION = 0.6
 GEOMEAN_TARGET = 1.4
 
