@@ -280,3 +280,10 @@ def test_state_json_fields(ckpt, runs):
     assert_refused(ckpt, runs / "x.csv", "'epoch' is 2; the manifest says 3")
     edit_json(ckpt, "state.json", lambda s: s.update(epoch=3, step="3"))
     assert_refused(ckpt, runs / "x.csv", "'step' must be an integer")
+
+
+def test_a_config_field_newer_than_the_checkpoint_takes_its_default(ckpt, runs):
+    edit_json(ckpt, "config.json", lambda c: c.pop("noise"))  # as if saved before --noise
+    assert run("predict", "--model", ckpt, "--data", runs / "x.csv")[0] == 0
+    edit_json(ckpt, "config.json", lambda c: c.pop("lr"))  # but nothing resolved may go
+    assert_refused(ckpt, runs / "x.csv", "lr left unresolved")

@@ -6,7 +6,8 @@ run itself, rebuilt from the saved configuration:
 
     config.json     each `TrainConfig` field of its declared type, a listed choice where the CLI
                     restricts it (dtype, model, optimizer, loss, activation, device, backward,
-                    scheduler, ...), nothing left unresolved, then `TrainConfig.validate`
+                    scheduler, ...), nothing left unresolved, then `TrainConfig.validate`; a
+                    field the checkpoint predates takes its default; an unknown one is an error
     data.json       task, features, target, classes, out_features, standardizer, rows: each of
                     its type and consistent with the others and with the config
     model           the model built from config + data: the same names, shapes and dtype, finite
@@ -54,11 +55,10 @@ def config(file: Path, values: Any) -> TrainConfig:
     unknown = sorted(set(values) - names)
     if unknown:
         raise UserError(f"{file}: unknown configuration fields {unknown}; a newer nnscratch?")
-    missing = sorted(names - set(values))
-    if missing:
-        raise corrupted(file, f"configuration fields missing: {missing}")
     hints = get_type_hints(TrainConfig)
     for f in fields(TrainConfig):
+        if f.name not in values:
+            continue  # a field newer than the checkpoint: its default (the behaviour before it)
         value, allowed = values[f.name], get_args(hints[f.name]) or (hints[f.name],)
         ok = (
             (value is None and type(None) in allowed)
@@ -72,11 +72,11 @@ def config(file: Path, values: Any) -> TrainConfig:
         choices = f.metadata.get("choices")
         if choices and value is not None and value not in choices:
             raise corrupted(file, f"{f.name!r} is {value!r}, not one of {', '.join(choices)}")
-    unresolved = [n for n in RESOLVED if values[n] is None]
+    unresolved = [n for n in RESOLVED if values.get(n) is None]
     if unresolved:
         raise corrupted(file, f"{', '.join(unresolved)} left unresolved (null)")
-    if values["task"] not in TASKS:
-        raise corrupted(file, f"'task' is {values['task']!r}, not one of {', '.join(TASKS)}")
+    if values.get("task") not in TASKS:
+        raise corrupted(file, f"'task' is {values.get('task')!r}, not one of {', '.join(TASKS)}")
     try:
         return TrainConfig(**values).validate()
     except UserError as e:
