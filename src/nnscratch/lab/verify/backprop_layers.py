@@ -134,6 +134,7 @@ def rows() -> Iterator[Row]:
         )
         yield gradcheck_row(piece, layer, x, shape)
     yield cnn_row()
+    yield char_transformer_row()
 
 
 def gradcheck_row(piece: str, layer: Module, x: torch.Tensor, shape: str) -> Row:
@@ -215,6 +216,31 @@ def cnn_row() -> Row:
         "loss, all grads, running stats; conv-bn-relu-pool-dropout-linear, 16×1×8×8, float64",
         [loss, *(p.grad for p in model.parameters()), *model.buffers()],
         [ref_loss, *(p.grad for p in ref.parameters()), *ref.buffers()],
+        atol=TOL,
+        rtol=TOL,
+    )
+
+
+def char_transformer_row() -> Row:
+    """`--backward manual` for the character model: every rule of the stack in one pass."""
+    from nnscratch.models.transformer import CharTransformer, next_token_loss
+
+    torch.manual_seed(0)
+    model = CharTransformer(11, 8, n_layer=2, n_head=2, n_embd=16, dropout=0.1, dtype=F64)
+    twin = copy.deepcopy(model)
+    idx = torch.randint(0, 11, (3, 8), generator=torch.Generator().manual_seed(2))
+    y = torch.randint(0, 11, (3, 8), generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(5)
+    loss = loss_and_grads(model, next_token_loss, idx, y)
+    torch.manual_seed(5)  # the same dropout masks
+    ref_loss = next_token_loss(twin(idx), y)
+    ref_loss.backward()
+    return compare(
+        "hand-derived backward: CharTransformer (loss_and_grads)",
+        "loss.backward() (autograd)",
+        "loss and all grads; 2 blocks, 2 heads, 16 wide, dropout 0.1, 3×8 tokens, float64",
+        [loss, *(p.grad for p in model.parameters())],
+        [ref_loss, *(p.grad for p in twin.parameters())],
         atol=TOL,
         rtol=TOL,
     )
