@@ -23,7 +23,7 @@ def test_the_suggested_learning_rate_was_checked_and_converges():
     assert code == 3 and err.count("\n") == 1, err
     suggested = re.search(r"try --lr (\S+) \(checked:", err).group(1)
     assert suggested == "0.1"  # 100, 10 and 1 diverge too: a tenth is not enough here
-    assert "100, 10, 1 do not" in err
+    assert "100, 10 and 1 do not" in err
     code, out, err = run("train", "--lr", suggested, "--json")
     assert code == 0, err
     assert json.loads(out)["relative_loss_gap"] < 1e-3

@@ -103,17 +103,19 @@ def hint(data: Prepared) -> str:
     untried (clipping a far too large lr only hides it: the run ends far from the optimum)."""
     lr, failed = suggest(data)
     epochs = min(data.config.epochs, CHECK_EPOCHS)
-    tried = ", ".join(f"{v:g}" for v in failed)
+    shown = [f"{v:g}" for v in failed]
+    tried = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else "".join(shown)
+    verb = "does" if len(shown) == 1 else "do"
     if lr is None and not failed:
         return (
             f"try a smaller --lr than {data.config.lr:g} (none could be checked in {BUDGET_S:g} s)"
         )
     if lr is None:
         return (
-            f"no smaller learning rate tried trains stably ({tried} diverge or do not settle in "
-            f"{epochs} epochs): try a much smaller --lr, or standardise the data"
+            f"no smaller learning rate tried trains stably ({tried}: each diverges or does not "
+            f"settle in {epochs} epochs): try a much smaller --lr, or standardise the data"
         )
-    also = f"; {tried} do not" if failed else ""
+    also = f"; {tried} {verb} not" if failed else ""
     return (
         f"try --lr {lr:g} (checked: from the same start, {epochs} epochs with it lower the loss "
         f"steadily{also})"
