@@ -89,3 +89,13 @@ def test_the_last_section_shows_the_loop_fit_runs(executed):
     steps = ["step(xb, yb)", "optimizer.step()", "optimizer.zero_grad()"]
     assert all(s in loop for s in steps)
     assert [loop.index(s) for s in steps] == sorted(loop.index(s) for s in steps)
+
+
+def test_the_cnn_and_transformer_chapter(executed):
+    text = text_of(executed)
+    mlp, cnn = map(float, re.search(r"test accuracy: MLP ([\d.]+), CNN ([\d.]+)", text).groups())
+    assert cnn >= 0.95 and mlp >= 0.95
+    found = re.search(r"validation loss per character: transformer ([\d.]+), bigram ([\d.]+)", text)
+    transformer, bigram = map(float, found.groups())
+    assert transformer < bigram  # more context than one character, used
+    assert "The for statement" in text  # the sample starts with its prompt
