@@ -109,6 +109,7 @@ def load_builtin(name: str, seed: int = 0, dtype: torch.dtype = torch.float32) -
     """
     if name not in BUILTINS:
         raise UserError(
-            f"unknown data set {name!r}: choose one of {', '.join(BUILTINS)}, or give a file path"
+            f"unknown data set {name!r}: choose one of {', '.join(BUILTINS)} (or python_docs, "
+            "a text), or give a file path"
         )
     return BUILTINS[name](seed, dtype)
