@@ -76,6 +76,12 @@ CONFIGS = {
         "--momentum 0.9 --batch-size 512 --scheduler step --step-size 1 --epochs 2",
         1e-10,
     ),
+    "text-transformer-adamw-cosine-clip": (
+        f"--data {{text}} {F64} --model transformer --block-size 8 --n-layer 2 --n-head 2 "
+        "--n-embd 8 --optimizer adamw --lr 0.01 --weight-decay 0.1 --batch-size 32 "
+        "--scheduler cosine --clip-grad-norm 1.0 --epochs 2",
+        1e-10,
+    ),
     "csv-text-labels-features-mlp-sgd": (
         f"--data {{csv_classes}} {F64} --features a,b,flat --model mlp --hidden 5 "
         "--optimizer sgd --lr 0.1 --batch-size 7 --epochs 3",
@@ -110,7 +116,14 @@ def _csv_files(folder: Path) -> dict[str, Path]:
     y = 2 * x[:, 0] - x[:, 1] + 0.1 * x[:, 2]
     plain = [f"{x[i, 0]:.6f},{x[i, 1]:.6f},{y[i]:.6f}" for i in range(40)]
     (folder / "plain.csv").write_text("\n".join(plain) + "\n")
-    return {"csv_classes": folder / "classes.csv", "csv_plain": folder / "plain.csv"}
+    words = "the cat sat on a mat and then it ran to the red box while a dog slept".split()
+    picks = torch.randint(len(words), (300,), generator=g).tolist()
+    (folder / "notes.txt").write_text(" ".join(words[i] for i in picks) + "\n")
+    return {
+        "csv_classes": folder / "classes.csv",
+        "csv_plain": folder / "plain.csv",
+        "text": folder / "notes.txt",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +263,7 @@ def test_unsupported_data_is_refused_by_name(tmp_path, capsys):
     ("change", "named"),
     [
         ({"model": "cnn", "dropout": 0.5}, "dropout"),
-        ({"model": "transformer"}, "the transformer model"),
+        ({"model": "transformer", "dropout": 0.1}, "dropout"),
         ({"device": "cuda"}, "a run on 'cuda'"),
     ],
 )

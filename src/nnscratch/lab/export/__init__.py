@@ -17,6 +17,7 @@ feature the generators do not write out is refused by name (`nnscratch.lab.expor
     data.py        load, split, standardize
     model.py       parameters and init, forward, loss
     cnn.py         the same for the CNN: conv weights, batch norm and its running estimates
+    transformer.py the same for the character transformer: text windows, embeddings, blocks
     optimizer.py   the update equations / torch.optim
     schedule.py    the learning-rate schedule / lr_scheduler
     report.py      docstring, imports, final report, saving the parameters

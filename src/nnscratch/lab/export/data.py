@@ -38,6 +38,8 @@ def builtin_name(spec: Spec) -> str:
 
 def imports(spec: Spec) -> list[str]:
     name = builtin_name(spec)
+    if spec.config.model == "transformer":
+        return ["from pydoc_data.topics import topics"] if spec.data_path is None else []
     if name in BUNDLED:
         return [f"from sklearn.datasets import {BUNDLED[name]}"]
     if name in GENERATED:
@@ -46,8 +48,12 @@ def imports(spec: Spec) -> list[str]:
 
 
 def load(spec: Spec) -> list[str]:
+    from nnscratch.lab.export import transformer
+
     name = builtin_name(spec)
-    if name == "synthetic":
+    if spec.config.model == "transformer":
+        lines = transformer.load(spec)
+    elif name == "synthetic":
         lines = _synthetic(spec)
     elif name == "":
         lines = _csv(spec)

@@ -8,7 +8,7 @@ run's initial numbers; the forward pass is one line per layer. nn style: ``nn.Li
 
 from __future__ import annotations
 
-from nnscratch.lab.export import cnn
+from nnscratch.lab.export import cnn, transformer
 from nnscratch.lab.export.spec import Spec
 
 NN_ACTIVATIONS = {
@@ -38,8 +38,8 @@ RAW_LOSSES = {
         "return torch.where(d < 1.0, 0.5 * d * d, d - 0.5).mean()  # quadratic below δ = 1",
     ],
     "cross_entropy": [
-        "log_p = y_pred - y_pred.logsumexp(dim=1, keepdim=True)  # (B, C) log-softmax",
-        "return -log_p.gather(1, y.view(-1, 1)).mean()  # mean of -log p[true class]",
+        "log_p = y_pred - y_pred.logsumexp(dim=-1, keepdim=True)  # log-softmax over classes",
+        "return -log_p.gather(-1, y.unsqueeze(-1)).mean()  # mean of -log p[true class]",
     ],
     "bce_with_logits": [
         "# (1 - y)·z - log σ(z), with log σ(z) = min(z, 0) - log(1 + e^(-|z|)) (stable)",
@@ -74,6 +74,9 @@ def raw_parameters(spec: Spec) -> list[str]:
     if spec.config.model == "cnn":
         lines[0] = "# -- parameters: leaf tensors, drawn as nn.Linear and nn.Conv2d draw them"
         return lines + cnn.raw_parameters(spec)
+    if spec.config.model == "transformer":
+        lines[0] = "# -- parameters: leaf tensors, drawn as the nn layers draw them, in order"
+        return lines + transformer.raw_parameters(spec)
     lines.append("torch.manual_seed(SEED)")
     if len(layers) == 1:
         layer = layers[0]
@@ -96,6 +99,8 @@ def raw_names(spec: Spec) -> list[tuple[str, str]]:
     """(checkpoint name, script variable) for every parameter, in ``params`` order."""
     if spec.config.model == "cnn":
         return cnn.names(spec)
+    if spec.config.model == "transformer":
+        return transformer.names(spec)
     layers = spec.layers
     if len(layers) == 1:
         return list(zip(layers[0].names, ("w", "b"), strict=True))
@@ -109,6 +114,8 @@ def raw_forward(spec: Spec) -> list[str]:
     """``def forward(x)``: one line per layer (nn.Linear, the activation)."""
     if spec.config.model == "cnn":
         return cnn.raw_forward(spec)
+    if spec.config.model == "transformer":
+        return transformer.raw_forward(spec)
     layers = spec.layers
     shape = "(B, 1)" if spec.out_features == 1 else f"(B, {spec.out_features})"
     if len(layers) == 1:
@@ -145,6 +152,8 @@ def raw_loss(spec: Spec) -> list[str]:
 def nn_model(spec: Spec) -> list[str]:
     if spec.config.model == "cnn":
         return cnn.nn_model(spec)
+    if spec.config.model == "transformer":
+        return transformer.nn_model(spec)
     dtype = "dtype=DTYPE"
     layers = spec.layers
     lines = [
@@ -162,4 +171,6 @@ def nn_model(spec: Spec) -> list[str]:
 
 
 def nn_loss(spec: Spec) -> list[str]:
+    if spec.config.model == "transformer":  # defined with the model
+        return []
     return [f"loss_fn = {NN_LOSSES[spec.config.loss]}"]

@@ -30,10 +30,11 @@ def script(spec: Spec) -> str:
     lines += model.raw_loss(spec) + ["", ""]
     lines += optimizer.raw_state(spec) + schedule.raw_start(spec)
     cnn = spec.config.model == "cnn"
+    named = spec.config.model in ("cnn", "transformer")  # saved from a dict of tensors
     predict = "forward({}, training=False)" if cnn else "forward({})"
     lines += ["", *_loop(spec), "", *report(spec, predict), ""]
     names = model.raw_names(spec)
-    lines += footer([name for name, _ in names], names if cnn else None)
+    lines += footer([name for name, _ in names], names if named else None)
     return "\n".join(fit(lines)) + "\n"
 
 

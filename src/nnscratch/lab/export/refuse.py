@@ -9,12 +9,13 @@ from __future__ import annotations
 from nnscratch.errors import UserError
 from nnscratch.lab.export.spec import Spec
 
-MODELS = ("linear", "logistic", "mlp", "cnn")
+MODELS = ("linear", "logistic", "mlp", "cnn", "transformer")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "cosine", "linear")
 LOSSES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
 FILE_TYPES = (".csv",)
+TEXT_TYPES = (".txt",)  # for the transformer
 
 
 def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
@@ -22,8 +23,8 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
     ``epoch`` is the last epoch the checkpoint holds, ``scheduler`` its scheduler state."""
     c = spec.config
     problems = [
-        (c.model not in MODELS, f"the {c.model} model (linear, logistic, mlp, cnn are covered)"),
-        (c.model == "cnn" and c.dropout > 0, f"dropout (--dropout {c.dropout}: its random masks)"),
+        (c.model not in MODELS, f"the {c.model} model"),
+        (c.model in ("cnn", "transformer") and c.dropout > 0, f"dropout (--dropout {c.dropout})"),
         (c.optimizer not in OPTIMIZERS, f"the optimizer {c.optimizer!r}"),
         (c.scheduler not in SCHEDULERS, f"the schedule {c.scheduler!r}"),
         (c.loss not in LOSSES, f"the loss {c.loss!r}"),
@@ -33,7 +34,7 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
             f"a run on {c.device!r} (the script runs on the CPU; train with --device cpu)",
         ),
         (
-            spec.data_path is not None and spec.data_path.suffix.lower() not in FILE_TYPES,
+            spec.data_path is not None and spec.data_path.suffix.lower() not in _types(spec),
             f"data from {_kind(spec)} (CSV files and built-in data sets are covered)",
         ),
     ]
@@ -88,3 +89,7 @@ def check_same_data(spec: Spec) -> None:
                 "changed since, or a relative --data path is read from another folder); "
                 "no script was written"
             )
+
+
+def _types(spec: Spec) -> tuple[str, ...]:
+    return TEXT_TYPES if spec.config.model == "transformer" else FILE_TYPES

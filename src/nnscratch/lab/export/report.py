@@ -13,6 +13,7 @@ MODEL_WORDS = {
     "logistic": "logistic regression",
     "mlp": "MLP",
     "cnn": "CNN",
+    "transformer": "transformer",
 }
 
 
@@ -25,6 +26,8 @@ def title(spec: Spec) -> str:
         what = f"MLP {spec.n_features}-{'-'.join(map(str, c.hidden_sizes()))}-{spec.out_features}"
     if c.model == "cnn":
         what = f"CNN with channels {c.channels}"
+    if c.model == "transformer":
+        what = f"character transformer ({c.n_layer} blocks, width {c.n_embd})"
     batches = f"batches of {c.batch_size}" if spec.mini_batch else "full batch"
     return f"{what} on {c.data}, {c.optimizer}, {c.epochs} epochs, {batches}, {c.dtype}"
 
@@ -58,6 +61,7 @@ def imports(spec: Spec, style: str) -> list[str]:
     """stdlib, a blank line, third party; straight imports before from-imports (isort)."""
     extra = data.imports(spec)
     stdlib = ["import argparse", *(i for i in extra if i == "import csv")]
+    stdlib_from = [i for i in extra if i.startswith("from pydoc_data")]
     if style == "raw":
         stdlib.append("import math")
     third = ["import torch", *(i for i in extra if i.startswith("from sklearn"))]
@@ -65,7 +69,7 @@ def imports(spec: Spec, style: str) -> list[str]:
         utils = "DataLoader, TensorDataset, random_split" if spec.mini_batch else None
         third.append("from torch import nn")
         third.append(f"from torch.utils.data import {utils or 'TensorDataset, random_split'}")
-    return sorted(stdlib) + [""] + third
+    return sorted(stdlib) + stdlib_from + [""] + third
 
 
 def constants(spec: Spec) -> list[str]:
@@ -75,6 +79,8 @@ def constants(spec: Spec) -> list[str]:
         lines.append(f"BATCH_SIZE = {c.batch_size}")
     if c.clip_grad_norm is not None:
         lines.append(f"MAX_NORM = {c.clip_grad_norm!r}")
+    if c.model == "transformer":
+        lines.append(f"BLOCK_SIZE = {c.block_size}  # characters per window")
     return lines
 
 
@@ -104,7 +110,7 @@ def report(spec: Spec, predict: str) -> list[str]:
     ]
     if spec.classification:
         hit = "(y_pred > 0) == y_part" if spec.config.loss == "bce_with_logits" else None
-        hit = hit or "y_pred.argmax(dim=1) == y_part"
+        hit = hit or "y_pred.argmax(dim=-1) == y_part"
         lines += [
             f"        hits = {hit}",
             '        line += f"  accuracy {hits.double().mean().item():.4f}"',
