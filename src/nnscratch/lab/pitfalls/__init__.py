@@ -1,8 +1,9 @@
 """The pitfalls lab: broken variants of the five-step loop, each next to the correct one.
 
-Each module is one mistake: its docstring explains why it breaks and what the fix is, and its
-``broken`` and ``correct`` functions run the two versions, so ``nnscratch pitfalls NAME`` shows
-the real symptom captured at run time (the exception PyTorch raises, or the numbers side by side).
+Each module is one mistake (found by itself: a module that defines ``PITFALL`` and ``ORDER``): its
+docstring explains why it breaks and what the fix is, and its ``broken`` and ``correct`` functions
+run the two versions, so ``nnscratch pitfalls NAME`` shows the real symptom captured at run time
+(the exception PyTorch raises, or the numbers side by side).
 
     no_zero_grad                forgetting optimizer.zero_grad()     gradients accumulate
     update_without_no_grad      p -= lr * p.grad outside no_grad     RuntimeError (in-place on leaf)
@@ -18,35 +19,24 @@ the real symptom captured at run time (the exception PyTorch raises, or the numb
 
 from __future__ import annotations
 
-from nnscratch.lab.pitfalls import (
-    backward_in_no_grad,
-    causal_mask_off_by_one,
-    divide_twice,
-    eval_with_grad,
-    forget_eval,
-    keep_loss_tensors,
-    no_zero_grad,
-    rebind_parameter,
-    requires_grad_before_init,
-    update_without_no_grad,
-)
+import importlib
+import pkgutil
+
 from nnscratch.lab.pitfalls.base import Outcome, Pitfall, Result, run
 
-PITFALLS: dict[str, Pitfall] = {
-    m.PITFALL.name: m.PITFALL
-    for m in (
-        no_zero_grad,
-        update_without_no_grad,
-        rebind_parameter,
-        requires_grad_before_init,
-        backward_in_no_grad,
-        divide_twice,
-        keep_loss_tensors,
-        eval_with_grad,
-        forget_eval,
-        causal_mask_off_by_one,
-    )
-}
+
+def _modules() -> list:
+    """Every module here that defines ``PITFALL``, in ``ORDER`` (as verify finds its rows and the
+    CLI its commands: a new pitfall is a new module, found by itself)."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "PITFALL"):
+            found.append(module)
+    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+
+
+PITFALLS: dict[str, Pitfall] = {m.PITFALL.name: m.PITFALL for m in _modules()}
 
 __all__ = ["PITFALLS", "Outcome", "Pitfall", "Result", "get", "run"]
 
