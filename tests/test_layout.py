@@ -97,3 +97,17 @@ def test_commands_verify_rows_and_pitfalls_register_the_same_way():
         orders = [getattr(m, "ORDER", 100) for m in found]
         assert orders == sorted(orders)
     assert "pkgutil.iter_modules" in (SRC / "run" / "cli" / "__init__.py").read_text()
+
+
+def test_in_memory_and_on_disk_rows_are_one_interface():
+    """Only data/rows.py asks whether X is a tensor or `MappedRows`; everything else calls it."""
+    asking = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "isinstance"
+                and "MappedRows" in ast.unparse(node.args[1])
+            ):
+                asking.append(str(path.relative_to(SRC)))
+    assert set(asking) <= {"data/rows.py", "data/mapped.py"}, asking

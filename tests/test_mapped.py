@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from torch.utils.data import DataLoader, TensorDataset
 
 from nnscratch.data import batches, files, load_file, mapped
-from nnscratch.data.mapped import MappedRows, apply
+from nnscratch.data.mapped import MappedRows
 from nnscratch.data.prepare import Standardizer, split
+from nnscratch.data.rows import apply
 from nnscratch.errors import UserError
 from nnscratch.run.checkpoint import data_state
 from nnscratch.run.config import TrainConfig

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from nnscratch.data import rows
 from nnscratch.data.dataset import Dataset
-from nnscratch.data.mapped import MappedRows
 from nnscratch.errors import UserError
 
 
@@ -59,7 +59,7 @@ def select(dataset: Dataset, features: list[str] | None, drop: list[str] | None)
         return dataset
     columns = [*dataset.feature_names, dataset.target_name]
     names = choose(columns, dataset.target_name, features, drop, dataset.name)
-    if isinstance(dataset.X, MappedRows):
+    if rows.on_disk(dataset.X):
         raise UserError(
             f"{dataset.name}: --features/--drop cannot pick columns of a .npy file read from disk; "
             "save the columns you want with numpy.save"

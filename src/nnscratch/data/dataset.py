@@ -20,6 +20,7 @@ from typing import Literal
 
 import torch
 
+from nnscratch.data import rows
 from nnscratch.data.mapped import MappedRows
 
 Task = Literal["regression", "classification"]
@@ -84,7 +85,7 @@ class Dataset:
     def subset(self, index: torch.Tensor) -> Dataset:
         """The rows at ``index`` (like ``torch.utils.data.Subset``, but gathered into new tensors;
         mapped rows stay on disk)."""
-        X = self.X.subset(index) if isinstance(self.X, MappedRows) else self.X[index]  # (n, F)
+        X = rows.subset(self.X, index)  # (n, F), or a view of the rows on disk
         return replace(self, X=X, y=self.y[index])  # (n, F), (n, ...)
 
     def to(self, dtype: torch.dtype) -> Dataset:

@@ -36,10 +36,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nnscratch.data import columns
+from nnscratch.data import columns, rows
 from nnscratch.data.arrays import read_npy, read_npz, select_array_features
 from nnscratch.data.dataset import Dataset
-from nnscratch.data.mapped import MappedRows
 from nnscratch.data.table import Table, check_path, parse_number, read_csv
 from nnscratch.errors import UserError
 
@@ -115,13 +114,8 @@ def looks_like_classes(values: list[float] | np.ndarray) -> bool:
     return whole and len(distinct) <= MAX_CLASSES and 2 * len(distinct) <= len(v)
 
 
-def _fits(X: torch.Tensor | MappedRows, dtype: torch.dtype) -> bool:
-    """Is every feature value finite once rounded to ``dtype``?"""
-    return X.fits(dtype) if isinstance(X, MappedRows) else bool(torch.isfinite(X.to(dtype)).all())
-
-
 def _dataset(name, X, labels, features, target_name, task, dtype) -> Dataset:
-    if not _fits(X, dtype):
+    if not rows.fits(X, dtype):  # every feature value finite once rounded to dtype
         raise UserError(f"{name}: a feature value is too large for {dtype}; rescale the data")
     numbers = isinstance(labels, np.ndarray) or all(isinstance(v, float) for v in labels)
     if task is None:

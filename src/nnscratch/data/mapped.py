@@ -33,7 +33,7 @@ permutation), a few dozen bytes per row whatever F is.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -195,20 +195,6 @@ class MappedRows:
         for _, xb in self.blocks():
             squares += ((xb.to("cpu", torch.float64) - mean) ** 2).sum(dim=0)  # Σ (x_ij − μ_j)²
         return mean, squares / n
-
-
-def apply(fn: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor | MappedRows):
-    """``fn(X)`` for a row-wise ``fn``: at once for a tensor, block by block for mapped rows
-    (each block's outputs written at its rows' positions)."""
-    if not isinstance(X, MappedRows):
-        return fn(X)
-    out = None
-    for positions, xb in X.blocks():
-        part = fn(xb)  # (b, ...)
-        if out is None:
-            out = part.new_empty((len(X), *part.shape[1:]))  # (N, ...)
-        out[positions.to(out.device)] = part
-    return out
 
 
 def scan(source: NpyFile, features: list[int], target: int) -> tuple[MappedRows, np.ndarray]:

@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import torch
 
+from nnscratch.data import rows
 from nnscratch.data.dataset import Dataset
 from nnscratch.data.mapped import MappedRows
 from nnscratch.errors import UserError
@@ -99,12 +100,7 @@ class Standardizer:
         if X.ndim != 2 or X.shape[0] < 1:
             raise ValueError(f"fit needs an (N, F) tensor with N >= 1, got shape {tuple(X.shape)}")
         n = X.shape[0]
-        if isinstance(X, MappedRows):
-            mean, var = X.moments()  # (F,), (F,) the same two passes, streamed block by block
-        else:
-            x = X.detach().double()  # (N, F)
-            mean = x.mean(dim=0)  # (F,)
-            var = ((x - mean) ** 2).mean(dim=0)  # (F,) population variance, divide by N
+        mean, var = rows.moments(X)  # (F,), (F,) population variance (divide by N), float64
         bad = ~(torch.isfinite(mean) & torch.isfinite(var))  # (F,) e.g. values near 1e200
         if bool(bad.any()):
             raise StandardizeOverflow(int(bad.nonzero()[0, 0]))
@@ -125,9 +121,7 @@ class Standardizer:
 
     def transform(self, X: torch.Tensor | MappedRows) -> torch.Tensor | MappedRows:
         self._check_fitted(X)
-        if isinstance(X, MappedRows):
-            return X.standardize(self.mean, self.std)  # applied to each batch as it is read
-        return ((X.double() - self.mean) / self.std).to(X.dtype)  # (N, F)
+        return rows.standardize(X, self.mean, self.std)  # (N, F); on disk: per batch read
 
     def fit_transform(self, X: torch.Tensor) -> torch.Tensor:
         return self.fit(X).transform(X)

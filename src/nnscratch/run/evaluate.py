@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from nnscratch.data.dataset import Dataset
-from nnscratch.data.mapped import apply
+from nnscratch.data.rows import apply
 from nnscratch.module import Module
 from nnscratch.run import metrics
 

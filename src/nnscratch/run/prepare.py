@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from nnscratch.data import rows
 from nnscratch.data.dataset import Dataset
-from nnscratch.data.mapped import MappedRows
 from nnscratch.data.prepare import StandardizeOverflow, Standardizer, split
 from nnscratch.errors import UserError
 from nnscratch.run import build, defaults, limits
@@ -95,7 +95,7 @@ def prepare(config: TrainConfig) -> Prepared:
     build.check_loss_for_task(config, dataset.task, dataset.n_classes)
     out = build.output_size(config, dataset.task, dataset.n_classes)
     limits.check_parameters(config, dataset.X.shape[1], out)  # before any allocation
-    if config.batch_size is None and isinstance(dataset.X, MappedRows):
+    if config.batch_size is None and rows.on_disk(dataset.X):
         # full batch: every step reads every row, so read them once
         dataset = replace(dataset, X=dataset.X[:])  # (N, F) tensor
     parts = split(dataset, config.val_fraction, config.test_fraction, config.seed)

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from nnscratch.data.mapped import MappedRows, apply
+from nnscratch.data import rows
+from nnscratch.data.mapped import MappedRows
+from nnscratch.data.rows import apply
 from nnscratch.losses import mse_loss
 from nnscratch.models import LinearRegression
 from nnscratch.module import Module
@@ -51,7 +53,7 @@ def least_squares(
     X: torch.Tensor | MappedRows, y: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The (weight (1, F), bias (1,)) minimising mean((Xwᵀ + b − y)²), solved in float64."""
-    if isinstance(X, MappedRows):
+    if rows.on_disk(X):  # streamed: AᵀA and Aᵀy block by block
         AtA, Aty = normal_equations(X, y)
         solution = torch.linalg.lstsq(AtA, Aty, driver="gelsd").solution  # (F+1, 1)
     else:

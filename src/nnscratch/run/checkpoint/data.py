@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from nnscratch.data.mapped import MappedRows
+from nnscratch.data import rows
 from nnscratch.errors import UserError
 
 if TYPE_CHECKING:
@@ -31,12 +31,8 @@ def data_state(data: Prepared) -> dict[str, Any]:
     rows, so that a resumed run can check it trains on the same data."""
     train = data.train
     digest = hashlib.sha256()
-    if isinstance(train.X, MappedRows):
-        for positions, xb in train.X.blocks():
-            for t in (xb, train.y[positions.to(train.y.device)]):
-                digest.update(_bytes(t))
-    else:
-        for t in (train.X, train.y):
+    for positions, xb in rows.blocks(train.X):  # one block in memory, file order on disk
+        for t in (xb, train.y[positions.to(train.y.device)]):
             digest.update(_bytes(t))
     return {
         "name": train.name,
