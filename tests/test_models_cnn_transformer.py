@@ -182,3 +182,10 @@ def test_generate_same_seed_same_text_and_temperature_sharpens():
         nxt = ours(greedy[:, -6:])[:, -1].argmax(-1, keepdim=True)
         greedy = torch.cat([greedy, nxt], dim=1)
     assert torch.equal(cold, greedy)
+
+
+def test_verify_rows_pass():
+    from nnscratch.lab.verify import cnn_transformer
+
+    rows = list(cnn_transformer.rows())
+    assert len(rows) == 4 and all(r.passed for r in rows), rows

@@ -1,5 +1,6 @@
 """Timed cases for the CNN and the transformer, each next to torch.nn + torch.optim with the same
-weights (the nnscratch state dict loaded into the torch model) on the same data.
+weights (the nnscratch state dict loaded into the torch model, `nnscratch.lab.verify.cnn_transformer`'s
+references) on the same data.
 
     CNN epoch on digits     the run's digits split (standardised, 1168 training images 1×8×8),
                             `CNN` (1, 8, 8) → 32 → 64 → 10 with batch norm, Adam lr 2e-3, batch 32:
@@ -19,6 +20,7 @@ from torch import nn, optim
 
 from nnscratch.data.batches import batches
 from nnscratch.lab.bench.loops import SEED, Case, Pair, five_steps
+from nnscratch.lab.verify.cnn_transformer import TorchCharTransformer, torch_cnn
 from nnscratch.losses import cross_entropy
 from nnscratch.models.cnn import CNN
 from nnscratch.models.transformer import CharTransformer, next_token_loss
@@ -26,48 +28,6 @@ from nnscratch.optim import Adam, AdamW
 
 CHANNELS, CNN_LR, CNN_BATCH = (32, 64), 2e-3, 32
 V, T, B, LAYERS, HEADS, WIDTH, LM_LR = 103, 64, 32, 2, 4, 64, 3e-3
-
-
-def torch_cnn(model: CNN) -> nn.Sequential:
-    """The nn.Sequential `CNN` stands for, holding ``model``'s numbers."""
-    C, H, W = model.in_shape
-    layers: list[nn.Module] = [nn.Unflatten(1, (C, H, W))]
-    for c_in, c_out in zip([C, *model.channels[:-1]], model.channels, strict=True):
-        layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out)]
-        layers += [nn.ReLU(), nn.MaxPool2d(2)]
-        H, W = H // 2, W // 2
-    layers += [nn.Flatten(), nn.Dropout(model.dropout)]
-    layers.append(nn.Linear(model.channels[-1] * H * W, model.out_features))
-    ref = nn.Sequential(*layers)
-    ref.load_state_dict(model.state_dict())
-    return ref
-
-
-class TorchCharTransformer(nn.Module):
-    """`CharTransformer` from torch.nn pieces, with the same parameter names."""
-
-    def __init__(self, model: CharTransformer) -> None:
-        super().__init__()
-        C, H = model.n_embd, model.n_head
-        self.wte, self.wpe = nn.Embedding(model.vocab_size, C), nn.Embedding(model.block_size, C)
-        self.drop = nn.Dropout(model.dropout)
-        kw = dict(dim_feedforward=4 * C, dropout=model.dropout, activation="gelu")
-        self.blocks = nn.Sequential(
-            *[
-                nn.TransformerEncoderLayer(C, H, **kw, batch_first=True, norm_first=True)
-                for _ in range(model.n_layer)
-            ]
-        )
-        self.ln_f, self.head = nn.LayerNorm(C), nn.Linear(C, model.vocab_size)
-        self.load_state_dict(model.state_dict())
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        n = idx.shape[1]
-        x = self.drop(self.wte(idx) + self.wpe(torch.arange(n)))  # (B, n, C)
-        mask = nn.Transformer.generate_square_subsequent_mask(n)  # (n, n) −inf above
-        for block in self.blocks:
-            x = block(x, src_mask=mask, is_causal=True)
-        return self.head(self.ln_f(x))  # (B, n, V)
 
 
 def cnn_epoch() -> Case:
