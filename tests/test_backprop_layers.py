@@ -92,6 +92,10 @@ CASES = {
         ),
         randn(2, 4, 9, 7),
     ),
+    "conv padding='same', even kernel": (
+        lambda: Conv2d(2, 3, (4, 3), padding="same", dilation=(1, 2), dtype=F64),
+        randn(2, 2, 6, 7),
+    ),
     "conv no bias": (lambda: Conv2d(3, 2, 1, bias=False, dtype=F64), randn(2, 3, 4, 4)),
     "max pool": (lambda: MaxPool2d(2), randn(2, 3, 6, 6)),
     "max pool overlapping, padded": (lambda: MaxPool2d(3, 2, 1, dilation=1), randn(2, 3, 7, 6)),
@@ -172,6 +176,7 @@ def test_rule_matches_autograd_float64(name):
 
 GRADCHECK = [
     "conv stride/dilation/groups",
+    "conv padding='same', even kernel",
     "max pool overlapping, padded",
     "avg pool padded, count_include_pad=False",
     "layer norm",

@@ -21,6 +21,8 @@ CONFIGS = [  # (in, out, kernel, stride, padding, dilation, groups, bias)
     (4, 6, 3, 1, 1, 2, 2, False),
     (2, 4, 1, 1, 0, 1, 1, True),
     (4, 4, 3, 2, 1, 1, 4, True),
+    (2, 3, (4, 3), 1, "same", (1, 2), 1, True),  # even kernel: the extra zeros go bottom/right
+    (2, 3, 3, 1, "valid", 1, 1, True),
 ]
 
 
@@ -33,6 +35,7 @@ def pair_of_convs(cfg, dtype, seed=0):
     return mine, ref
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's own, for nn.Conv2d too
 @pytest.mark.parametrize("cfg", CONFIGS)
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_conv2d_init_forward_and_gradients_match_nn(cfg, dtype):
@@ -109,6 +112,10 @@ def test_property_conv2d_unfold_equals_torch_conv2d(n, groups, h, w, k, stride, 
 
 
 def test_conv2d_rejects_bad_groups_and_padding():
+    with pytest.raises(ValueError, match="needs stride 1"):
+        Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match="'valid' or 'same'"):
+        Conv2d(3, 4, 3, padding="full")
     with pytest.raises(ValueError, match="divisible by groups"):
         Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="padding"):

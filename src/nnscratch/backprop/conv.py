@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from nnscratch.layers import AvgPool2d, Conv2d, MaxPool2d
-from nnscratch.layers.conv import col2im, im2col
+from nnscratch.layers.conv import col2im, im2col, pad_bottom_right, same_padding
 
 Grads = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -33,20 +33,24 @@ def conv2d_forward(layer: Conv2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
     """y = W_flat · im2col(x) + b per group;  keeps cols and x's spatial size."""
     N, G = x.shape[0], layer.groups
     O, Cg, kh, kw = layer.weight.shape
-    cols = im2col(x, layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+    padding, x_in = layer.padding, x
+    if padding == "same":  # symmetric padding, plus a row/column of zeros where the total is odd
+        padding, extra = same_padding(layer.kernel_size, layer.dilation)
+        x_in = pad_bottom_right(x, extra)
+    cols = im2col(x_in, layer.kernel_size, layer.stride, padding, layer.dilation)
     OH, OW = cols.shape[-2:]
     cols = cols.reshape(N, G, Cg * kh * kw, OH * OW)  # (N, G, K, L)
     w = layer.weight.reshape(G, O // G, Cg * kh * kw)  # (G, O/G, K)
     y = (w @ cols).reshape(N, O, OH, OW)  # (N, G, O/G, L) -> (N, O, OH, OW)
     if layer.bias is not None:
         y += layer.bias.view(1, O, 1, 1)
-    return y, (cols, x.shape)
+    return y, (cols, x_in.shape, padding, x.shape[-2:])
 
 
 def conv2d_backward(
     layer: Conv2d, saved: Any, dy: torch.Tensor, grads: Grads, need_dx: bool = True
 ) -> torch.Tensor | None:
-    cols, x_shape = saved  # (N, G, K, L)
+    cols, x_shape, padding, (H, W) = saved  # cols (N, G, K, L); x_shape padded for 'same'
     N, G, K, L = cols.shape
     O = layer.weight.shape[0]
     dy_g = dy.reshape(N, G, O // G, L)  # (N, G, O/G, L)
@@ -61,9 +65,8 @@ def conv2d_backward(
     kh, kw = layer.kernel_size
     OH, OW = dy.shape[-2:]
     dcols = dcols.reshape(N, x_shape[1], kh * kw, OH, OW)  # (N, C, kH·kW, OH, OW)
-    return col2im(
-        dcols, x_shape[-2:], layer.kernel_size, layer.stride, layer.padding, layer.dilation
-    )
+    dx = col2im(dcols, x_shape[-2:], layer.kernel_size, layer.stride, padding, layer.dilation)
+    return dx[:, :, :H, :W]  # without the extra row/column of padding="same"
 
 
 def max_pool2d_forward(layer: MaxPool2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:

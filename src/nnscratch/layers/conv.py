@@ -46,6 +46,26 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def same_padding(
+    kernel_size: tuple[int, int], dilation: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``padding='same'`` as numbers: (p_h, p_w) on every side, plus (e_h, e_w) ∈ {0, 1} extra
+    rows/columns at the bottom/right, where the total d·(k − 1) is odd (PyTorch's placement)."""
+    totals = [d * (k - 1) for k, d in zip(kernel_size, dilation, strict=True)]
+    pads = tuple(t // 2 for t in totals)
+    return pads, tuple(t - 2 * p for t, p in zip(totals, pads, strict=True))  # type: ignore[return-value]
+
+
+def pad_bottom_right(x: torch.Tensor, extra: tuple[int, int]) -> torch.Tensor:
+    """x with ``extra`` rows of zeros below and columns of zeros to the right."""
+    if extra == (0, 0):
+        return x
+    N, C, H, W = x.shape
+    out = x.new_zeros((N, C, H + extra[0], W + extra[1]))
+    out[:, :, :H, :W] = x
+    return out
+
+
 def im2col(
     x: torch.Tensor,
     kernel_size: tuple[int, int],
@@ -106,7 +126,7 @@ def conv2d_unfold(
     weight: torch.Tensor,
     bias: torch.Tensor | None = None,
     stride: IntPair = 1,
-    padding: IntPair = 0,
+    padding: IntPair | str = 0,
     dilation: IntPair = 1,
     groups: int = 1,
 ) -> torch.Tensor:
@@ -114,11 +134,11 @@ def conv2d_unfold(
     N = x.shape[0]
     O, Cg, kh, kw = weight.shape
     G = groups
-    stride, padding, dilation = (
-        pair(stride, "stride"),
-        pair(padding, "padding"),
-        pair(dilation, "dilation"),
-    )
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    if padding == "same":  # zeros so that the output keeps x's size (stride 1)
+        padding, extra = same_padding((kh, kw), dilation)
+        x = pad_bottom_right(x, extra)
+    padding = (0, 0) if padding == "valid" else pair(padding, "padding")
     cols = im2col(x, (kh, kw), stride, padding, dilation)  # (N, C, kH·kW, OH, OW)
     OH, OW = cols.shape[-2:]
     cols = cols.reshape(N, G, Cg * kh * kw, OH * OW)  # (N, G, K, L)  K = C/G·kH·kW
@@ -146,7 +166,9 @@ class Conv2d(Module):
         out_channels: output channels C_out.
         kernel_size: k, or (k_h, k_w).
         stride: step of the kernel (default 1).
-        padding: zeros added on each side (default 0).
+        padding: zeros added on each side (default 0); "valid" (none) or "same" (as many as
+            keep the output the size of the input, stride 1; an odd total puts the extra row or
+            column at the bottom or right, as PyTorch does).
         dilation: spacing of the kernel's taps (default 1).
         groups: channel groups convolved separately (default 1).
         bias: with an additive bias (default True).
@@ -162,7 +184,7 @@ class Conv2d(Module):
         out_channels: int,
         kernel_size: IntPair,
         stride: IntPair = 1,
-        padding: IntPair = 0,
+        padding: IntPair | str = 0,
         dilation: IntPair = 1,
         groups: int = 1,
         bias: bool = True,
@@ -178,18 +200,33 @@ class Conv2d(Module):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
         self.dilation = pair(dilation, "dilation")
         if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.dilation) < 1:
             raise ValueError("Conv2d: kernel_size, stride and dilation must be >= 1")
-        if min(self.padding) < 0:
-            raise ValueError(f"Conv2d: padding must be >= 0, got {padding!r}")
+        self.padding = self._padding(padding)  # (p_h, p_w), or "same"
         kw = {"device": device, "dtype": dtype}
         weight = torch.empty(out_channels, in_channels // groups, *self.kernel_size, **kw)
         b = torch.empty(out_channels, **kw) if bias else None
         init.conv_(weight, b, generator)
         self.weight = parameter(weight)  # (C_out, C_in/groups, kH, kW)
         self.bias = parameter(b) if b is not None else None  # (C_out,)
+
+    def _padding(self, padding: IntPair | str) -> tuple[int, int] | str:
+        """PyTorch's choices: numbers, "valid" (none) or "same" (output size = input size)."""
+        if padding == "valid":
+            return (0, 0)
+        if padding == "same":
+            if self.stride != (1, 1):
+                raise ValueError("Conv2d: padding='same' needs stride 1 (as in PyTorch)")
+            return "same"
+        if isinstance(padding, str):
+            raise ValueError(
+                f"Conv2d: padding must be a number, 'valid' or 'same', got {padding!r}"
+            )
+        pads = pair(padding, "padding")
+        if min(pads) < 0:
+            raise ValueError(f"Conv2d: padding must be >= 0, got {padding!r}")
+        return pads
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # plain form: conv2d_unfold(x, W, b, ...), the same sum (see the module docstring)

@@ -3,6 +3,7 @@ MaxPool2d ↔ nn.MaxPool2d, AvgPool2d ↔ nn.AvgPool2d, Flatten ↔ nn.Flatten."
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import torch
@@ -55,6 +56,26 @@ def rows() -> Iterator[Row]:
         _x(2, 3, 8, 7),
         "2×3×8×7 → 5 channels, 3×2, stride (1, 2), padding (2, 0), dilation 2",
     )
+
+    def same(dtype):
+        return Conv2d(2, 3, (4, 3), padding="same", dtype=dtype)
+
+    def ref_same(dtype):
+        return nn.Conv2d(2, 3, (4, 3), padding="same", dtype=dtype)
+
+    same_x, same_shape = _x(2, 2, 6, 5), "2×2×6×5 → 3 channels, 4×3, padding='same'"
+    with warnings.catch_warnings():  # torch's note on even kernels, for nn.Conv2d as well
+        warnings.filterwarnings("ignore", "Using padding='same'")
+        yield from layer_rows("Conv2d", "nn.Conv2d", same, ref_same, same_x, same_shape)
+        yield from layer_rows(
+            "conv2d_unfold (im2col + matmul)",
+            "nn.Conv2d",
+            same,
+            ref_same,
+            same_x,
+            same_shape,
+            forward=lambda layer, t: conv2d_unfold(t, layer.weight, layer.bias, padding="same"),
+        )
 
     pool_x = _x(2, 3, 7, 6)
     yield from layer_rows(
