@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -92,6 +93,11 @@ CONFIGS = {
         "--batch-size 10 --epochs 3",
         1e-10,
     ),
+    "npy-target-0-mlp-sgd": (
+        f"--data {{npy}} --target 0 --drop col2 {F64} --model mlp --hidden 4 --optimizer sgd "
+        "--lr 0.1 --batch-size 8 --epochs 3",
+        1e-10,
+    ),
     "csv-l1-sgd-float32": (f"--data {{csv_plain}} --no-header {F32} --loss l1 --epochs 5", 1e-5),
 }
 STYLES = ("raw", "nn")
@@ -119,7 +125,10 @@ def _csv_files(folder: Path) -> dict[str, Path]:
     words = "the cat sat on a mat and then it ran to the red box while a dog slept".split()
     picks = torch.randint(len(words), (300,), generator=g).tolist()
     (folder / "notes.txt").write_text(" ".join(words[i] for i in picks) + "\n")
+    labels = (x[:, :1] > 0).double() + (x[:, 1:2] > 1).double()  # 0, 1, 2 in column 0
+    numpy.save(folder / "classes.npy", torch.cat([labels, x], dim=1).numpy())
     return {
+        "npy": folder / "classes.npy",
         "csv_classes": folder / "classes.csv",
         "csv_plain": folder / "plain.csv",
         "text": folder / "notes.txt",
@@ -197,7 +206,7 @@ def test_scripts_print_their_metrics(exported):
 
 
 def test_scripts_import_only_torch_stdlib_and_sklearn(exported):
-    allowed = {"argparse", "math", "csv", "torch", "sklearn", "safetensors"}
+    allowed = {"argparse", "math", "csv", "pydoc_data", "torch", "numpy", "sklearn", "safetensors"}
     for name in CONFIGS:
         for style in STYLES:
             text = exported[name][style].read_text()
@@ -248,14 +257,15 @@ def test_out_is_not_overwritten_without_flag(exported, capsys):
 def test_unsupported_data_is_refused_by_name(tmp_path, capsys):
     import numpy as np
 
-    data = tmp_path / "d.npy"
-    np.save(data, np.random.default_rng(0).normal(size=(30, 3)))
+    data = tmp_path / "d.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, X=rng.normal(size=(30, 3)), y=rng.normal(size=30))
     run = tmp_path / "run"
     assert main(["train", "--data", str(data), "--epochs", "2", "--out", str(run), "--quiet"]) == 0
     capsys.readouterr()
     assert main(["export", str(run), "--out", str(tmp_path / "s.py")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: export does not cover data from a .npy file")
+    assert err.startswith("error: export does not cover data from a .npz file")
     assert "\n" not in err and not (tmp_path / "s.py").exists()
 
 

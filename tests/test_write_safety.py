@@ -390,8 +390,8 @@ def test_the_bench_case_reports_a_ratio():
     from nnscratch.lab.bench import out_cost
 
     cost = out_cost.measure(quick=True, repeats=1)
-    assert cost["epochs"] == out_cost.QUICK_EPOCHS and cost["ratio"] > 0
-    assert "ratio with / without" in "\n".join(out_cost.lines(cost))
+    assert cost["epochs"] == out_cost.QUICK_EPOCHS and cost["per_epoch_ratio"] > 0
+    assert "per-epoch ratio" in "\n".join(out_cost.lines(cost))
 
 
 def test_the_metrics_log_mark_matches_the_file(tmp_path):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
 from nnscratch.run import atomic, build, checkpoint, distributed
 from nnscratch.run.checkpoint.folder import SUMMARY, RunFolder
+from nnscratch.run.checkpoint.last_epoch import LastEpoch
 from nnscratch.run.evaluate import evaluate
 from nnscratch.run.plots import write_plots
 from nnscratch.run.prepare import Prepared, loss_target
@@ -104,29 +105,22 @@ def _train(
     state = checkpoint.data_state(data)
     clock = time.perf_counter()
 
-    last = spare = None  # two snapshots in turn: `last` stays whole while `spare` is refilled
-
-    def snapshot(epoch: int, step: int) -> checkpoint.Snapshot:
-        nonlocal spare
-        elapsed = start.elapsed + time.perf_counter() - clock
-        mark = None if metrics is None else metrics.mark()  # O(1): the history is on disk
-        fresh = checkpoint.capture(
-            model, optimizer, scheduler, shuffle_gen, epoch, step, elapsed, mark, into=spare
-        )
-        spare = last
-        return fresh
-
-    last = snapshot(start.epoch, start.step) if out is not None else None
+    last = None  # the state of the last completed epoch, for Ctrl-C and divergence
+    if metrics is not None:
+        lazy = config.batch_size is None and not distributed.is_distributed()  # one step/epoch
+        last = LastEpoch(model, optimizer, scheduler, shuffle_gen, metrics, lazy)
+        last.note(start.epoch, start.step, start.elapsed)
     saved = start.epoch if resume is not None else None
     pace = SavePace(checkpoint_every)
 
-    def save() -> None:
+    def save(error: BaseException | None = None) -> None:
         nonlocal saved
-        if out is not None and last is not None and last.epoch != saved:
+        snap = None if last is None else last.get(error)
+        if snap is not None and snap.epoch != saved:
             with pace.timed():
                 metrics.sync()  # the lines the checkpoint's mark covers are on disk first
-                checkpoint.save(out, config, state, last)
-            saved = last.epoch
+                checkpoint.save(out, config, state, snap)
+            saved = snap.epoch
 
     def on_epoch(e: Epoch) -> None:
         nonlocal last
@@ -136,37 +130,41 @@ def _train(
         record |= {"lr": e.lr, "grad_norm": e.grad_norm}
         record["elapsed"] = start.elapsed + time.perf_counter() - clock
         records.append(record)
-        if out is not None:
-            metrics.append(record)  # one line, flushed: O(1) per epoch
-            last = snapshot(e.epoch + 1, e.step)  # kept in memory for Ctrl-C and divergence
+        if last is not None:
+            metrics.append(record)  # one line: O(1) per epoch
+            last.note(e.epoch + 1, e.step, record["elapsed"])  # for Ctrl-C and divergence
             if pace.due(e.epoch + 1):
                 save()
         if log is not None:
             log(record)
+        if last is not None:
+            last.check()  # a Ctrl-C deferred to the end of the epoch stops the run here
 
     try:
-        fit(
-            model,
-            data.train.X,
-            y_train,
-            loss_fn=loss_fn,
-            optimizer=optimizer,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            generator=shuffle_gen,
-            scheduler=scheduler,
-            start=(start.epoch, start.step),
-            clip_grad_norm=config.clip_grad_norm,
-            backward=config.backward,
-            compile=config.compile,
-            callback=on_epoch,
-        )
-    except KeyboardInterrupt:
-        save()
-        done = len(records) if last is None else last.epoch  # completed (and saved) epochs
-        raise TrainingInterrupted(done, config.epochs, out) from None
+        with nullcontext() if last is None else last.deferring_ctrl_c():
+            fit(
+                model,
+                data.train.X,
+                y_train,
+                loss_fn=loss_fn,
+                optimizer=optimizer,
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                generator=shuffle_gen,
+                scheduler=scheduler,
+                start=(start.epoch, start.step),
+                clip_grad_norm=config.clip_grad_norm,
+                backward=config.backward,
+                compile=config.compile,
+                callback=on_epoch,
+            )
+    except KeyboardInterrupt as e:
+        save(e)
+        if out is None or saved is None:
+            raise TrainingInterrupted(len(records), config.epochs, None) from None
+        raise TrainingInterrupted(saved, config.epochs, out) from None  # completed and saved
     except DivergenceError as e:
-        save()
+        save(e)
         raise DivergenceError(
             f"training diverged: {e}; {divergence_hint(data)}"
             + (f"; the last good checkpoint (epoch {saved}) is in {out}" if out else ""),

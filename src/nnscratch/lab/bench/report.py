@@ -64,6 +64,10 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             if fraction > 1:  # faster than the bound: the bound was wrong, not the loop fast
                 name += " (MEASUREMENT ERROR: above 100 %, the bound is too low)"
             out.append(_target(name, fraction, BANDWIDTH_FRACTION, ceiling=1.0))
+    cost = result.get("out_cost")
+    if cost is not None:  # nnscratch.lab.bench.out_cost
+        name = f"train --out: an epoch ≤ {cost['target']:g}× the time without"
+        out.append(_target(name, cost["per_epoch_ratio"], cost["target"], below=True))
     return out
 
 
@@ -115,6 +119,10 @@ def render(result: dict[str, Any]) -> str:
         lines.append("")
     lines += _time_to_target_lines(result["time_to_target"])
     lines += _memory_lines(result["memory"])
+    if result.get("out_cost") is not None:
+        from nnscratch.lab.bench.out_cost import lines as out_cost_lines
+
+        lines += out_cost_lines(result["out_cost"])
     lines.append("targets")
     for t in targets(result):
         lines.append(f"    {mark(t['passed'])}  {t['name']}: {t['value']:.3g}")

@@ -12,7 +12,16 @@ from typing import Any
 
 import torch
 
-from nnscratch.lab.bench import bandwidth, cases, digits, layer_cases, loops, memory, timing
+from nnscratch.lab.bench import (
+    bandwidth,
+    cases,
+    digits,
+    layer_cases,
+    loops,
+    memory,
+    out_cost,
+    timing,
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ def run_bench(quick: bool = False, threads: int = 1, repeats: int | None = None)
             "cases": [measure(c, plan, repeats, stream.bytes_per_s) for c in build_cases(plan)],
             "time_to_target": time_to_target(plan, max(1, repeats // 2)),
             "memory": rss(plan),
+            "out_cost": out_cost.measure(quick, max(1, repeats // 2)),  # train --out
         }
     finally:
         torch.set_num_threads(saved)

@@ -44,6 +44,8 @@ def imports(spec: Spec) -> list[str]:
         return [f"from sklearn.datasets import {BUNDLED[name]}"]
     if name in GENERATED:
         return [f"from sklearn.datasets import make_{name}"]
+    if name == "" and spec.data_path.suffix.lower() == ".npy":
+        return ["import numpy as np"]
     return ["import csv"] if name == "" else []
 
 
@@ -55,6 +57,8 @@ def load(spec: Spec) -> list[str]:
         lines = transformer.load(spec)
     elif name == "synthetic":
         lines = _synthetic(spec)
+    elif name == "" and spec.data_path.suffix.lower() == ".npy":
+        lines = _npy(spec)
     elif name == "":
         lines = _csv(spec)
     else:
@@ -140,6 +144,27 @@ def _csv(spec: Spec) -> list[str]:
         f"y = torch.tensor([CLASSES.index({label}) for row in rows])  # (N,) class indices",
     ]
     return lines
+
+
+def _npy(spec: Spec) -> list[str]:
+    """A .npy array (N, F + 1): columns named col0, col1, ... by position (`data.arrays`)."""
+    columns = [int(name.removeprefix("col")) for name in spec.data["features"]]
+    target = int(spec.data["target"].removeprefix("col"))
+    lines = [
+        f"# -- data: the columns of {spec.data_path.name} (numpy.load, never with pickle)",
+        f"PATH = {literal(spec.data_path.as_posix())}",
+        "array = np.load(PATH, allow_pickle=False)  # (N, F + 1)",
+        f"X = array[:, {columns}].astype(np.float64)  # (N, F) the feature columns",
+        "X = torch.from_numpy(X).to(DTYPE)",
+    ]
+    if not spec.classification:
+        y = f"torch.from_numpy(array[:, {target}].astype(np.float64))"
+        return lines + [f"y = {y}.to(DTYPE).view(-1, 1)  # (N, 1)"]
+    return lines + [
+        f"CLASSES = {literal(list(spec.data['classes']))}  # class k stands for CLASSES[k]",
+        f"labels = array[:, {target}].tolist()",
+        "y = torch.tensor([CLASSES.index(label) for label in labels])  # (N,) class indices",
+    ]
 
 
 def parts(spec: Spec) -> list[str]:

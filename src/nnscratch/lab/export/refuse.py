@@ -14,7 +14,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "cosine", "linear")
 LOSSES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
-FILE_TYPES = (".csv",)
+FILE_TYPES = (".csv", ".npy")
 TEXT_TYPES = (".txt",)  # for the transformer
 
 
@@ -54,6 +54,14 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
             f"diverged), so no script can reproduce its checkpoint; finish it first with "
             f"`nnscratch train --resume {spec.source}`"
         )
+    if spec.data_path is not None and spec.data_path.suffix.lower() == ".npy":
+        from nnscratch.data.files import MAPPED_MIN_BYTES
+
+        if spec.data_path.is_file() and spec.data_path.stat().st_size >= MAPPED_MIN_BYTES:
+            raise UserError(
+                "export does not cover a .npy file of 16 MiB or more yet (read from disk in "
+                "blocks, its statistics summed block by block); no script was written"
+            )
     if spec.data_path is not None and not spec.data_path.is_file():
         raise UserError(
             f"{spec.data_path}: the run's data file is not there (a relative --data path is read "

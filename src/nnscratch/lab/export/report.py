@@ -64,7 +64,8 @@ def imports(spec: Spec, style: str) -> list[str]:
     stdlib_from = [i for i in extra if i.startswith("from pydoc_data")]
     if style == "raw":
         stdlib.append("import math")
-    third = ["import torch", *(i for i in extra if i.startswith("from sklearn"))]
+    third = ["import numpy as np"] if "import numpy as np" in extra else []
+    third += ["import torch", *(i for i in extra if i.startswith("from sklearn"))]
     if style == "nn":
         utils = "DataLoader, TensorDataset, random_split" if spec.mini_batch else None
         third.append("from torch import nn")
