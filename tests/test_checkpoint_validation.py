@@ -11,11 +11,15 @@ import io
 import json
 import os
 import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import safetensors.torch
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nnscratch.run.cli import main
 
@@ -287,3 +291,45 @@ def test_a_config_field_newer_than_the_checkpoint_takes_its_default(ckpt, runs):
     assert run("predict", "--model", ckpt, "--data", runs / "x.csv")[0] == 0
     edit_json(ckpt, "config.json", lambda c: c.pop("lr"))  # but nothing resolved may go
     assert_refused(ckpt, runs / "x.csv", "lr left unresolved")
+
+
+JSON_VALUES = st.sampled_from(
+    [None, True, 0, -1, 2.5, 1e308, 2**70, "x", "float64", "adam", [], {}, [1, 2], {"a": 1}]
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(["config.json", "data.json", "state.json"]),
+    path=st.lists(st.integers(0, 50), min_size=1, max_size=3),
+    value=JSON_VALUES,
+)
+def test_any_json_value_replaced_and_rehashed_gives_a_result_or_one_error_line(
+    runs, tmp_path, name, path, value
+):
+    """Fuzzing: one value anywhere in a JSON file replaced (``path`` picks a key or an index at
+    each level), the manifest fixed: exit 0 or one ``error:`` line, never a traceback."""
+    ckpt = shutil.copytree(runs / "sgd", Path(tempfile.mkdtemp(dir=tmp_path)) / "run")
+
+    def replace(values):
+        node = values
+        for i, step in enumerate(path):
+            keys = list(node) if isinstance(node, dict) else range(len(node))
+            if not keys:
+                return
+            key = list(keys)[step % len(keys)]
+            if i == len(path) - 1 or not isinstance(node[key], (dict, list)):
+                node[key] = value
+                return
+            node = node[key]
+
+    edit_json(ckpt, name, replace)
+    for argv in (
+        ["predict", "--model", ckpt, "--data", runs / "x.csv"],
+        ["train", "--resume", ckpt, "--epochs", "4", "--quiet"],
+    ):
+        code, _, err = run(*argv)
+        assert code in (0, 2), err
+        assert "Traceback" not in err and (code == 0 or err.count("\n") == 1), err
