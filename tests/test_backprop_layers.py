@@ -33,6 +33,7 @@ from nnscratch.module import Module
 
 F64 = torch.float64
 TOL = {"atol": 1e-10, "rtol": 1e-10}
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's own note
 
 
 def by_hand(layer, x, g):

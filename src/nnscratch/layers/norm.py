@@ -137,24 +137,32 @@ class _BatchNorm(Module):
         """Batch statistics in training, or always when no running statistics are kept."""
         return self.training or self.running_mean is None
 
-    def batch_statistics(
-        self, x: torch.Tensor, dims: tuple[int, ...], shape: list[int]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """μ (C,) and the biased σ² (C,) of the batch, per channel."""
-        if x.numel() // x.shape[1] <= 1:  # values per channel
+    def check_batch(self, x: torch.Tensor) -> None:
+        """Batch statistics need more than one value per channel (PyTorch's message)."""
+        if x.numel() // x.shape[1] <= 1:
             raise ValueError(
                 f"{type(self).__name__}: expected more than 1 value per channel when "
                 f"training, got input of shape {tuple(x.shape)}"
             )
+
+    def batch_statistics(
+        self, x: torch.Tensor, dims: tuple[int, ...], shape: list[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """μ (C,) and the biased σ² (C,) of the batch, per channel."""
+        self.check_batch(x)
         mu = x.mean(dim=dims)  # (C,)
         var = (x - mu.view(shape)).square().mean(dim=dims)  # (C,) biased σ²
         return mu, var
 
+    def count_batch(self) -> float:
+        """num_batches_tracked += 1; returns this update's m: momentum, or 1/t if it is None."""
+        self.num_batches_tracked.add_(1)
+        return 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+
     def update_running_stats(self, mu: torch.Tensor, var: torch.Tensor, n: int) -> None:
         """running ← (1 − m)·running + m·batch, with the *unbiased* batch variance σ²·n/(n − 1)."""
         with torch.no_grad():
-            self.num_batches_tracked.add_(1)
-            m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+            m = self.count_batch()
             unbiased = var * n / (n - 1)  # (C,)
             self.running_mean.copy_(m * mu + (1 - m) * self.running_mean)
             self.running_var.copy_(m * unbiased + (1 - m) * self.running_var)
@@ -164,15 +172,9 @@ class _BatchNorm(Module):
         self.reduce_dims(x)  # the input's rank, checked
         m = 0.0  # the running statistics' m, used by torch.batch_norm in training only
         if self.uses_batch_stats():
-            if x.numel() // x.shape[1] <= 1:
-                self.batch_statistics(x, (), [])  # raises: one value per channel
+            self.check_batch(x)
             if self.training and self.running_mean is not None:
-                self.num_batches_tracked.add_(1)
-                m = (
-                    1.0 / float(self.num_batches_tracked)
-                    if self.momentum is None
-                    else self.momentum
-                )
+                m = self.count_batch()
         # in training torch.batch_norm updates running_mean / running_var in place, as
         # update_running_stats does (m, unbiased variance); in eval it normalizes with them
         return torch.batch_norm(
