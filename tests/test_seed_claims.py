@@ -72,7 +72,12 @@ def test_update_is_in_place_and_parameters_stay_leaves(setup):
     for p, s, i, b, g in zip(model.parameters(), storage, ids, before, grads, strict=True):
         assert p.untyped_storage().data_ptr() == s and id(p) == i
         assert p.is_leaf and p.grad_fn is None and p.requires_grad
-        torch.testing.assert_close(p.detach(), b - 0.1 * g, atol=0, rtol=0)
+        # p ← p − lr·g, rounded as torch.optim.SGD rounds it (lr·g not rounded on its own) ...
+        torch.testing.assert_close(p.detach(), b.add(g, alpha=-0.1), atol=0, rtol=0)
+        # ... which is the seed's ``p -= lr * p.grad`` up to the last bit
+        torch.testing.assert_close(
+            p.detach(), b - 0.1 * g, atol=0, rtol=4 * torch.finfo(b.dtype).eps
+        )
 
 
 def test_without_reset_gradients_accumulate(setup):
