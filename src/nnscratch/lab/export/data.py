@@ -194,7 +194,8 @@ def split(spec: Spec, style: str) -> list[str]:
     start, cuts = 0, []
     for p, size in zip(names, sizes, strict=True):
         stop = start + size
-        cuts.append(f"perm[{start}:{stop}]" if p != "train" else f"perm[{start}:]")
+        first = str(start) if start else ""
+        cuts.append(f"perm[{first}:{stop}]" if p != "train" else f"perm[{first}:]")
         start = stop
     lines.append(f"{', '.join(names)} = {', '.join(cuts)}")
     return lines + [f"X_{p}, y_{p} = X[{p}], y[{p}]" for p in names[::-1]]

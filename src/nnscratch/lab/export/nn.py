@@ -31,7 +31,7 @@ def _loop(spec: Spec) -> list[str]:
         gen = "generator=torch.Generator().manual_seed(SEED)"
         lines = [
             "# -- training: the five steps per mini-batch",
-            *call("loader = DataLoader", [dataset, "BATCH_SIZE", "shuffle=True", gen]),
+            *call("loader = DataLoader", [dataset, "batch_size=BATCH_SIZE", "shuffle=True", gen]),
         ]
     else:
         lines = ["# -- training: the five steps, one full batch per epoch"]

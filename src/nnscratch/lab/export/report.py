@@ -29,7 +29,8 @@ def title(spec: Spec) -> str:
     if c.model == "transformer":
         what = f"character transformer ({c.n_layer} blocks, width {c.n_embd})"
     batches = f"batches of {c.batch_size}" if spec.mini_batch else "full batch"
-    return f"{what} on {c.data}, {c.optimizer}, {c.epochs} epochs, {batches}, {c.dtype}"
+    data = spec.data_path.name if spec.data_path is not None else c.data
+    return f"{what} on {data}, {c.optimizer}, {c.epochs} epochs, {batches}, {c.dtype}"
 
 
 def header(spec: Spec, style: str, how: str) -> list[str]:

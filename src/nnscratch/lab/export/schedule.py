@@ -44,11 +44,11 @@ def raw_step(spec: Spec) -> list[str]:
     if c.scheduler == "step":
         return [
             f"if (epoch + 1) % {c.step_size} == 0:  # scheduler.step(): StepLR",
-            f"    lr *= {c.gamma!r}  # lr = LR · γ^⌊t / step_size⌋",
+            f"    lr *= {c.gamma!r}  # lr_t = lr_0 · γ^⌊t / step_size⌋",
         ]
     if c.scheduler == "cosine":
         return [
-            "# scheduler.step(): CosineAnnealingLR, lr = LR · (1 + cos(π·t / T)) / 2",
+            "# scheduler.step(): CosineAnnealingLR, lr_t = lr_0 · (1 + cos(π·t / T)) / 2",
             f"cos_t = 1 + math.cos(math.pi * (epoch + 1) / {c.epochs})  # t = epoch + 1",
             f"cos_before = 1 + math.cos(math.pi * epoch / {c.epochs})",
             "lr *= cos_t / cos_before  # the ratio of consecutive closed forms",
