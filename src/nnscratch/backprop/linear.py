@@ -10,7 +10,7 @@ grads, need_dx) -> dx`` appends ``(p, ∂L/∂p)`` to ``grads`` for every parame
                                                           ∂L/∂b = Σ dy      (O,)
                                                           ∂L/∂x = dy W      (..., F)
     Activation  h = act(z)           ∂L/∂z = dy ⊙ act'(z)            (`backprop.activations`)
-    Flatten     y = x.flatten(...)   ∂L/∂x = dy reshaped to x's shape
+    Flatten     y = x.flatten(...)   ∂L/∂x = dy reshaped to x's shape     (any reshape: `reshape_*`)
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any
 import torch
 
 from nnscratch.backprop.activations import DERIVATIVES
-from nnscratch.layers import Activation, Flatten, Linear
+from nnscratch.layers import Activation, Linear
+from nnscratch.module import Module
 
 Grads = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -58,12 +59,13 @@ def activation_backward(
     return DERIVATIVES[layer.name](dy, z, h) if need_dx else None
 
 
-def flatten_forward(layer: Flatten, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+def reshape_forward(layer: Module, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
+    """Any layer that only reshapes (`Flatten`, the CNN's ``Unflatten``);  keeps x's shape."""
     return layer(x), x.shape
 
 
-def flatten_backward(
-    layer: Flatten, shape: torch.Size, dy: torch.Tensor, grads: Grads, need_dx: bool = True
+def reshape_backward(
+    layer: Module, shape: torch.Size, dy: torch.Tensor, grads: Grads, need_dx: bool = True
 ) -> torch.Tensor | None:
     """A reshape moves numbers without changing them: ∂x is dy in x's shape."""
     return dy.reshape(shape) if need_dx else None

@@ -1,7 +1,7 @@
 """Hand-derived backward for the models of `nnscratch.models` that are more than a `Sequential`
 of layers: the CNN's first layer (`Unflatten`), the character transformer, and its loss.
 
-    Unflatten         x (N, C·H·W) viewed as (N, C, H, W)   ∂x = dy viewed back (a reshape)
+    Unflatten         x (N, C·H·W) viewed as (N, C, H, W)   ∂x = dy viewed back (`linear.reshape_*`)
     CharTransformer   x = Dropout(E_tok[idx] + E_pos[0..T−1]);  x = blocks(x);  logits = head(LN_f(x))
                       backward: head, LN_f, the blocks, the dropout (`backprop.rules`), then the
                       two tables: ∂E_tok = index_add of dx at idx;  ∂E_pos[t] = Σ_b dx[b, t]
@@ -19,20 +19,9 @@ from typing import Any
 import torch
 
 from nnscratch.backprop.losses import cross_entropy as cross_entropy_derived
-from nnscratch.models.cnn import Unflatten
 from nnscratch.models.transformer import CharTransformer
 
 Grads = list[tuple[torch.Tensor, torch.Tensor]]
-
-
-def unflatten_forward(layer: Unflatten, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
-    return layer(x), x.shape
-
-
-def unflatten_backward(
-    layer: Unflatten, shape: torch.Size, dy: torch.Tensor, grads: Grads, need_dx: bool = True
-) -> torch.Tensor | None:
-    return dy.reshape(shape) if need_dx else None
 
 
 def char_transformer_forward(model: CharTransformer, idx: torch.Tensor) -> tuple[torch.Tensor, Any]:

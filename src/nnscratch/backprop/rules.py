@@ -72,7 +72,7 @@ def sequential_backward(
 RULES: dict[type, tuple[Forward, Backward]] = {
     Linear: (linear.linear_forward, linear.linear_backward),
     Activation: (linear.activation_forward, linear.activation_backward),
-    Flatten: (linear.flatten_forward, linear.flatten_backward),
+    Flatten: (linear.reshape_forward, linear.reshape_backward),
     Sequential: (sequential_forward, sequential_backward),
     Conv2d: (conv.conv2d_forward, conv.conv2d_backward),
     MaxPool2d: (conv.max_pool2d_forward, conv.max_pool2d_backward),
@@ -91,10 +91,10 @@ def _register_models() -> None:
     """The models of `nnscratch.models` that need more than their layers' rules."""
     from nnscratch.backprop import models
     from nnscratch.backprop.losses import DERIVED
-    from nnscratch.models import transformer
+    from nnscratch.models import cnn, transformer
 
-    RULES[models.Unflatten] = (models.unflatten_forward, models.unflatten_backward)
-    RULES[models.CharTransformer] = (
+    RULES[cnn.Unflatten] = (linear.reshape_forward, linear.reshape_backward)
+    RULES[transformer.CharTransformer] = (
         models.char_transformer_forward,
         models.char_transformer_backward,
     )

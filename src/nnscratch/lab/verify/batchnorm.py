@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from nnscratch.lab.verify.check import Row, compare
-from nnscratch.lab.verify.layer_pair import TOL, outputs_and_grads
+from nnscratch.lab.verify.layer_pair import TOL, CallAs, outputs_and_grads
 from nnscratch.layers import BatchNorm1d, BatchNorm2d
 
 ORDER = 18
@@ -45,7 +45,7 @@ def row(mine_cls: type, ref_cls: type, shape: tuple[int, ...], plain: bool, dtyp
             ref.eval()
         x = torch.randn(shape, dtype=dtype, generator=gen) * 2 + 0.5
         g = torch.randn(shape, dtype=dtype, generator=gen)
-        a += [*outputs_and_grads(_Call(forward, mine), x, g), *mine.state_dict().values()]
+        a += [*outputs_and_grads(CallAs(forward, mine), x, g), *mine.state_dict().values()]
         b += [*outputs_and_grads(ref, x, g), *ref.state_dict().values()]
     dims = "×".join(map(str, shape))
     return compare(
@@ -59,16 +59,3 @@ def row(mine_cls: type, ref_cls: type, shape: tuple[int, ...], plain: bool, dtyp
         rtol=TOL[dtype],
         extra_ok=list(mine.state_dict()) == list(ref.state_dict()),
     )
-
-
-class _Call:
-    """``fn`` called like ``layer``, with its parameters."""
-
-    def __init__(self, fn, layer) -> None:
-        self.fn, self.layer = fn, layer
-
-    def __call__(self, x):
-        return self.fn(x)
-
-    def parameters(self):
-        return self.layer.parameters()

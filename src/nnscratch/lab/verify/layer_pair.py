@@ -72,7 +72,7 @@ def layer_rows(
         y_ref = b(inp.detach().clone())
         g = torch.randn(y_ref.shape, dtype=y_ref.dtype, generator=torch.Generator().manual_seed(1))
         run = a if forward is None else (lambda t, a=a: forward(a, t))
-        mine_out = outputs_and_grads(_Wrap(run, a), inp, g)
+        mine_out = outputs_and_grads(CallAs(run, a), inp, g)
         ref_out = outputs_and_grads(b, inp, g)
         tol = TOL[dtype]
         yield compare(
@@ -91,7 +91,7 @@ def _names(layer: Module) -> str:
     return ", ".join(keys) if len(keys) <= 4 else f"state ({len(keys)} tensors, keys equal)"
 
 
-class _Wrap:
+class CallAs:
     """``fn`` called like a layer, with ``layer``'s parameters."""
 
     def __init__(self, fn, layer) -> None:
