@@ -114,6 +114,10 @@ def test_bad_text_files(tmp_path, content, fragment):
     assert_user_error(["train", "--data", path, *TINY_LM], fragment)
 
 
+def test_text_is_never_a_regression(notes):
+    assert_user_error(["train", "--data", notes, "--task", "regression"], "labels are classes")
+
+
 def test_models_that_do_not_fit_the_data():
     assert_user_error(["train", "--data", "builtin:iris", "--model", "cnn"], "needs images")
     assert_user_error(["train", "--data", "builtin:digits", "--model", "transformer"], "reads text")

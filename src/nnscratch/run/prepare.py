@@ -47,9 +47,14 @@ def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
     chosen, drop = config.feature_names(), config.drop_names()
     from nnscratch.data import images, text
 
+    special = text.is_text_source(config.data) or (
+        not name and images.array_ndim(config.data) in images.IMAGE_NDIM
+    )
+    if special and task == "regression":
+        raise UserError("--task regression: text and image labels are classes; drop --task")
     if text.is_text_source(config.data):  # characters → (N, T) windows (`nnscratch.data.text`)
         return text.load_text(config.data, config.block_size)
-    if not name and images.array_ndim(config.data) in images.IMAGE_NDIM:
+    if special:
         return images.load_images(config.data, dtype)  # rows of pixels + image_shape
     if not config.header and (name or not config.data.lower().endswith(".csv")):
         raise UserError("--no-header is for .csv files; drop it")
