@@ -1,5 +1,5 @@
 """Loading a checkpoint folder: the order of reading (`read`) and checking (`validate`,
-`validate_optim`), so that nothing is read before its size is known to be sane and nothing is
+`validate_tensors`, `validate_optim`), so that nothing is read before its size is known to be sane and nothing is
 used before it is known to fit the run the configuration describes.
 
     1. manifest.json, then os.stat of every file it lists (regular, of the stated size)
@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from nnscratch.run import build
-from nnscratch.run.checkpoint import read, records, validate, validate_optim
+from nnscratch.run.checkpoint import read, records, validate, validate_optim, validate_tensors
 from nnscratch.run.checkpoint.state import Snapshot
 from nnscratch.run.config import TrainConfig
 
@@ -54,8 +54,8 @@ def read_checkpoint(
         name: read.parse_safetensors(folder / name, read.read(folder, m, name, limit))
         for name, limit in limits.items()
     }
-    validate.model(folder / "model.safetensors", tensors["model.safetensors"], model)
-    validate.rng(folder / "rng.safetensors", tensors["rng.safetensors"])
+    validate_tensors.model(folder / "model.safetensors", tensors["model.safetensors"], model)
+    validate_tensors.rng(folder / "rng.safetensors", tensors["rng.safetensors"])
     fresh_optimizer, fresh_scheduler = validate_optim.references(cfg, model)
     optimizer = validate_optim.optimizer(
         folder / "optimizer.safetensors",

@@ -8,17 +8,13 @@ run itself, rebuilt from the saved configuration:
                     restricts it (dtype, model, optimizer, loss, activation, device, backward,
                     scheduler, ...), nothing left unresolved, then `TrainConfig.validate`; a
                     field the checkpoint predates takes its default; an unknown one is an error
-    data.json       task, features, target, classes, out_features, standardizer, rows: each of
+    data.json       task, features, target, classes, out_features, standardizer, rows,
+                    image_shape (a CNN's [C, H, W]): each of
                     its type and consistent with the others and with the config
-    model           the model built from config + data: the same names, shapes and dtype, finite
-    optimizer       the optimizer built from config, after one dry step: the same param groups
-                    (only ``lr`` may have moved), and per parameter either no state or exactly
-                    the keys, shapes and types that optimizer keeps (SGD's state is not Adam's)
-    scheduler       the scheduler built from config: the same keys and hyperparameters,
-                    ``last_epoch`` = the epochs done
-    rng             "torch" and "shuffle": uint8 vectors of the generator's state size that a
-                    generator accepts; "cuda.<i>": 16 bytes
     state, metrics  epoch, step, elapsed of their types; one metrics record per epoch
+    model, rng      `validate_tensors`
+    optimizer,      `validate_optim`
+    scheduler
 """
 
 from __future__ import annotations
@@ -29,16 +25,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
-import torch
-
 from nnscratch.errors import UserError
-from nnscratch.module import Module
 from nnscratch.run import build
 from nnscratch.run.checkpoint.read import corrupted
 from nnscratch.run.config import TrainConfig
 
 RESOLVED = ("model", "optimizer", "loss", "lr", "epochs", "val_fraction", "test_fraction")
-CUDA_RNG_BYTES = 16  # Philox: seed and offset, 8 bytes each
 TASKS = ("regression", "classification")
 RECORD_LIMIT = 64 * 1024  # bytes of one metrics line, at most (a real one is ~200)
 
@@ -138,6 +130,21 @@ def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
             f"'standardizer' must hold 'mean' and 'std' ({len(features)} finite numbers each, "
             "every std > 0)",
         )
+    shape = values.get("image_shape")
+    need(
+        shape is None
+        or (
+            isinstance(shape, list)
+            and len(shape) == 3
+            and all(type(d) is int and d >= 1 for d in shape)
+            and shape[0] * shape[1] * shape[2] == len(features)
+        ),
+        f"'image_shape' must be null or [C, H, W] with C·H·W = {len(features)} features",
+    )
+    need(
+        (shape is not None) == (cfg.model == "cnn"),
+        "'image_shape' is given for a CNN, and only for one",
+    )
     rows = values.get("rows")
     need(
         isinstance(rows, dict)
@@ -201,45 +208,3 @@ def _leaves(record: Any):
         return
     for v in record.values():
         yield from (v.values() if isinstance(v, dict) else [v])
-
-
-def model(file: Path, tensors: dict[str, torch.Tensor], reference: Module) -> None:
-    """The saved parameters have the built model's names, shapes and dtype, and are finite."""
-    expected = reference.state_dict()
-    if set(tensors) != set(expected):
-        raise corrupted(
-            file, f"parameters {sorted(tensors)}; this configuration has {sorted(expected)}"
-        )
-    for name, t in tensors.items():
-        e = expected[name]
-        if t.shape != e.shape or t.dtype != e.dtype:
-            raise corrupted(
-                file,
-                f"{name!r} is {tuple(t.shape)} {t.dtype}; the configuration builds "
-                f"{tuple(e.shape)} {e.dtype}",
-            )
-        if not bool(torch.isfinite(t).all()):
-            raise corrupted(file, f"{name!r} holds NaN or infinite values")
-
-
-def rng(file: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """Generator states that a generator accepts, of the right size and dtype."""
-    size = torch.get_rng_state().numel()  # 5056 bytes: the Mersenne Twister's state
-    names = set(tensors)
-    if not {"torch", "shuffle"} <= names or any(
-        not re.fullmatch(r"cuda\.\d+", n) for n in names - {"torch", "shuffle"}
-    ):
-        raise corrupted(file, f"RNG states {sorted(names)}; expected torch, shuffle (cuda.<i>)")
-    for name, t in tensors.items():
-        want = CUDA_RNG_BYTES if name.startswith("cuda.") else size
-        if t.dtype != torch.uint8 or t.shape != (want,):
-            raise corrupted(
-                file, f"RNG state {name!r} is {tuple(t.shape)} {t.dtype}, not ({want},) uint8"
-            )
-        if want == size:
-            try:
-                torch.Generator().set_state(t)
-            except RuntimeError as e:
-                raise corrupted(
-                    file, f"RNG state {name!r} is not a generator state ({e})"
-                ) from None
