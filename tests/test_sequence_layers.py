@@ -265,3 +265,18 @@ def test_state_dicts_load_into_torch_nn_and_back():
         torch.testing.assert_close(
             mine(x), ref(x, src_mask=causal_mask(4), is_causal=True), atol=1e-12, rtol=1e-12
         )
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_the_blocks_fused_gelu_equals_the_hand_written_one_and_F_gelu(dtype):
+    from nnscratch.functional import gelu
+    from nnscratch.layers.transformer import gelu_fused
+
+    x = (torch.randn(50, dtype=dtype) * 4).requires_grad_(True)
+    tol = TOL[dtype]
+    for fn in (gelu, gelu_fused):
+        y = fn(x)
+        torch.testing.assert_close(y, F.gelu(x), atol=tol, rtol=tol)
+        (g,) = torch.autograd.grad(y.sum(), x)
+        (g_ref,) = torch.autograd.grad(F.gelu(x).sum(), x)
+        torch.testing.assert_close(g, g_ref, atol=tol, rtol=tol)

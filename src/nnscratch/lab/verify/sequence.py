@@ -15,6 +15,7 @@ from nnscratch.lab.verify.check import Row, compare
 from nnscratch.lab.verify.layer_pair import TOL, layer_rows
 from nnscratch.layers import CausalSelfAttention, Dropout, Embedding, LayerNorm, TransformerBlock
 from nnscratch.layers.attention import attention, attention_fused, causal_mask
+from nnscratch.layers.transformer import gelu_fused
 
 ORDER = 17
 F64 = torch.float64
@@ -115,6 +116,16 @@ def dropout_rows() -> Iterator[Row]:
 
 
 def attention_rows() -> Iterator[Row]:
+    x = torch.randn(64, dtype=F64, generator=torch.Generator().manual_seed(8)) * 4
+    yield compare(
+        "gelu_fused (TransformerBlock's)",
+        "F.gelu",
+        "output; 64 values in ±12, float64",
+        gelu_fused(x),
+        F.gelu(x),
+        atol=1e-12,
+        rtol=1e-12,
+    )
     for dtype in (F64, torch.float32):
         g = torch.Generator().manual_seed(6)
         q, k, v = (torch.randn(2, 3, 6, 4, dtype=dtype, generator=g) for _ in range(3))
