@@ -6,8 +6,8 @@
                   random windows, next-token cross-entropy
 
 The graph shows what the layers are made of: convolution (``ConvolutionBackward0``), batch norm,
-max-pooling, embedding lookups (``EmbeddingBackward0``), layer norm, the fused attention op and
-GELU, down to each parameter's ``AccumulateGrad``.
+max-pooling, embedding lookups (``IndexBackward0``: ``weight[idx]``), layer norm, the fused
+attention op and GELU, down to each parameter's ``AccumulateGrad``.
 """
 
 from __future__ import annotations
