@@ -335,3 +335,22 @@ def test_any_json_value_replaced_and_rehashed_gives_a_result_or_one_error_line(
         code, _, err = run(*argv)
         assert code in (0, 2), err
         assert "Traceback" not in err and (code == 0 or err.count("\n") == 1), err
+
+
+def test_a_small_file_claiming_a_large_model_is_refused_before_the_model_is_built(
+    ckpt, runs, monkeypatch
+):
+    from nnscratch.run import build
+
+    real, devices = build.build_model, []
+
+    def recording(*args, **kwargs):
+        devices.append(args[4])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "build_model", recording)
+    edit_json(ckpt, "config.json", lambda c: c.update(model="mlp", hidden="4000,4000"))
+    # 1 → 4000 → 4000 → 1: (4000 + 16_000_000 + 4000) weights + (4000 + 4000 + 1) biases, float32
+    size = 4 * (4000 + 4000 * 4000 + 4000 + 4000 + 4000 + 1)
+    assert_refused(ckpt, runs / "x.csv", f"fewer than the {size} that this run's configuration")
+    assert "cpu" not in devices  # only the shapes were built (on "meta")

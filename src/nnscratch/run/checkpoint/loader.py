@@ -4,9 +4,12 @@ used before it is known to fit the run the configuration describes.
 
     1. manifest.json, then os.stat of every file it lists (regular, of the stated size)
     2. config.json, data.json, state.json (small, fixed limits): read, hashed, checked
-    3. the model those describe, built on the CPU (the global RNG is left as it was): its
-       parameter count P bounds the tensor files (model ≤ P, optimizer ≤ 3·P elements: Adam's
-       m, v and v̂, or RMSprop's three buffers), so a huge file is refused before it is read
+    3. the model those describe, built on the meta device (shapes only, no memory): its
+       tensors' bytes S bound model.safetensors to [S, S + 1 MiB] and its parameters' bytes P
+       bound optimizer.safetensors to 3·P + 1 MiB (Adam's m, v and v̂, or RMSprop's three
+       buffers), so a huge file is refused before it is read, and a tiny one claiming a huge
+       model before that model is allocated (built on the CPU only then, leaving the global
+       RNG as it was)
     4. the safetensors files: read, hashed, parsed, checked against that model, against the
        configured optimizer after one dry step, and the RNG states
     5. the metrics records up to the checkpoint's epoch (`records.read`), one per epoch
@@ -41,19 +44,22 @@ def read_checkpoint(
     state = validate.state(folder / "state.json", parsed_json("state.json"), cfg, m["epoch"])
 
     dtype = getattr(torch, cfg.dtype)
+    n, out, shape = len(data["features"]), data["out_features"], data.get("image_shape")
     with torch.random.fork_rng(devices=[]):  # building draws initial weights: not ours to move
-        n, out, shape = len(data["features"]), data["out_features"], data.get("image_shape")
-        model = build.build_model(cfg, n, out, dtype, "cpu", shape)
-    size = sum(p.numel() for p in model.parameters()) * dtype.itemsize  # bytes of P numbers
-    limits = {
-        "model.safetensors": read.HEADER_LIMIT + size,
-        "optimizer.safetensors": read.HEADER_LIMIT + OPTIMIZER_BUFFERS * size,
-        "rng.safetensors": read.HEADER_LIMIT,
+        outline = build.build_model(cfg, n, out, dtype, "meta", shape)  # shapes, no memory
+    state_bytes = sum(t.numel() * t.element_size() for t in outline.state_dict().values())
+    param_bytes = sum(p.numel() * p.element_size() for p in outline.parameters())
+    sizes = {  # (at least, at most) bytes
+        "model.safetensors": (state_bytes, read.HEADER_LIMIT + state_bytes),
+        "optimizer.safetensors": (0, read.HEADER_LIMIT + OPTIMIZER_BUFFERS * param_bytes),
+        "rng.safetensors": (0, read.HEADER_LIMIT),
     }
     tensors = {
-        name: read.parse_safetensors(folder / name, read.read(folder, m, name, limit))
-        for name, limit in limits.items()
+        name: read.parse_safetensors(folder / name, read.read(folder, m, name, most, least))
+        for name, (least, most) in sizes.items()
     }
+    with torch.random.fork_rng(devices=[]):  # the file holds that many bytes: now allocate
+        model = build.build_model(cfg, n, out, dtype, "cpu", shape)
     validate_tensors.model(folder / "model.safetensors", tensors["model.safetensors"], model)
     validate_tensors.rng(folder / "rng.safetensors", tensors["rng.safetensors"])
     fresh_optimizer, fresh_scheduler = validate_optim.references(cfg, model)

@@ -106,14 +106,21 @@ def manifest(folder: Path, filename: str, format: str, version: int) -> dict[str
     return m
 
 
-def read(folder: Path, m: dict[str, Any], name: str, limit: int) -> bytes:
-    """The bytes of ``name``, refused unhashed if the manifest claims more than ``limit``."""
+def read(folder: Path, m: dict[str, Any], name: str, limit: int, at_least: int = 0) -> bytes:
+    """The bytes of ``name``, refused unread if the manifest claims more than ``limit`` or fewer
+    than ``at_least`` bytes."""
     file, entry = folder / name, m["files"][name]
     if entry["bytes"] > limit:
         raise corrupted(
             file,
             f"the manifest says {entry['bytes']} bytes, more than this run's configuration can "
             f"need ({limit})",
+        )
+    if entry["bytes"] < at_least:
+        raise corrupted(
+            file,
+            f"{entry['bytes']} bytes, fewer than the {at_least} that this run's configuration's "
+            "parameters take",
         )
     with open(file, "rb") as f:
         blob = f.read(entry["bytes"] + 1)  # one more: a file that grew since os.stat
