@@ -111,3 +111,27 @@ def test_the_task_rule_is_in_the_help():
     assert code == 0
     text = " ".join(out.split())
     assert "text labels" in text and "at most 20 distinct" in text and "--task" in text
+
+
+def test_a_cuda_run_resumed_without_a_gpu_says_what_works(tmp_path, monkeypatch):
+    import hashlib
+
+    import torch
+
+    out = tmp_path / "run"
+    assert run("train", "--epochs", "2", "--out", out, "--quiet")[0] == 0
+    config = out / "checkpoint" / "config.json"
+    blob = json.dumps({**json.loads(config.read_text()), "device": "cuda"}).encode()
+    config.write_bytes(blob)  # as a run trained on a GPU machine has it
+    manifest = json.loads((out / "checkpoint" / "manifest.json").read_text())
+    manifest["files"]["config.json"] = {
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "bytes": len(blob),
+    }
+    (out / "checkpoint" / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = run("train", "--resume", out, "--epochs", "3")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "resume it on a machine with one" in err and "--device cpu or auto" not in err
+    code, _, err = run("train", "--resume", out, "--epochs", "3", "--device", "cpu")
+    assert code == 2 and "keeps its saved configuration" in err  # why the old advice failed

@@ -11,7 +11,8 @@
                                 what "train longer" means, so to train a cosine run longer, start
                                 a new run with --epochs N (or resume it to at most T)
 
-A ``--data`` file is saved in the run's configuration as an absolute path (resolved against
+A run trained with ``--device cuda`` resumes only where CUDA is available (the device is part of
+the saved configuration). A ``--data`` file is saved in the run's configuration as an absolute path (resolved against
 the folder where ``train`` ran), so ``--resume`` works from any folder.
 """
 
@@ -35,8 +36,18 @@ def absolute_data(config: TrainConfig) -> TrainConfig:
     return replace(config, data=str(Path(config.data).expanduser().absolute()))
 
 
-def check_epochs(saved: Any, epochs: int, run_dir: Path, shown: Path) -> None:
-    """`UserError` unless ``--epochs epochs`` can continue ``saved`` (a loaded `Checkpoint`)."""
+def check_resume(saved: Any, epochs: int, run_dir: Path, shown: Path) -> None:
+    """`UserError` unless ``--epochs epochs`` can continue ``saved`` (a loaded `Checkpoint`)
+    here: the rules above, and a run trained on CUDA needs a CUDA GPU (its device is part of
+    the configuration that a resumed run keeps)."""
+    import torch
+
+    if saved.config.device == "cuda" and not torch.cuda.is_available():
+        raise UserError(
+            f"--resume {shown}: the run trained on CUDA and continues on its own device; no "
+            "CUDA GPU is available here, so resume it on a machine with one (or start a new "
+            "run here with --device cpu)"
+        )
     done = saved.state.epoch
     finished = (run_dir / REPORT).exists()
     if epochs < done or (epochs == done and finished):

@@ -14,7 +14,7 @@ from click.core import ParameterSource
 from nnscratch.errors import UserError
 from nnscratch.run.cli.options import config_from_options, config_options
 from nnscratch.run.config import TrainConfig
-from nnscratch.run.resume import absolute_data, check_epochs
+from nnscratch.run.resume import absolute_data, check_resume
 
 FOLDER = click.Path(file_okay=True, dir_okay=True, path_type=Path)
 
@@ -222,7 +222,7 @@ def resume_config(ctx: click.Context, resume: Path, out: Path | None, overwrite:
     epochs = ctx.params["epochs"]
     if epochs is None:
         epochs = saved.config.epochs
-    check_epochs(saved, epochs, checkpoint.run_dir(saved.path), resume)  # and a cosine's end
+    check_resume(saved, epochs, checkpoint.run_dir(saved.path), resume)  # epochs, device
     return saved, replace(saved.config, epochs=epochs).validate()
 
 
