@@ -13,6 +13,19 @@
 
 Parameters are plain leaf tensors with ``requires_grad=True``, drawn exactly as the ``torch.nn``
 layer draws its own, so the same seed gives the same numbers.
+
+Where one torch op computes a layer's formula much faster than the formula written out, the
+layer's ``forward`` calls the op and the written-out form stays beside it, tested and in
+``verify`` (factors: forward + backward, float32, one CPU thread, measured on this project's
+sizes):
+
+    Conv2d               torch.conv2d                    conv.conv2d_unfold (im2col)       1.4–4.5×
+    MaxPool2d            torch.max_pool2d                pool.max_pool2d_unfold            1.5×
+    LayerNorm, BatchNorm torch.layer_norm / batch_norm   .plain_forward                    4.8× / 2.8×
+    CausalSelfAttention  aten scaled_dot_product_attn.   attention.attention               2.4–3.3×
+    TransformerBlock     aten gelu                       nnscratch.functional.gelu         6.4×
+
+The hand-derived backward (`nnscratch.backprop`) follows the written-out forms.
 """
 
 from nnscratch.layers.activation import ACTIVATIONS, Activation
