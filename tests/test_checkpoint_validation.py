@@ -202,6 +202,7 @@ DATA_VALUES = [
     ("features", ["x1", "x2"], "the configuration builds (1, 2)"),  # a weight for 1 feature
     ("classes", ["a", "b"], "'classes' must be null for a regression"),
     ("out_features", 3, "'out_features' must be 1"),
+    ("out_features", True, "'out_features' must be 1"),  # True == 1 in Python
     ("task", "classification", "the configuration says 'regression'"),
     ("standardizer", {"mean": [0.0], "std": [0.0]}, "every std > 0"),
     ("rows", {"train": "many"}, "'rows' must count"),

@@ -107,7 +107,8 @@ def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
         )
     n_classes = None if classes is None else len(classes)
     out = build.output_size(cfg, task, n_classes)
-    need(values.get("out_features") == out, f"'out_features' must be {out} for this run")
+    got = values.get("out_features")
+    need(type(got) is int and got == out, f"'out_features' must be {out} for this run")
     shape = values.get("image_shape")  # (C, H, W) of a CNN's images, absent or null otherwise
     need(
         shape is None
