@@ -425,3 +425,36 @@ def test_gradients_leave_running_statistics_and_the_random_state_as_they_were():
     L.cross_entropy(model(X), y).backward()  # the same mask as the hand-derived pass drew
     for name, p in model.named_parameters():
         torch.testing.assert_close(by_hand_grads[name], p.grad, **TOL, msg=name)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    normalized=st.integers(1, 2),
+    affine=st.booleans(),
+)
+def test_property_layer_norm_rule_matches_autograd(shape, normalized, affine):
+    normalized = min(normalized, len(shape))
+    x = randn(*shape) * 3 + 1
+    norm_shape = tuple(shape[-normalized:])
+    assert_rule_matches_autograd(
+        lambda: LayerNorm(norm_shape, elementwise_affine=affine, dtype=F64), x
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 5),
+    c=st.integers(1, 3),
+    spatial=st.lists(st.integers(1, 3), min_size=0, max_size=2),
+    training=st.booleans(),
+    affine=st.booleans(),
+)
+def test_property_batch_norm_rules_match_autograd(n, c, spatial, training, affine):
+    cls = BatchNorm2d if len(spatial) == 2 else BatchNorm1d
+    x = randn(n, c, *spatial) * 2 - 1
+
+    def make():
+        return _perturbed(cls(c, affine=affine, dtype=F64), train=training)
+
+    assert_rule_matches_autograd(make, x)

@@ -63,11 +63,11 @@ def layer_norm_backward(
 ) -> torch.Tensor | None:
     x_hat, r = saved
     k = len(layer.normalized_shape)
-    batch_dims = tuple(range(dy.dim() - k))  # every dim but the normalized ones
+    flat = (-1, *layer.normalized_shape)  # every dim but the normalized ones in one (may be none)
     if layer.weight is not None:
-        grads.append((layer.weight, (dy * x_hat).sum(dim=batch_dims)))  # (*shape,)
+        grads.append((layer.weight, (dy * x_hat).reshape(flat).sum(dim=0)))  # (*shape,)
     if layer.bias is not None:
-        grads.append((layer.bias, dy.sum(dim=batch_dims)))  # (*shape,)
+        grads.append((layer.bias, dy.reshape(flat).sum(dim=0)))  # (*shape,)
     if not need_dx:
         return None
     g = dy if layer.weight is None else dy * layer.weight  # ∂L/∂x̂
