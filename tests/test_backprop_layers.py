@@ -458,3 +458,31 @@ def test_property_batch_norm_rules_match_autograd(n, c, spatial, training, affin
         return _perturbed(cls(c, affine=affine, dtype=F64), train=training)
 
     assert_rule_matches_autograd(make, x)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    b=st.integers(1, 2),
+    t=st.integers(1, 5),
+    heads=st.sampled_from([1, 2, 4]),
+    head_dim=st.integers(1, 3),
+    bias=st.booleans(),
+    block=st.booleans(),
+)
+def test_property_attention_and_block_rules_match_autograd(b, t, heads, head_dim, bias, block):
+    E = heads * head_dim
+    if block:
+        make = lambda: _perturbed(TransformerBlock(E, heads, bias=bias, dtype=F64))  # noqa: E731
+    else:
+        make = lambda: _perturbed(CausalSelfAttention(E, heads, bias=bias, dtype=F64))  # noqa: E731
+    assert_rule_matches_autograd(make, randn(b, t, E))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    idx=st.lists(st.integers(0, 5), min_size=1, max_size=8),
+    padding_idx=st.sampled_from([None, 0, 3]),
+)
+def test_property_embedding_rule_matches_autograd(idx, padding_idx):
+    x = torch.tensor(idx).view(1, -1)
+    assert_rule_matches_autograd(lambda: Embedding(6, 3, padding_idx=padding_idx, dtype=F64), x)
