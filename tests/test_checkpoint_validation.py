@@ -117,13 +117,27 @@ def test_deeply_nested_json_is_an_error_not_a_recursion_error(ckpt, runs, name):
     assert_refused(ckpt, runs / "x.csv", "nested too deeply")
 
 
-def test_a_deeply_nested_metrics_line_with_its_mark_fixed(ckpt, runs):
-    lines = (ckpt / "metrics.jsonl").read_bytes().splitlines(keepends=True)
-    blob = b"".join(lines[:-1]) + b"[" * 20_000 + b"]" * 20_000 + b"\n"  # under the size cap
-    (ckpt / "metrics.jsonl").write_bytes(blob)
+def rewrite_last_metrics_line(run_dir, line):
+    """Replace the last line of DIR/metrics.jsonl and fix its mark in state.json."""
+    lines = (run_dir / "metrics.jsonl").read_bytes().splitlines(keepends=True)
+    blob = b"".join(lines[:-1]) + line + b"\n"
+    (run_dir / "metrics.jsonl").write_bytes(blob)
     mark = {"lines": len(lines), "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
-    edit_json(ckpt, "state.json", lambda s: s.update(metrics=mark))
+    edit_json(run_dir, "state.json", lambda s: s.update(metrics=mark))
+
+
+def test_a_deeply_nested_metrics_line_with_its_mark_fixed(ckpt, runs):
+    rewrite_last_metrics_line(ckpt, b"[" * 20_000 + b"]" * 20_000)  # under the size cap
     assert_refused(ckpt, runs / "x.csv", "nested too deeply")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [{"epoch": 2, "train_loss": 0.5}, {"epoch": 3.0, "train_loss": 0.5}, {"epoch": 3}],
+)
+def test_a_metrics_record_of_another_epoch_or_without_a_loss(ckpt, runs, record):
+    rewrite_last_metrics_line(ckpt, json.dumps(record).encode())  # the 3rd of 3 epochs
+    assert_refused(ckpt, runs / "x.csv", "record 3 is not a metrics record of epoch 3")
 
 
 def test_a_deeply_nested_manifest(ckpt, runs):

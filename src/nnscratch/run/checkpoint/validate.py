@@ -196,7 +196,8 @@ def records(file: Path, lines: list[Any], epoch: int) -> list[dict[str, Any]]:
     if len(lines) != epoch:
         raise corrupted(file, f"{len(lines)} records for {epoch} epochs")
     for i, r in enumerate(lines):
-        ok = isinstance(r, dict) and r.get("epoch") == i + 1 and number(r.get("train_loss"))
+        ok = isinstance(r, dict) and type(r.get("epoch")) is int and r["epoch"] == i + 1
+        ok = ok and number(r.get("train_loss"))
         scalars = (v is None or type(v) in (int, float, str, bool) for v in _leaves(r))
         if not ok or not all(scalars):
             raise corrupted(file, f"record {i + 1} is not a metrics record of epoch {i + 1}")
