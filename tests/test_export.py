@@ -97,6 +97,16 @@ CONFIGS = {
         "--lr 0.1 --batch-size 8 --epochs 3",
         1e-10,
     ),
+    "npz-text-labels-features": (
+        f"--data {{npz_table}} --features x2,x0 {F64} --optimizer adam --lr 0.05 "
+        "--batch-size 8 --epochs 3",
+        1e-10,
+    ),
+    "npz-images-cnn-rmsprop": (
+        f"--data {{npz_images}} {F64} --model cnn --channels 2 --optimizer rmsprop --lr 0.01 "
+        "--batch-size 16 --epochs 2",
+        1e-10,
+    ),
     "csv-l1-sgd-float32": (f"--data {{csv_plain}} --no-header {F32} --loss l1 --epochs 5", 1e-5),
 }
 STYLES = ("raw", "nn")
@@ -126,7 +136,13 @@ def _csv_files(folder: Path) -> dict[str, Path]:
     (folder / "notes.txt").write_text(" ".join(words[i] for i in picks) + "\n")
     labels = (x[:, :1] > 0).double() + (x[:, 1:2] > 1).double()  # 0, 1, 2 in column 0
     numpy.save(folder / "classes.npy", torch.cat([labels, x], dim=1).numpy())
+    names = numpy.array(["ant", "bee", "cow"])[classes.numpy()]
+    numpy.savez(folder / "table.npz", X=x.numpy(), y=names)
+    images = torch.randn(48, 1, 4, 4, generator=g, dtype=torch.float64)
+    numpy.savez(folder / "images.npz", X=images.numpy(), y=(images[:, 0, 0, 0] > 0).long().numpy())
     return {
+        "npz_table": folder / "table.npz",
+        "npz_images": folder / "images.npz",
         "npy": folder / "classes.npy",
         "csv_classes": folder / "classes.csv",
         "csv_plain": folder / "plain.csv",

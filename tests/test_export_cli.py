@@ -22,18 +22,19 @@ def test_out_is_not_overwritten_without_flag(tmp_path, capsys):
     assert target.read_text().startswith('"""linear regression')
 
 
-def test_unsupported_data_is_refused_by_name(tmp_path, capsys):
+def test_dropout_is_refused_by_name(tmp_path, capsys):
     import numpy as np
 
-    data = tmp_path / "d.npz"
+    data = tmp_path / "images.npz"
     rng = np.random.default_rng(0)
-    np.savez(data, X=rng.normal(size=(30, 3)), y=rng.normal(size=30))
+    np.savez(data, X=rng.normal(size=(40, 1, 4, 4)), y=rng.integers(0, 2, size=40))
     run = tmp_path / "run"
-    assert main(["train", "--data", str(data), "--epochs", "2", "--out", str(run), "--quiet"]) == 0
+    flags = ["--model", "cnn", "--channels", "2", "--dropout", "0.5", "--epochs", "1"]
+    assert main(["train", "--data", str(data), *flags, "--out", str(run), "--quiet"]) == 0
     capsys.readouterr()
     assert main(["export", str(run), "--out", str(tmp_path / "s.py")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: export does not cover data from a .npz file")
+    assert err.startswith("error: export does not cover dropout (--dropout 0.5)")
     assert "\n" not in err and not (tmp_path / "s.py").exists()
 
 

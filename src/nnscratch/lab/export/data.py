@@ -44,7 +44,7 @@ def imports(spec: Spec) -> list[str]:
         return [f"from sklearn.datasets import {BUNDLED[name]}"]
     if name in GENERATED:
         return [f"from sklearn.datasets import make_{name}"]
-    if name == "" and spec.data_path.suffix.lower() == ".npy":
+    if name == "" and spec.data_path.suffix.lower() in (".npy", ".npz"):
         return ["import numpy as np"]
     return ["import csv"] if name == "" else []
 
@@ -59,6 +59,8 @@ def load(spec: Spec) -> list[str]:
         lines = _synthetic(spec)
     elif name == "" and spec.data_path.suffix.lower() == ".npy":
         lines = _npy(spec)
+    elif name == "" and spec.data_path.suffix.lower() == ".npz":
+        lines = _npz(spec)
     elif name == "":
         lines = _csv(spec)
     else:
@@ -164,6 +166,35 @@ def _npy(spec: Spec) -> list[str]:
         f"CLASSES = {literal(list(spec.data['classes']))}  # class k stands for CLASSES[k]",
         f"labels = array[:, {target}].tolist()",
         "y = torch.tensor([CLASSES.index(label) for label in labels])  # (N,) class indices",
+    ]
+
+
+def _npz(spec: Spec) -> list[str]:
+    """A .npz with arrays X and y: a table (columns x0, x1, ...) or images (rows of pixels)."""
+    lines = [
+        f"# -- data: the arrays X and y of {spec.data_path.name} (numpy.load, never pickle)",
+        f"PATH = {literal(spec.data_path.as_posix())}",
+        "with np.load(PATH, allow_pickle=False) as archive:",
+        '    X_np, y_np = archive["X"], archive["y"].reshape(-1)',
+    ]
+    if spec.data.get("image_shape"):
+        return lines + [
+            "X = X_np.astype(np.float64).reshape(len(X_np), -1)  # (N, C·H·W) rows of pixels",
+            "X = torch.from_numpy(X).to(DTYPE)",
+            "classes, y = np.unique(y_np, return_inverse=True)  # class k: the k-th label",
+            "y = torch.from_numpy(y.astype(np.int64).reshape(-1))  # (N,) class indices",
+        ]
+    columns = [int(name.removeprefix("x")) for name in spec.data["features"]]
+    every = columns == list(range(len(columns)))
+    lines.append("X = X_np" + ("" if every else f"[:, {columns}]") + ".astype(np.float64)")
+    lines.append("X = torch.from_numpy(X).to(DTYPE)  # (N, F)")
+    if not spec.classification:
+        return lines + ["y = torch.from_numpy(y_np.astype(np.float64)).to(DTYPE).view(-1, 1)"]
+    text = all(isinstance(c, str) for c in spec.data["classes"])
+    label = "str" if text else "float"
+    return lines + [
+        f"CLASSES = {literal(list(spec.data['classes']))}  # class k stands for CLASSES[k]",
+        f"y = torch.tensor([CLASSES.index({label}(v)) for v in y_np])  # (N,) class indices",
     ]
 
 

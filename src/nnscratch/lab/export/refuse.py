@@ -14,7 +14,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "cosine", "linear")
 LOSSES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
-FILE_TYPES = (".csv", ".npy")
+FILE_TYPES = (".csv", ".npy", ".npz")
 TEXT_TYPES = (".txt",)  # for the transformer
 
 
