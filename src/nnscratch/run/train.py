@@ -26,6 +26,7 @@ import torch
 from nnscratch.errors import DivergenceError, UserError
 from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
+from nnscratch.optim import Optimizer
 from nnscratch.run import atomic, build, checkpoint, distributed
 from nnscratch.run.checkpoint.folder import SUMMARY, RunFolder
 from nnscratch.run.checkpoint.last_epoch import LastEpoch
@@ -59,6 +60,7 @@ def train(
     out: str | Path | RunFolder | None = None,
     resume: checkpoint.Checkpoint | None = None,
     checkpoint_every: int | None = 0,
+    on_build: Callable[[Module, Optimizer], None] | None = None,
 ) -> Result:
     """Train on prepared data; with ``out``, save checkpoints there (every ``checkpoint_every``
     epochs if > 0; None: `SavePace`'s default, every 10 epochs unless saving would take more
@@ -67,11 +69,14 @@ def train(
     schedule keeps the ``T_max`` of the run's original ``--epochs``).
 
     ``out`` is a folder (opened and locked here for the run: `RunFolder`; a new run clears what
-    an earlier run wrote there) or a `RunFolder` the caller opened and will close."""
+    an earlier run wrote there) or a `RunFolder` the caller opened and will close.
+
+    ``on_build(model, optimizer)`` is called once both are built, before the first epoch (the
+    live lab, `nnscratch.lab.live`, draws and steers them)."""
     if out is None or isinstance(out, RunFolder):
-        return _train(data, log, out, resume, checkpoint_every)
+        return _train(data, log, out, resume, checkpoint_every, on_build)
     with RunFolder.open(out, fresh=resume is None) as folder:
-        return _train(data, log, folder, resume, checkpoint_every)
+        return _train(data, log, folder, resume, checkpoint_every, on_build)
 
 
 def _train(
@@ -80,6 +85,7 @@ def _train(
     folder: RunFolder | None,
     resume: checkpoint.Checkpoint | None,
     checkpoint_every: int | None,
+    on_build: Callable[[Module, Optimizer], None] | None = None,
 ) -> Result:
     config = data.config
     dtype = getattr(torch, config.dtype)
@@ -99,6 +105,8 @@ def _train(
     if resume is not None:
         start = resume.state
         checkpoint.restore(start, model, optimizer, scheduler, shuffle_gen)
+    if on_build is not None:
+        on_build(model, optimizer)
     records = list(start.records)  # in memory for the summary and plots; appending is O(1)
     out = None if folder is None else folder.path
     metrics = None if folder is None else folder.open_metrics(start.metrics)

@@ -1,0 +1,330 @@
+"""The lab's web server: a thin Starlette app over `Session` (one per tab), served by uvicorn.
+
+    GET  /                          the page (static files from the installed package)
+    GET  /api/options               the choices the page offers (the config's own lists)
+    WS   /ws                        one tab: {"type": "hello", "session"} then frames; controls in
+    POST /api/session/ID/settings   JSON settings → 200 {scene, config, command} | 400 {error, field}
+    POST /api/session/ID/upload     a CSV as the request body (size-limited, parsed, never run)
+    GET  /api/session/ID/command    the `nnscratch train ...` line of the current run
+    GET  /api/session/ID/download   the run folder (the `train --out` format) as a zip
+
+A non-loopback host needs ``?token=...`` on every request (printed at start). Closing the tab
+closes its socket, which stops its run and deletes its folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import secrets
+import tempfile
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from nnscratch.errors import UserError
+from nnscratch.lab.live.session import ENDED, RATE, Session
+from nnscratch.lab.live.settings import SettingError, field_of, parse
+from nnscratch.run.checkpoint import is_run
+
+STATIC = Path(__file__).parent / "static"
+MAX_UPLOAD = 2 * 1024 * 1024  # bytes: a CSV larger than this is refused (413)
+MAX_RUNS = 4  # tabs training at once
+COMMANDS = ("play", "pause", "step", "phase", "reset", "stop", "speed")
+MAX_RECORDS_PER_FRAME = 2000
+
+
+def error(message: str, field: str | None = None, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message, "field": field}, status_code=status)
+
+
+class Lab:
+    """The server's state: the open sessions, the token, the limits."""
+
+    def __init__(
+        self,
+        token: str | None = None,
+        max_runs: int = MAX_RUNS,
+        rate: float = RATE,
+        max_upload: int = MAX_UPLOAD,
+        watch: Any = None,
+    ) -> None:
+        self.token, self.max_runs, self.rate, self.max_upload = token, max_runs, rate, max_upload
+        self.sessions: dict[str, Session] = {}
+        self.root = Path(tempfile.mkdtemp(prefix="nnscratch-lab-"))
+        self.watch = watch  # a read-only `Feed` for `train --live`, or None
+
+    def session(self, sid: str) -> Session | None:
+        return self.sessions.get(sid)
+
+    def close(self) -> None:
+        for s in list(self.sessions.values()):
+            s.close()
+        self.sessions.clear()
+
+
+def options() -> dict[str, Any]:
+    from nnscratch.data.datasets import BUILTINS
+    from nnscratch.lab.live.pitfalls import SWITCHES, describe
+    from nnscratch.run import config
+
+    return {
+        "data": ["synthetic"] + [f"builtin:{n}" for n in BUILTINS if n != "synthetic"] + ["upload"],
+        "models": list(config.MODELS),
+        "losses": list(config.LOSS_NAMES),
+        "optimizers": list(config.OPTIMIZERS),
+        "schedulers": list(config.SCHEDULERS),
+        "activations": list(config.ACTIVATION_NAMES),
+        "pitfalls": {n: describe(n) for n in SWITCHES},
+        "defaults": asdict(config.TrainConfig()),
+        "rate": RATE,
+    }
+
+
+def create_app(lab: Lab) -> Starlette:
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def get_options(request: Request) -> Response:
+        return JSONResponse(options() | {"watch": lab.watch is not None})
+
+    def find(request: Request) -> Session | JSONResponse:
+        s = lab.session(request.path_params["sid"])
+        return s if s is not None else error("no such session (reload the page)", "session", 404)
+
+    async def settings(request: Request) -> Response:
+        s = find(request)
+        if isinstance(s, JSONResponse):
+            return s
+        raw = await request.body()
+        if len(raw) > 64 * 1024:
+            return error("the settings are larger than 64 KiB", "settings", 413)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return error('the body must be JSON: {"field": value, ...}', "settings")
+        try:
+            config, extra = parse(body, has_upload=s.upload_path.exists())
+            data = await run_in_threadpool(s.configure, config, extra)
+        except SettingError as e:
+            return JSONResponse(e.to_dict(), status_code=400)
+        except UserError as e:
+            message = str(e).replace(str(s.upload_path), s.upload_name or "upload.csv")
+            return error(message, field_of(message))
+        from nnscratch.lab.live import pitfalls, views
+
+        return JSONResponse(
+            {
+                "scene": views.scene(data),
+                "config": asdict(data.config) | {"data": body.get("data", "synthetic")},
+                "command": s.command(),
+                "pitfall": pitfalls.describe(extra["pitfall"]),
+            }
+        )
+
+    async def upload(request: Request) -> Response:
+        s = find(request)
+        if isinstance(s, JSONResponse):
+            return s
+        name = Path(request.query_params.get("name", "upload.csv")).name[:100] or "upload.csv"
+        if not name.lower().endswith(".csv"):
+            return error(f"{name}: upload a .csv file (a text table with a header row)", "file")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > lab.max_upload:
+                return error(
+                    f"{name}: larger than {lab.max_upload // 1024} KiB; upload a smaller CSV",
+                    "file",
+                    413,
+                )
+        s.upload_path.write_bytes(bytes(body))  # stored as data, read by the CSV reader only
+        s.upload_name = name
+        return JSONResponse({"name": name, "bytes": len(body)})
+
+    async def command(request: Request) -> Response:
+        s = find(request)
+        if isinstance(s, JSONResponse):
+            return s
+        if s.data is None:
+            return error("no run yet: apply settings first", "session")
+        return PlainTextResponse(s.command())
+
+    async def download(request: Request) -> Response:
+        s = find(request)
+        if isinstance(s, JSONResponse):
+            return s
+        run = s.run
+        if run is None or run.state not in ENDED or not is_run(run.folder):
+            return error(
+                "the run folder exists once the run has ended: press stop first", "run", 409
+            )
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(run.folder.rglob("*")):
+                if path.is_file():
+                    z.write(path, Path("nnscratch-run") / path.relative_to(run.folder))
+        headers = {"Content-Disposition": 'attachment; filename="nnscratch-run.zip"'}
+        return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+    async def socket(ws: WebSocket) -> None:
+        await ws.accept()
+        if lab.watch is not None:
+            await lab.watch.serve(ws)
+            return
+        if len(lab.sessions) >= lab.max_runs:
+            await ws.send_json(
+                {
+                    "type": "refused",
+                    "message": f"the lab runs at most {lab.max_runs} runs at once and all are "
+                    "in use: close another lab tab, then reload this one",
+                }
+            )
+            await ws.close(code=1013)
+            return
+        sid = secrets.token_urlsafe(12)
+        s = lab.sessions[sid] = Session(sid, lab.root, lab.rate)
+        await ws.send_json({"type": "hello", "session": sid})
+        sender = asyncio.create_task(stream(ws, s, lab.rate))
+        try:
+            while True:
+                await receive(ws, s)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            sender.cancel()
+            lab.sessions.pop(sid, None)
+            await run_in_threadpool(s.close)
+
+    async def receive(ws: WebSocket, s: Session) -> None:
+        received = await ws.receive()
+        if received["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(received.get("code", 1000))
+        try:
+            message = json.loads(received.get("text") or "")
+            kind = message["type"]
+        except (ValueError, TypeError, KeyError):
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "field": "message",
+                    "error": 'a message is JSON like {"type": "play"}',
+                }
+            )
+            return
+        if kind not in COMMANDS:
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "field": "type",
+                    "error": f"unknown message type {str(kind)[:40]!r}; use one of {', '.join(COMMANDS)}",
+                }
+            )
+            return
+        if s.run is None:
+            await ws.send_json(
+                {"type": "error", "field": "settings", "error": "apply settings first"}
+            )
+            return
+        if kind == "speed":
+            value = message.get("value")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1000
+            ):
+                await ws.send_json(
+                    {
+                        "type": "error",
+                        "field": "speed",
+                        "error": "speed must be epochs per second in [0, 1000] (0: fastest)",
+                    }
+                )
+                return
+            s.lab["speed"] = float(value)
+            s.run.speed = float(value)
+        elif kind == "reset":
+            await run_in_threadpool(s.restart)
+        elif s.run.state in ENDED:
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "field": "type",
+                    "error": f"the run has ended ({s.run.state}): press reset for a new one",
+                }
+            )
+        else:
+            s.run.send(kind)
+
+    async def stream(ws: WebSocket, s: Session, rate: float) -> None:
+        """At most ``rate`` messages a second: the newest frame and the records not yet sent."""
+        run, version, sent = None, -1, 0
+        while True:
+            await asyncio.sleep(1.0 / rate)
+            if s.run is None:
+                continue
+            if s.run is not run:
+                run, version, sent = s.run, -1, 0
+            if run.version == version and len(run.records) == sent:
+                continue
+            version = run.version
+            records = run.records[sent : sent + MAX_RECORDS_PER_FRAME]
+            sent += len(records)
+            frame = run.frame or {}
+            await ws.send_json({"type": "frame", "run": s.runs, "records": records, **frame})
+
+    routes = [
+        Route("/", index),
+        Route("/api/options", get_options),
+        Route("/api/session/{sid}/settings", settings, methods=["POST"]),
+        Route("/api/session/{sid}/upload", upload, methods=["POST"]),
+        Route("/api/session/{sid}/command", command),
+        Route("/api/session/{sid}/download", download),
+        WebSocketRoute("/ws", socket),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        lab.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    if lab.token is not None:
+        app.add_middleware(TokenMiddleware, token=lab.token)
+    return app
+
+
+class TokenMiddleware:
+    """Every HTTP request and socket must carry ``?token=...`` (compared in constant time)."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app, self.token = app, token
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and not scope["path"].startswith("/static/"):
+            from urllib.parse import parse_qs
+
+            given = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0]
+            if not secrets.compare_digest(given, self.token):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                response = JSONResponse(
+                    {"error": "add ?token=... (printed at start) to the URL", "field": "token"},
+                    status_code=403,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

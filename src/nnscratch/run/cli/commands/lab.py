@@ -1,0 +1,67 @@
+"""``nnscratch lab``: the live lab, a local web page that trains and shows every step."""
+
+from __future__ import annotations
+
+import click
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def free_port(host: str) -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def serve(lab, host: str, port: int | None, open_browser: bool, what: str = "the lab") -> None:
+    """Run uvicorn on ``host:port`` until Ctrl-C, printing the URL (with the token if any)."""
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    from nnscratch.lab.live.server import create_app
+
+    port = port or free_port(host)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/" + (f"?token={lab.token}" if lab.token else "")
+    click.echo(f"{what}: {url}  (Ctrl-C to stop)")
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(create_app(lab), host=host, port=port, log_level="warning", ws="websockets")
+
+
+@click.command(
+    help="Start the live lab: a local web page that trains with the five-step loop (the same "
+    "run as `nnscratch train`) and draws the data, the prediction, the network and the curves "
+    "as they change. Pause, step through forward/loss/backward/update/reset, switch on a "
+    "pitfall, upload a CSV, copy the run as a command."
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="port (default: a free one)")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="address to listen on; any other than loopback requires the token printed at start",
+)
+@click.option("--open", "open_browser", is_flag=True, help="open the page in the default browser")
+@click.option(
+    "--max-runs",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="tabs that may train at once",
+)
+def command(port: int, host: str, open_browser: bool, max_runs: int) -> None:
+    import secrets
+
+    from nnscratch.lab.live.server import Lab
+
+    token = None if host in LOOPBACK else secrets.token_urlsafe(24)
+    lab = Lab(token=token, max_runs=max_runs)
+    try:
+        serve(lab, host, port or None, open_browser)
+    finally:
+        lab.close()

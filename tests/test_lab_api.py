@@ -1,0 +1,324 @@
+"""The live lab's server through Starlette's test client: HTTP and the WebSocket channel.
+
+The lab's run is `nnscratch train`'s run (float64 parameters equal to those of the printed
+command line), every setting is validated (HTTP 400 naming the field), malformed socket messages
+are answered, a diverging run is reported and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shlex
+import threading
+import time
+import warnings
+import zipfile
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+starlette = pytest.importorskip("starlette")
+from starlette.testclient import TestClient  # noqa: E402
+
+from nnscratch.lab.live.server import Lab, create_app  # noqa: E402
+from nnscratch.run.cli import main  # noqa: E402
+
+MOONS = {"data": "builtin:moons", "model": "mlp", "hidden": "8", "epochs": 25, "batch_size": 32}
+
+
+@pytest.fixture
+def lab():
+    lab = Lab(max_runs=2)
+    yield lab
+    lab.close()
+
+
+SOCKETS: list = []  # the tabs a test opened: closed at its end even when it fails
+
+
+@pytest.fixture
+def client(lab):
+    with TestClient(create_app(lab)) as c:
+        yield c
+        while SOCKETS:
+            try:
+                leave(SOCKETS.pop())
+            except Exception:
+                pass
+
+
+def wait_for(ws, predicate, limit=400):
+    """Frames until one satisfies ``predicate``; the records of all of them, concatenated."""
+    records = []
+    for _ in range(limit):
+        m = ws.receive_json()
+        records += m.get("records", [])
+        if predicate(m):
+            return m, records
+    raise AssertionError("no such frame")
+
+
+def leave(ws):
+    """Close the tab (the socket) and wait for the server to see it."""
+    if ws in SOCKETS:
+        SOCKETS.remove(ws)
+    ws.__exit__(None, None, None)
+
+
+def ended(m):
+    return m.get("type") == "frame" and m.get("state") in ("done", "stopped", "diverged", "error")
+
+
+def open_session(client, settings):
+    ws = client.websocket_connect("/ws").__enter__()
+    SOCKETS.append(ws)
+    sid = ws.receive_json()["session"]
+    r = client.post(f"/api/session/{sid}/settings", json=settings)
+    return ws, sid, r
+
+
+def test_page_and_assets_come_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "<canvas" in page.text
+    assert "http" not in page.text.replace("http-equiv", "")  # nothing fetched from elsewhere
+    assert client.get("/static/lab.js").status_code == 200
+    options = client.get("/api/options").json()
+    assert "builtin:moons" in options["data"] and "no-zero-grad" in options["pitfalls"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "field", "words"),
+    [
+        ({"lr": -1}, "lr", "> 0"),
+        ({"lr": "fast"}, "lr", "number"),
+        ({"epochs": 1.5}, "epochs", "whole number"),
+        ({"data": "/etc/passwd"}, "data", "synthetic"),
+        ({"data": "upload"}, "data", "upload a CSV"),
+        ({"optimizer": "lbfgs"}, "optimizer", "one of"),
+        ({"hidden": "8,-2", "model": "mlp"}, "hidden", "positive"),
+        ({"colour": "red"}, "colour", "unknown setting"),
+        ({"pitfall": "rm -rf"}, "pitfall", "one of"),
+        ({"device": "cuda"}, "device", "CPU"),
+        ({"data": "builtin:moons", "loss": "mse"}, "loss", "class labels"),
+    ],
+)
+def test_bad_settings_are_http_400_naming_the_field(client, settings, field, words):
+    ws, sid, r = open_session(client, settings)
+    assert r.status_code == 400
+    body = r.json()
+    assert body["field"] == field and words in body["error"]
+    leave(ws)
+
+
+def test_bad_bodies_are_answered(client):
+    ws, sid, _ = open_session(client, {})
+    r = client.post(f"/api/session/{sid}/settings", content=b"{not json")
+    assert r.status_code == 400 and r.json()["field"] == "settings"
+    assert client.post(f"/api/session/{sid}/settings", json=[1, 2]).status_code == 400
+    assert client.post("/api/session/nope/settings", json={}).status_code == 404
+    leave(ws)
+
+
+def test_lab_run_equals_the_copied_command_in_float64(client, tmp_path):
+    """Play to the end; the printed `nnscratch train ...` line trains the same parameters."""
+    import safetensors.torch
+
+    ws, sid, r = open_session(client, MOONS | {"dtype": "float64"})
+    assert r.status_code == 200, r.text
+    ws.send_json({"type": "play"})
+    m, records = wait_for(ws, ended)
+    assert m["state"] == "done" and m["summary"]["metrics"]
+    assert [rec["epoch"] for rec in records] == list(range(1, 26))
+    command = client.get(f"/api/session/{sid}/command").text
+    assert command.startswith("nnscratch train --data builtin:moons") and "float64" in command
+    zipped = client.get(f"/api/session/{sid}/download")
+    assert zipped.status_code == 200
+    lab_params = safetensors.torch.load(
+        zipfile.ZipFile(io.BytesIO(zipped.content)).read(
+            "nnscratch-run/checkpoint/model.safetensors"
+        )
+    )
+    out = tmp_path / "cli"
+    assert main([*shlex.split(command)[1:], "--out", str(out), "--quiet", "--json"]) in (0, None)
+    cli_params = safetensors.torch.load_file(str(out / "checkpoint" / "model.safetensors"))
+    assert lab_params.keys() == cli_params.keys()
+    for name in cli_params:
+        assert lab_params[name].dtype == cli_params[name].dtype
+        assert lab_params[name].equal(cli_params[name]), name
+    leave(ws)
+
+
+def test_malformed_socket_messages_are_answered(client):
+    ws, sid, r = open_session(client, {"epochs": 5})
+    for text in ("garbage", "[1, 2]", '{"no": "type"}', '"play"'):
+        ws.send_text(text)
+        assert ws.receive_json()["type"] == "error"
+    ws.send_bytes(b"\x00\x01")
+    assert ws.receive_json()["field"] == "message"
+    ws.send_json({"type": "format_disk"})
+    assert "unknown message type" in ws.receive_json()["error"]
+    ws.send_json({"type": "speed", "value": -3})
+    assert ws.receive_json()["field"] == "speed"
+    ws.send_json({"type": "play"})  # still alive
+    m, _ = wait_for(ws, ended)
+    assert m["state"] == "done"
+    leave(ws)
+
+
+def test_divergence_shows_step_and_hint_and_the_server_keeps_serving(client):
+    ws, sid, r = open_session(client, {"lr": 1e6, "epochs": 50})
+    ws.send_json({"type": "play"})
+    m, _ = wait_for(ws, ended)
+    assert m["state"] == "diverged"
+    assert re.search(r"step \d+", m["message"]) and "try --lr" in m["message"]
+    assert "/tmp" not in m["message"] and "download" in m["message"]  # no server path shown
+    assert client.get("/api/options").status_code == 200
+    r = client.post(f"/api/session/{sid}/settings", json={"lr": 0.1, "epochs": 3})
+    assert r.status_code == 200
+    ws.send_json({"type": "play"})
+    assert wait_for(ws, ended)[0]["state"] == "done"
+    leave(ws)
+
+
+def test_step_mode_numbers_are_explains(client, capsys):
+    settings = {"n_samples": 8, "lr": 0.1}
+    ws, sid, r = open_session(client, settings)
+    phases = []
+    for _ in range(5):
+        ws.send_json({"type": "phase"})
+        m, _ = wait_for(ws, lambda m: "step_mode" in m and m["step_mode"]["index"] == len(phases))
+        phases.append(m["step_mode"])
+    assert [p["phase"] for p in phases] == ["forward", "loss", "backward", "update", "reset"]
+    capsys.readouterr()
+    main(["explain", "--json", "--steps", "1", "--n-samples", "8", "--lr", "0.1"])
+    explained = json.loads(capsys.readouterr().out)[0]
+    assert phases[0]["record"] == explained  # every number, the same
+    leave(ws)
+
+
+CSV = "a,b,label\n" + "".join(f"{i % 7},{(i * 3) % 5},{int(i % 7 > 3)}\n" for i in range(60))
+
+
+def test_uploaded_csv_is_read_by_the_same_reader(client, tmp_path):
+    from nnscratch.data.files import load_file
+    from nnscratch.errors import UserError
+
+    ws, sid, _ = open_session(client, {})
+    r = client.post(f"/api/session/{sid}/upload?name=../../evil.csv", content=CSV.encode())
+    assert r.status_code == 200 and r.json()["name"] == "evil.csv"  # a name, never a path
+    r = client.post(f"/api/session/{sid}/settings", json={"data": "upload", "epochs": 5})
+    assert r.status_code == 200, r.text
+    assert r.json()["scene"]["task"] == "classification"
+    assert "--data evil.csv" in client.get(f"/api/session/{sid}/command").text
+    bad = "a,b\n1,2,3\n4,5\n"
+    client.post(f"/api/session/{sid}/upload?name=bad.csv", content=bad.encode())
+    r = client.post(f"/api/session/{sid}/settings", json={"data": "upload"})
+    assert r.status_code == 400
+    (tmp_path / "bad.csv").write_text(bad)
+    with pytest.raises(UserError) as e:
+        load_file(tmp_path / "bad.csv")
+    assert r.json()["error"] == str(e.value).replace(str(tmp_path / "bad.csv"), "bad.csv")
+    assert client.post(f"/api/session/{sid}/upload?name=x.pkl", content=b"x").status_code == 400
+    leave(ws)
+
+
+def test_upload_size_is_limited(lab, client):
+    lab.max_upload = 1000
+    ws, sid, _ = open_session(client, {})
+    r = client.post(f"/api/session/{sid}/upload?name=big.csv", content=b"1,2\n" * 1000)
+    assert r.status_code == 413 and "smaller" in r.json()["error"]
+    leave(ws)
+
+
+def test_pitfall_switches_show_their_real_symptoms(client):
+    ws, sid, r = open_session(client, {"epochs": 40, "pitfall": "update-without-no-grad"})
+    assert "no_grad" in r.json()["pitfall"]["fix"]
+    ws.send_json({"type": "play"})
+    m, _ = wait_for(ws, ended)
+    assert m["state"] == "error" and m["message"].startswith("RuntimeError")
+    assert "leaf" in m["message"]  # PyTorch's own words
+    losses = {}
+    for pitfall in ("none", "no-zero-grad"):
+        client.post(f"/api/session/{sid}/settings", json={"epochs": 40, "pitfall": pitfall})
+        ws.send_json({"type": "play"})
+        m, records = wait_for(ws, ended)
+        losses[pitfall] = [rec["train_loss"] for rec in records]
+    rises = sum(
+        b > a for a, b in zip(losses["no-zero-grad"], losses["no-zero-grad"][1:], strict=False)
+    )
+    assert rises >= 3  # the loss swings
+    assert all(b <= a for a, b in zip(losses["none"], losses["none"][1:], strict=False))  # settles
+    leave(ws)
+
+
+def test_updates_are_coalesced(client):
+    """Thousands of epochs a second reach the page as at most ~30 messages a second, no record
+    lost."""
+    ws, sid, _ = open_session(client, {"epochs": 200000, "n_samples": 20})
+    ws.send_json({"type": "play"})
+    wait_for(ws, lambda m: len(m.get("records", [])) > 0)
+    start, frames, records = time.perf_counter(), 0, []
+    while time.perf_counter() - start < 1.0:
+        records += ws.receive_json()["records"]
+        frames += 1
+    elapsed = time.perf_counter() - start
+    assert len(records) > 3 * frames  # many epochs per message
+    assert frames / elapsed <= 33
+    epochs = [r["epoch"] for r in records]
+    assert epochs == list(range(epochs[0], epochs[0] + len(epochs)))
+    leave(ws)
+
+
+def test_tabs_have_their_own_runs_a_limit_and_closing_stops(lab, client):
+    a, sid_a, _ = open_session(client, {"epochs": 100000, "n_samples": 20})
+    b, sid_b, _ = open_session(client, {"epochs": 3})
+    c = client.websocket_connect("/ws").__enter__()
+    SOCKETS.append(c)
+    refused = c.receive_json()
+    assert refused["type"] == "refused" and "at most 2 runs" in refused["message"]
+    a.send_json({"type": "play"})
+    wait_for(a, lambda m: len(m.get("records", [])) > 0)
+    b.send_json({"type": "play"})
+    assert wait_for(b, ended)[0]["state"] == "done"  # b ended while a goes on
+    run_a = lab.sessions[sid_a].run
+    assert run_a.state == "running"
+    leave(a)
+    for _ in range(100):
+        if not run_a.thread.is_alive() and sid_a not in lab.sessions:
+            break
+        time.sleep(0.05)
+    assert not run_a.thread.is_alive() and sid_a not in lab.sessions
+    assert not run_a.folder.exists()
+    leave(b)
+
+
+def test_a_token_guards_every_request():
+    lab = Lab(token="s3cret")
+    with TestClient(create_app(lab)) as c:
+        assert c.get("/").status_code == 403
+        assert c.get("/api/options").status_code == 403
+        assert c.get("/?token=s3cret").status_code == 200
+        assert c.get("/static/lab.css").status_code == 200  # the page's own public files
+    lab.close()
+
+
+def test_help_imports_no_web_stack():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from nnscratch.run.cli import main; main(['--help']); "
+        "assert not any(m in sys.modules for m in ('starlette', 'uvicorn', 'torch')), 'heavy'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_threads_do_not_leak(lab, client):
+    before = threading.active_count()
+    for _ in range(3):
+        ws, sid, _ = open_session(client, {"epochs": 2})
+        leave(ws)
+    time.sleep(0.3)
+    assert threading.active_count() <= before + 1
