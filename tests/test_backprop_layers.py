@@ -100,6 +100,7 @@ CASES = {
     "conv no bias": (lambda: Conv2d(3, 2, 1, bias=False, dtype=F64), randn(2, 3, 4, 4)),
     "max pool": (lambda: MaxPool2d(2), randn(2, 3, 6, 6)),
     "max pool overlapping, padded": (lambda: MaxPool2d(3, 2, 1, dilation=1), randn(2, 3, 7, 6)),
+    "max pool ceil_mode": (lambda: MaxPool2d(3, 2, 1, ceil_mode=True), randn(2, 3, 8, 6)),
     "max pool ties (after relu)": (lambda: MaxPool2d(2), torch.relu(randn(2, 3, 6, 6)).round()),
     "avg pool": (lambda: AvgPool2d(2), randn(2, 3, 6, 6)),
     "avg pool padded, count_include_pad=False": (
@@ -176,6 +177,7 @@ def test_rule_matches_autograd_float64(name):
 
 
 GRADCHECK = [
+    "max pool ceil_mode",
     "conv stride/dilation/groups",
     "conv padding='same', even kernel",
     "max pool overlapping, padded",
@@ -361,13 +363,14 @@ def test_property_conv_rule_matches_autograd(groups, h, w, k, stride, padding, d
     k=st.integers(1, 3),
     stride=st.integers(1, 3),
     padding=st.integers(0, 1),
-    kind=st.sampled_from(["max", "avg", "avg_exclude_pad"]),
+    kind=st.sampled_from(["max", "max_ceil", "avg", "avg_exclude_pad"]),
 )
 def test_property_pool_rules_match_autograd(h, w, k, stride, padding, kind):
     if padding > k // 2 or min(h, w) + 2 * padding < k:
         return  # refused by the layer / no output position
     make = {
         "max": lambda: MaxPool2d(k, stride, padding),
+        "max_ceil": lambda: MaxPool2d(k, stride, padding, ceil_mode=True),
         "avg": lambda: AvgPool2d(k, stride, padding),
         "avg_exclude_pad": lambda: AvgPool2d(k, stride, padding, count_include_pad=False),
     }[kind]

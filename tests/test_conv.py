@@ -148,6 +148,35 @@ def test_maxpool2d_matches_nn_forward_and_gradient(k, s, p, dtype):
     torch.testing.assert_close(x_plain.grad, x_ref.grad, atol=TOL[dtype], rtol=0)
 
 
+@pytest.mark.parametrize(
+    "k, s, p, d, hw",
+    [
+        (2, 2, 0, 1, (7, 5)),
+        (3, 2, 1, 1, (8, 6)),
+        (3, 3, 1, 2, (10, 9)),
+        ((3, 2), (2, 3), (1, 0), 1, (6, 7)),
+    ],
+)
+def test_maxpool2d_ceil_mode_matches_nn_forward_and_gradient(k, s, p, d, hw):
+    x = torch.randn(2, 3, *hw, dtype=F64, requires_grad=True)
+    ref = nn.MaxPool2d(k, s, p, dilation=d, ceil_mode=True)
+    mine = MaxPool2d(k, s, p, dilation=d, ceil_mode=True)
+    y_ref = ref(x)
+    g = torch.randn_like(y_ref)
+    (dx_ref,) = torch.autograd.grad((y_ref * g).sum(), x)
+
+    def plain(t):
+        return max_pool2d_unfold(
+            t, mine.kernel_size, mine.stride, mine.padding, mine.dilation, True
+        )
+
+    for fn in (mine, plain):
+        y = fn(x)
+        torch.testing.assert_close(y, y_ref, atol=0, rtol=0)
+        (dx,) = torch.autograd.grad((y * g).sum(), x)
+        torch.testing.assert_close(dx, dx_ref, atol=1e-12, rtol=0)
+
+
 def test_maxpool2d_dilation_matches_nn():
     x = torch.randn(2, 2, 9, 9, dtype=F64)
     torch.testing.assert_close(

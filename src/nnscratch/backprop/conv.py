@@ -25,6 +25,7 @@ import torch
 
 from nnscratch.layers import AvgPool2d, Conv2d, MaxPool2d
 from nnscratch.layers.conv import col2im, im2col, pad_bottom_right, same_padding
+from nnscratch.layers.pool import ceil_mode_extra
 
 Grads = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -71,9 +72,15 @@ def conv2d_backward(
 
 def max_pool2d_forward(layer: MaxPool2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
     """y = the max of each window;  keeps the argmax (the first maximum, as PyTorch)."""
-    cols = im2col(x, layer.kernel_size, layer.stride, layer.padding, layer.dilation, -torch.inf)
+    x_in = x
+    if layer.ceil_mode:  # −∞ rows/columns for the last, partial windows
+        extra = ceil_mode_extra(
+            x.shape[-2:], layer.kernel_size, layer.stride, layer.padding, layer.dilation
+        )
+        x_in = pad_bottom_right(x, extra, -torch.inf)
+    cols = im2col(x_in, layer.kernel_size, layer.stride, layer.padding, layer.dilation, -torch.inf)
     y, argmax = cols.max(dim=2)  # (N, C, OH, OW) each
-    return y, (argmax, cols.shape, x.shape)
+    return y, (argmax, cols.shape, x_in.shape[-2:], x.shape[-2:])
 
 
 def max_pool2d_backward(
@@ -81,12 +88,11 @@ def max_pool2d_backward(
 ) -> torch.Tensor | None:
     if not need_dx:
         return None
-    argmax, cols_shape, x_shape = saved
+    argmax, cols_shape, padded_hw, (H, W) = saved
     dcols = dy.new_zeros(cols_shape)  # (N, C, kH·kW, OH, OW)
     dcols.scatter_(2, argmax.unsqueeze(2), dy.unsqueeze(2))  # dy to each window's argmax
-    return col2im(
-        dcols, x_shape[-2:], layer.kernel_size, layer.stride, layer.padding, layer.dilation
-    )
+    dx = col2im(dcols, padded_hw, layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+    return dx[:, :, :H, :W]  # without ceil_mode's extra rows/columns
 
 
 def avg_pool2d_forward(layer: AvgPool2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:

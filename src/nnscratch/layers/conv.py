@@ -56,12 +56,12 @@ def same_padding(
     return pads, tuple(t - 2 * p for t, p in zip(totals, pads, strict=True))  # type: ignore[return-value]
 
 
-def pad_bottom_right(x: torch.Tensor, extra: tuple[int, int]) -> torch.Tensor:
-    """x with ``extra`` rows of zeros below and columns of zeros to the right."""
+def pad_bottom_right(x: torch.Tensor, extra: tuple[int, int], value: float = 0.0) -> torch.Tensor:
+    """x with ``extra`` rows of ``value`` below and columns of ``value`` to the right."""
     if extra == (0, 0):
         return x
     N, C, H, W = x.shape
-    out = x.new_zeros((N, C, H + extra[0], W + extra[1]))
+    out = x.new_full((N, C, H + extra[0], W + extra[1]), value)
     out[:, :, :H, :W] = x
     return out
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from nnscratch.layers.conv import IntPair, im2col, pair
+from nnscratch.layers.conv import IntPair, im2col, pad_bottom_right, pair
 from nnscratch.module import Module
 
 
@@ -37,20 +37,47 @@ def _check(kernel_size: tuple[int, int], padding: tuple[int, int], name: str) ->
         )
 
 
+def ceil_mode_extra(
+    size: tuple[int, int],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+) -> tuple[int, int]:
+    """Rows/columns to add at the bottom/right so that ``ceil_mode=True``'s last windows fit.
+
+    With ceil_mode, OH = ⌈(H + 2·pad − d·(kH − 1) − 1) / s⌉ + 1, less one if the last window
+    would start past the input and its left padding (PyTorch's rule); those windows need
+    (OH − 1)·s + d·(kH − 1) + 1 rows in all.
+    """
+    extra = []
+    for n, k, s, p, d in zip(size, kernel_size, stride, padding, dilation, strict=True):
+        out = -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1  # ⌈·⌉ + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + d * (k - 1) + 1 - (n + 2 * p)))
+    return extra[0], extra[1]
+
+
 def max_pool2d_unfold(
     x: torch.Tensor,
     kernel_size: tuple[int, int],
     stride: tuple[int, int],
     padding: tuple[int, int] = (0, 0),
     dilation: tuple[int, int] = (1, 1),
+    ceil_mode: bool = False,
 ) -> torch.Tensor:
     """The plain max pooling: the max of each window's column (≙ ``torch.max_pool2d``)."""
+    if ceil_mode:  # −∞ rows/columns for the last, partial windows (they never win the max)
+        extra = ceil_mode_extra(x.shape[-2:], kernel_size, stride, padding, dilation)
+        x = pad_bottom_right(x, extra, -torch.inf)
     cols = im2col(x, kernel_size, stride, padding, dilation, -torch.inf)  # (N, C, kH·kW, OH, OW)
     return cols.max(dim=2).values  # (N, C, OH, OW); the first maximum on ties
 
 
 class MaxPool2d(Module):
-    """``nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1)`` by hand (floor mode)."""
+    """``nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`` by hand
+    (no ``return_indices``)."""
 
     def __init__(
         self,
@@ -58,17 +85,19 @@ class MaxPool2d(Module):
         stride: IntPair | None = None,
         padding: IntPair = 0,
         dilation: IntPair = 1,
+        ceil_mode: bool = False,
     ) -> None:
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else pair(stride, "stride")
         self.padding = pair(padding, "padding")
         self.dilation = pair(dilation, "dilation")
+        self.ceil_mode = ceil_mode
         _check(self.kernel_size, self.padding, "MaxPool2d")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # plain form: max_pool2d_unfold(x, ...), the same maxima and the same argmax
         return torch.max_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.dilation
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
         )  # (N, C, OH, OW)
 
     def __repr__(self) -> str:

@@ -95,6 +95,24 @@ def rows() -> Iterator[Row]:
         "2×3×7×6, 3×3, stride 2, padding 1",
         forward=lambda layer, t: max_pool2d_unfold(t, (3, 3), (2, 2), (1, 1)),
     )
+    ceil_x, ceil_shape = _x(2, 3, 8, 6), "2×3×8×6, 3×3, stride 2, padding 1, ceil_mode=True"
+    yield from layer_rows(
+        "MaxPool2d (torch.max_pool2d)",
+        "nn.MaxPool2d",
+        lambda d: MaxPool2d(3, 2, 1, ceil_mode=True),
+        lambda d: nn.MaxPool2d(3, 2, 1, ceil_mode=True),
+        ceil_x,
+        ceil_shape,
+    )
+    yield from layer_rows(
+        "max_pool2d_unfold (im2col + max)",
+        "nn.MaxPool2d",
+        lambda d: MaxPool2d(3, 2, 1, ceil_mode=True),
+        lambda d: nn.MaxPool2d(3, 2, 1, ceil_mode=True),
+        ceil_x,
+        ceil_shape,
+        forward=lambda layer, t: max_pool2d_unfold(t, (3, 3), (2, 2), (1, 1), ceil_mode=True),
+    )
     for include in (True, False):
         yield from layer_rows(
             "AvgPool2d",
