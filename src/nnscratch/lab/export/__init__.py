@@ -14,7 +14,7 @@ feature the generators do not write out is refused by name (`nnscratch.lab.expor
 
     spec.py        what a script needs from the checkpoint (config, data.json, layer sizes)
     refuse.py      the features not covered, refused with a one-line error
-    data.py        load, split, standardize
+    data.py        load, split, standardize (arrays.py: .npy and .npz files)
     model.py       parameters and init, forward, loss
     cnn.py         the same for the CNN: conv weights, batch norm and its running estimates
     transformer.py the same for the character transformer: text windows, embeddings, blocks

@@ -50,7 +50,7 @@ def imports(spec: Spec) -> list[str]:
 
 
 def load(spec: Spec) -> list[str]:
-    from nnscratch.lab.export import transformer
+    from nnscratch.lab.export import arrays, transformer
 
     name = builtin_name(spec)
     if spec.config.model == "transformer":
@@ -58,9 +58,9 @@ def load(spec: Spec) -> list[str]:
     elif name == "synthetic":
         lines = _synthetic(spec)
     elif name == "" and spec.data_path.suffix.lower() == ".npy":
-        lines = _npy(spec)
+        lines = arrays.npy(spec)
     elif name == "" and spec.data_path.suffix.lower() == ".npz":
-        lines = _npz(spec)
+        lines = arrays.npz(spec)
     elif name == "":
         lines = _csv(spec)
     else:
@@ -90,19 +90,19 @@ def _sklearn(spec: Spec, name: str) -> list[str]:
 
     if name in BUNDLED:
         lines = [f"# -- data: sklearn's bundled {name} table", f"bunch = {BUNDLED[name]}()"]
-        arrays = ("bunch.data", "bunch.target")
+        sources = ("bunch.data", "bunch.target")
     else:
         call = GENERATED[name]
         lines = [
             f"# -- data: sklearn's {name}, drawn with the run's seed",
             f"X_np, y_np = {call}",
         ]
-        arrays = ("X_np", "y_np")
-    lines.append(f"X = torch.as_tensor({arrays[0]}, dtype=torch.float64).to(DTYPE)  # (N, F)")
+        sources = ("X_np", "y_np")
+    lines.append(f"X = torch.as_tensor({sources[0]}, dtype=torch.float64).to(DTYPE)  # (N, F)")
     if spec.classification:
-        lines.append(f"y = torch.as_tensor({arrays[1]}, dtype=torch.int64)  # (N,) class indices")
+        lines.append(f"y = torch.as_tensor({sources[1]}, dtype=torch.int64)  # (N,) class indices")
     else:
-        y = f"torch.as_tensor({arrays[1]}, dtype=torch.float64).to(DTYPE).view(-1, 1)"
+        y = f"torch.as_tensor({sources[1]}, dtype=torch.float64).to(DTYPE).view(-1, 1)"
         lines.append(f"y = {y}  # (N, 1)")
     every = load_builtin(name).feature_names
     if list(spec.data["features"]) != list(every):
@@ -146,56 +146,6 @@ def _csv(spec: Spec) -> list[str]:
         f"y = torch.tensor([CLASSES.index({label}) for row in rows])  # (N,) class indices",
     ]
     return lines
-
-
-def _npy(spec: Spec) -> list[str]:
-    """A .npy array (N, F + 1): columns named col0, col1, ... by position (`data.arrays`)."""
-    columns = [int(name.removeprefix("col")) for name in spec.data["features"]]
-    target = int(spec.data["target"].removeprefix("col"))
-    lines = [
-        f"# -- data: the columns of {spec.data_path.name} (numpy.load, never with pickle)",
-        f"PATH = {literal(spec.data_path.as_posix())}",
-        "array = np.load(PATH, allow_pickle=False)  # (N, F + 1)",
-        f"X = array[:, {columns}].astype(np.float64)  # (N, F) the feature columns",
-        "X = torch.from_numpy(X).to(DTYPE)",
-    ]
-    if not spec.classification:
-        y = f"torch.from_numpy(array[:, {target}].astype(np.float64))"
-        return lines + [f"y = {y}.to(DTYPE).view(-1, 1)  # (N, 1)"]
-    return lines + [
-        f"CLASSES = {literal(list(spec.data['classes']))}  # class k stands for CLASSES[k]",
-        f"labels = array[:, {target}].tolist()",
-        "y = torch.tensor([CLASSES.index(label) for label in labels])  # (N,) class indices",
-    ]
-
-
-def _npz(spec: Spec) -> list[str]:
-    """A .npz with arrays X and y: a table (columns x0, x1, ...) or images (rows of pixels)."""
-    lines = [
-        f"# -- data: the arrays X and y of {spec.data_path.name} (numpy.load, never pickle)",
-        f"PATH = {literal(spec.data_path.as_posix())}",
-        "with np.load(PATH, allow_pickle=False) as archive:",
-        '    X_np, y_np = archive["X"], archive["y"].reshape(-1)',
-    ]
-    if spec.data.get("image_shape"):
-        return lines + [
-            "X = X_np.astype(np.float64).reshape(len(X_np), -1)  # (N, C·H·W) rows of pixels",
-            "X = torch.from_numpy(X).to(DTYPE)",
-            "classes, y = np.unique(y_np, return_inverse=True)  # class k: the k-th label",
-            "y = torch.from_numpy(y.astype(np.int64).reshape(-1))  # (N,) class indices",
-        ]
-    columns = [int(name.removeprefix("x")) for name in spec.data["features"]]
-    every = columns == list(range(len(columns)))
-    lines.append("X = X_np" + ("" if every else f"[:, {columns}]") + ".astype(np.float64)")
-    lines.append("X = torch.from_numpy(X).to(DTYPE)  # (N, F)")
-    if not spec.classification:
-        return lines + ["y = torch.from_numpy(y_np.astype(np.float64)).to(DTYPE).view(-1, 1)"]
-    text = all(isinstance(c, str) for c in spec.data["classes"])
-    label = "str" if text else "float"
-    return lines + [
-        f"CLASSES = {literal(list(spec.data['classes']))}  # class k stands for CLASSES[k]",
-        f"y = torch.tensor([CLASSES.index({label}(v)) for v in y_np])  # (N,) class indices",
-    ]
 
 
 def parts(spec: Spec) -> list[str]:
