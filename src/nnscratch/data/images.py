@@ -72,10 +72,12 @@ def read_images(path: str | Path) -> np.ndarray:
 def load_images(path: str | Path, dtype: torch.dtype = torch.float32) -> Dataset:
     """A .npz of images ``X`` and labels ``y`` as a classification `Dataset` (rows of pixels)."""
     if Path(path).suffix.lower() != ".npz":
+        shape = npy_header(path)[0]
         raise UserError(
-            f"{path}: a .npy file of images holds no labels; to train, save the images as 'X' "
-            "(N, C, H, W) and the labels as 'y' (N,) in a .npz (np.savez); a .npy of images "
-            "is what `nnscratch predict` reads"
+            f"{path} is {len(shape)}-D with shape {shape}: a table must be 2-D (N, F + 1), and "
+            "images in a .npy hold no labels; to train on images, save them as 'X' (N, C, H, W) "
+            "and the labels as 'y' (N,) in a .npz (np.savez); `nnscratch predict` reads a .npy "
+            "of images"
         )
     images = read_images(path)  # (N, C, H, W)
     y = npz_array(path, "y")
