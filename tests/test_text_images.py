@@ -162,7 +162,7 @@ def test_cnn_on_an_npz_of_images_then_predict_on_npy(tmp_path):
     np.save(tmp_path / "flat.npy", X_new.reshape(20, 1, 1, 6, 6))
     assert_user_error(["predict", "--model", out, "--data", tmp_path / "flat.npy"], "5-D")
     np.save(tmp_path / "images.npy", X)
-    assert_user_error(["train", "--data", tmp_path / "images.npy"], "holds no labels")
+    assert_user_error(["train", "--data", tmp_path / "images.npy"], "hold no labels")
     np.savez(tmp_path / "short.npz", X=X, y=y[:10])
     assert_user_error(["train", "--data", tmp_path / "short.npz"], "60 images in 'X' but 10")
 
