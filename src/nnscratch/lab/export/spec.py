@@ -90,7 +90,6 @@ def from_checkpoint(checkpoint: Any) -> Spec:
     path = None
     if config.data != "synthetic" and not config.data.startswith("builtin:"):
         path = Path(config.data).resolve()
-    source = str(
-        checkpoint.path.parent if checkpoint.path.name == "checkpoint" else checkpoint.path
-    )
+    folder = checkpoint.path.parent if checkpoint.path.name == "checkpoint" else checkpoint.path
+    source = folder.as_posix()  # shown in the script's docstring: no backslashes
     return Spec(config, checkpoint.data, source, path)
