@@ -55,7 +55,12 @@ def print_training_report(summary: dict[str, Any]) -> None:
     click.echo("")
     data, config = summary["data"], summary["config"]
     rows = ", ".join(f"{n} {part}" for part, n in data["rows"].items())
-    model = config["model"] + (f" {config['hidden']}" if config["model"] == "mlp" else "")
+    model = config["model"] + {
+        "mlp": f" {config['hidden']}",
+        "cnn": f" channels {config.get('channels')}",
+        "transformer": f" {config.get('n_layer')}×{config.get('n_embd')}, {config.get('n_head')} "
+        f"heads, context {config.get('block_size')}",
+    }.get(config["model"], "")
     click.echo(f"data {data['name']} ({data['task']}; rows: {rows})")
     click.echo(
         f"model {model}, loss {config['loss']}, optimizer {config['optimizer']} lr {config['lr']:g}"
