@@ -157,6 +157,12 @@ def test_cnn_on_an_npz_of_images_then_predict_on_npy(tmp_path):
         labels = json.loads(stdout)["values"]
         expected = ["left" if k == 0 else "right" for k in y_new]
         assert np.mean([a == b for a, b in zip(labels, expected, strict=True)]) >= 0.9
+    np.savez(tmp_path / "labelled.npz", X=X_new, y=np.where(y_new == 0, "left", "right"))
+    code, stdout, err = run(
+        "predict", "--model", out, "--data", tmp_path / "labelled.npz", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["metrics"]["accuracy"] >= 0.9  # the file has the labels too
     np.save(tmp_path / "wrong.npy", X_new[:, :5])
     assert_user_error(["predict", "--model", out, "--data", tmp_path / "wrong.npy"], "(N, 1, 6, 6)")
     np.save(tmp_path / "flat.npy", X_new.reshape(20, 1, 1, 6, 6))
