@@ -22,6 +22,8 @@ from safetensors.torch import load_file
 from nnscratch.run import checkpoint
 from nnscratch.run.cli import main
 
+pytestmark = pytest.mark.slow  # ~20 runs trained and ~40 scripts run: 25-40 s on 2 cores
+
 F64, F32 = "--dtype float64", "--dtype float32"
 # name: (flags, dtype tolerance). Tiny data, few epochs; together they cover every model family,
 # optimizer (and SGD's options), schedule, full batch and mini-batch (short last batch too),
