@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -175,6 +176,21 @@ def test_a_fifo_in_place_of_a_file_is_refused_without_blocking(ckpt, runs):
     manifest_path = ckpt / "checkpoint" / "manifest.json"
     assert json.loads(manifest_path.read_text())["files"]["rng.safetensors"]["bytes"] == size
     assert_refused(ckpt, runs / "x.csv", "not a regular file")
+
+
+def test_a_fifo_in_place_of_the_metrics_file_is_refused_without_blocking(ckpt, runs):
+    (ckpt / "metrics.jsonl").unlink()
+    os.mkfifo(ckpt / "metrics.jsonl")
+    result = []
+    worker = threading.Thread(
+        target=lambda: result.append(run("predict", "--model", ckpt, "--data", runs / "x.csv")),
+        daemon=True,  # if the read blocked, the test fails below instead of hanging
+    )
+    worker.start()
+    worker.join(timeout=30)
+    assert result, "predict blocked on a FIFO"
+    code, _, err = result[0]
+    assert code == 2 and "not a regular file" in err, err
 
 
 # -- config.json: every field, including those the CLI restricts -------------------------------

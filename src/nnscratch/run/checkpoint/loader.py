@@ -77,6 +77,7 @@ def read_checkpoint(
         state["epoch"],
         len(fresh_optimizer["param_groups"]),
     )
+    read.regular_size(run_folder / records.FILE)  # a FIFO there would block the read below
     try:
         lines = records.read(run_folder, state["metrics"])
     except RecursionError:  # json.loads of a line nested thousands deep
