@@ -116,7 +116,8 @@ def create_app(lab: Lab) -> Starlette:
             return error('the body must be JSON: {"field": value, ...}', "settings")
         try:
             config, extra = parse(body, has_upload=s.upload_path.exists())
-            data = await run_in_threadpool(s.configure, config, extra)
+            async with s.busy:  # one configuration at a time per tab
+                data = await run_in_threadpool(s.configure, config, extra)
         except SettingError as e:
             return JSONResponse(e.to_dict(), status_code=400)
         except UserError as e:
@@ -129,6 +130,7 @@ def create_app(lab: Lab) -> Starlette:
                 "scene": views.scene(data),
                 "config": asdict(data.config) | {"data": body.get("data", "synthetic")},
                 "command": s.command(),
+                "run": s.runs,
                 "pitfall": pitfalls.describe(extra["pitfall"]),
             }
         )
@@ -195,6 +197,7 @@ def create_app(lab: Lab) -> Starlette:
             return
         sid = secrets.token_urlsafe(12)
         s = lab.sessions[sid] = Session(sid, lab.root, lab.rate)
+        s.busy = asyncio.Lock()
         await ws.send_json({"type": "hello", "session": sid})
         sender = asyncio.create_task(stream(ws, s, lab.rate))
         try:

@@ -222,6 +222,7 @@ class Session:
         self.data: Prepared | None = None
         self.run: Run | None = None
         self.runs = 0
+        self.busy: Any = None  # the server's lock: one configuration at a time
 
     @property
     def upload_path(self) -> Path:

@@ -7,7 +7,7 @@ const TOKEN = params.get("token");
 const q = (path) => (TOKEN ? path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN) : path);
 const PALETTE = ["#2b6cb0", "#d9822b", "#2f9e44", "#c2255c", "#7048e8", "#0c8599", "#e8590c", "#5c940d", "#862e9c", "#495057"];
 const lab = { sid: null, ws: null, scene: null, records: [], state: "connecting", config: null,
-  step: null, watch: false, frames: 0, lastPrediction: null };
+  step: null, watch: false, frames: 0, lastPrediction: null, run: 0 };
 
 function hex(c) { return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)); }
 function bytes(b64) { const s = atob(b64); const a = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) a[i] = s.charCodeAt(i); return a; }
@@ -46,15 +46,20 @@ function showError(body) {
   const row = document.querySelector(`[data-field="${CSS.escape(field || "")}"]`);
   if (row) { row.classList.add("field-error"); const m = document.createElement("span"); m.className = "field-msg"; m.textContent = message; row.after(m); }
 }
-async function apply(ev) {
+let applying = Promise.resolve();
+function apply(ev) { // one at a time, in order: a later click never races an earlier one
   if (ev) ev.preventDefault();
+  applying = applying.then(applyNow, applyNow);
+  return applying;
+}
+async function applyNow() {
   if (!lab.sid) return;
   clearErrors();
   const r = await fetch(q(`/api/session/${lab.sid}/settings`), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(settingsFromForm()) });
   const body = await r.json();
   if (!r.ok) { showError(body); return false; }
   banner("");
-  lab.scene = body.scene; lab.config = body.config; lab.records = []; lab.step = null; lab.lastPrediction = null;
+  lab.scene = body.scene; lab.config = body.config; newRun(body.run);
   $("command").textContent = "";
   const pf = body.pitfall; $("pitfall-text").textContent = pf ? `${pf.summary}. Look for: ${pf.symptom}. Fix: ${pf.fix}.` : "";
   const c = body.config; $("lr").placeholder = fmt(c.lr); document.querySelector("[name=epochs]").placeholder = c.epochs;
@@ -100,7 +105,13 @@ function setState(s) {
   $("stop").disabled = ended; $("download").classList.toggle("disabled", !ended);
   $("code").classList.toggle("running", s === "running");
 }
+function newRun(run) { // frames of a run that a newer one replaced are dropped
+  if (run <= lab.run) return;
+  lab.run = run; lab.records = []; lab.step = null; lab.lastPrediction = null;
+}
 function onFrame(m) {
+  if (m.run < lab.run) return;
+  newRun(m.run);
   lab.frames++;
   if (m.records && m.records.length) { for (const r of m.records) lab.records.push(r); thin(); }
   if (m.state) setState(m.state);
@@ -242,7 +253,7 @@ function drawCurves() {
   if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
   g.font = "10px system-ui"; g.fillStyle = "#666"; g.strokeStyle = "#eee";
   for (const [y, t] of [[5, 10 ** hi], [5 + h, 10 ** lo]]) { g.fillText(fmt(t), 2, y + 8); }
-  g.fillText("loss (log)", 44, 12); g.fillText("0…1 / scaled", 44, H / 2 + 14);
+  g.fillText("loss (log scale)", 110, 12); g.fillText("0…1 (accuracy, R²) · scaled to their maximum", 110, H / 2 + 14);
   g.beginPath(); g.moveTo(0, H / 2); g.lineTo(W, H / 2); g.stroke();
   for (const s of series) {
     let smax = 1e-12; if (s.scale) for (const r of R) { const v = s.get(r); if (isFinite(v)) smax = Math.max(smax, Math.abs(v)); }
@@ -295,7 +306,7 @@ async function start() {
   $("file").addEventListener("change", upload);
   $("add-layer").onclick = () => { const s = [...document.querySelectorAll("#layers input")].map((i) => i.value); s.push(8); layerInputs(s); if (!$("model").value) $("model").value = "mlp"; };
   $("remove-layer").onclick = () => { const s = [...document.querySelectorAll("#layers input")].map((i) => i.value); s.pop(); layerInputs(s); };
-  for (const b of ["play", "pause", "step", "phase", "reset", "stop"]) $(b).onclick = () => { if (b === "reset") { lab.records = []; lab.step = null; } send(b); };
+  for (const b of ["play", "pause", "step", "phase", "reset", "stop"]) $(b).onclick = () => { send(b); };
   $("speed").onchange = () => send("speed", { value: Number($("speed").value) });
   $("copy").onclick = async () => {
     const r = await fetch(q(`/api/session/${lab.sid}/command`)); const t = await r.text();

@@ -1,0 +1,227 @@
+"""The live lab in a real browser: headless Chromium (Debian's ``chromium`` + ``chromium-driver``)
+driven by selenium against a real uvicorn server on 127.0.0.1.
+
+Skipped, with the reason shown, where Chromium is missing; mandatory where
+``NNSCRATCH_BROWSER_TESTS=1`` (`.ci/run` installs Chromium and sets it). Screenshots go to
+``$NNSCRATCH_SCREENSHOTS`` (default: the test's temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+REQUIRED = os.environ.get("NNSCRATCH_BROWSER_TESTS") == "1"
+missing = [p for p in (CHROMIUM, DRIVER) if not Path(p).exists()]
+if missing and REQUIRED:
+    raise RuntimeError(f"NNSCRATCH_BROWSER_TESTS=1 but {', '.join(missing)} not installed")
+pytestmark = pytest.mark.skipif(
+    bool(missing),
+    reason=f"no headless Chromium here ({', '.join(missing)} missing): "
+    "apt-get install chromium chromium-driver to run the browser tests",
+)
+
+
+@pytest.fixture(scope="module")
+def server():
+    import uvicorn
+
+    from nnscratch.lab.live.server import Lab, create_app
+    from nnscratch.run.cli.commands.lab import free_port
+
+    lab = Lab()
+    port = free_port("127.0.0.1")
+    config = uvicorn.Config(
+        create_app(lab), host="127.0.0.1", port=port, log_level="warning", ws="websockets"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/", lab
+    srv.should_exit = True
+    thread.join(10)
+    lab.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="nnscratch-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+    driver.set_script_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = os.environ.get("NNSCRATCH_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def until(driver, script, limit=30.0):
+    """Poll a JavaScript expression until it is truthy; its value."""
+    end = time.perf_counter() + limit
+    while time.perf_counter() < end:
+        value = driver.execute_script("return " + script)
+        if value:
+            return value
+        time.sleep(0.1)
+    state = driver.execute_script(
+        "return [typeof lab === 'undefined' ? null : lab.state, document.getElementById('banner').textContent]"
+    )
+    raise AssertionError(f"never true: {script} (state, banner: {state})")
+
+
+def load(driver, url):
+    driver.get(url)
+    until(driver, "typeof lab !== 'undefined' && lab.state === 'ready' && lab.scene !== null")
+
+
+def set_form(driver, values):
+    """Fill the settings form as a user would (select options, typed numbers), then apply."""
+    for name, value in values.items():
+        driver.execute_script(
+            "const e = document.querySelector(`[name=${arguments[0]}]`); e.value = arguments[1];"
+            "e.dispatchEvent(new Event('change'))",
+            name,
+            str(value),
+        )
+    driver.execute_script("lab.scene = null; document.getElementById('apply').click()")
+    until(driver, "lab.scene !== null || !document.getElementById('banner').hidden")
+
+
+def shoot(driver, shots, name, width=1400, height=1300):
+    driver.set_window_size(width, height)
+    time.sleep(0.3)
+    driver.save_screenshot(str(shots / f"{name}.png"))
+
+
+def test_play_the_loss_falls_and_the_boundary_changes(server, browser, shots):
+    url, _ = server
+    load(browser, url)
+    set_form(browser, {"data": "builtin:moons", "model": "mlp", "epochs": 300, "lr": 0.03})
+    browser.execute_script("document.getElementById('add-layer').click()")
+    browser.execute_script("document.getElementById('add-layer').click()")
+    set_form(browser, {})
+    until(browser, "lab.scene !== null && lab.lastPrediction !== null")
+    before = browser.execute_script("return document.getElementById('scene').toDataURL()")
+    first = browser.find_element("id", "loss-value").text
+    browser.find_element("id", "play").click()
+    until(browser, "lab.state === 'done'", 60)
+    after = browser.execute_script("return document.getElementById('scene').toDataURL()")
+    shown = float(browser.find_element("id", "loss-value").text)
+    losses = browser.execute_script("return lab.records.map(r => r.train_loss)")
+    assert first == "–" and shown == pytest.approx(losses[-1], rel=1e-3)
+    assert losses[-1] < 0.5 * losses[0]
+    assert before != after  # the boundary moved
+    shoot(browser, shots, "lab-desktop")
+    hidden = [int(n) for n in browser.execute_script("return lab.config.hidden").split(",")]
+    maps = browser.find_elements("css selector", "#network image")  # one per hidden unit drawn
+    assert len(hidden) >= 2 and len(maps) == sum(min(n, 12) for n in hidden)
+    shoot(browser, shots, "lab-narrow", 420, 1000)
+    browser.execute_script("document.getElementById('scene').scrollIntoView()")
+    shoot(browser, shots, "lab-narrow-scene", 420, 1000)
+    browser.set_window_size(1400, 1000)
+
+
+def test_five_steps_highlight_moves_and_numbers_are_explains(server, browser, shots, capsys):
+    from nnscratch.run.cli import main
+
+    url, _ = server
+    load(browser, url)
+    set_form(browser, {"n_samples": 8, "lr": 0.1})
+    until(browser, "lab.scene !== null && lab.state === 'ready'")
+    seen = []
+    for i in range(5):
+        browser.find_element("id", "phase").click()
+        until(browser, f"lab.step && lab.step.index === {i}")
+        seen.append(
+            browser.find_element("css selector", "#code span.active").get_attribute("data-line")
+        )
+        if i == 1:
+            loss_shown = float(browser.find_element("id", "step-loss").text)
+        if i == 2:
+            browser.execute_script("document.getElementById('numbers').scrollIntoView()")
+            shoot(browser, shots, "lab-step-backward", height=1000)
+            assert "agrees" in browser.find_element("id", "numbers").text
+    assert seen == ["forward", "loss", "backward", "update", "reset"]
+    capsys.readouterr()
+    main(["explain", "--json", "--steps", "1", "--n-samples", "8", "--lr", "0.1"])
+    explained = json.loads(capsys.readouterr().out)[0]
+    assert loss_shown == pytest.approx(explained["loss"]["value"], rel=1e-4)
+    page_record = browser.execute_script("return lab.step.record")
+    assert page_record["update"] == explained["update"]
+
+
+def test_negative_learning_rate_shows_the_field_and_reason(server, browser, shots):
+    url, _ = server
+    load(browser, url)
+    set_form(browser, {"lr": -0.5})
+    banner = until(
+        browser,
+        "!document.getElementById('banner').hidden && document.getElementById('banner').textContent",
+    )
+    assert banner.startswith("lr: --lr must be a finite number > 0")
+    row = browser.find_element("css selector", "[data-field=lr]")
+    assert "field-error" in row.get_attribute("class")
+    shoot(browser, shots, "lab-error")
+
+
+def test_upload_a_csv_and_train_on_it(server, browser, shots, tmp_path):
+    url, _ = server
+    load(browser, url)
+    csv = tmp_path / "hours.csv"
+    csv.write_text(
+        "hours,score\n" + "".join(f"{h},{2.5 * h + 3 + (h % 3) * 0.2}\n" for h in range(40))
+    )
+    browser.find_element("id", "file").send_keys(str(csv))
+    until(browser, "document.getElementById('data').value === 'upload' && lab.scene !== null")
+    assert browser.execute_script("return lab.scene.kind") == "curve"
+    browser.find_element("id", "play").click()
+    until(browser, "lab.state === 'done'", 60)
+    browser.find_element("id", "copy").click()
+    command = until(browser, "document.getElementById('command').textContent")
+    assert "--data hours.csv" in command
+    r2 = browser.execute_script("return lab.records[lab.records.length - 1].val.r2")
+    assert r2 > 0.9
+    shoot(browser, shots, "lab-upload")
+
+
+def test_forgotten_reset_pitfall_shows_its_symptom(server, browser, shots):
+    url, _ = server
+    load(browser, url)
+    set_form(browser, {"pitfall": "no-zero-grad", "epochs": 60, "lr": 0.1})
+    until(browser, "lab.scene !== null")
+    assert "grad" in browser.find_element("id", "pitfall-text").text
+    browser.find_element("id", "play").click()
+    until(browser, "lab.state === 'done'", 60)
+    losses = browser.execute_script("return lab.records.map(r => r.train_loss)")
+    rises = sum(b > a for a, b in zip(losses, losses[1:], strict=False))
+    assert rises >= 3  # the loss swings instead of settling
+    shoot(browser, shots, "lab-pitfall")
