@@ -95,6 +95,8 @@ def test_transformer_trains_samples_and_beats_the_bigram_on_a_text_file(tmp_path
     assert run(*argv)[1] == first  # the same seed, the same text
     assert_user_error(["sample", "--model", out, "--prompt", "Zebra"], "never saw in training")
     assert_user_error(["sample", "--model", out, "--temperature", "0"], "--temperature")
+    assert_user_error(["sample", "--model", out, "--seed", "-1"], "--seed")
+    assert_user_error(["sample", "--model", out, "--tokens", "-5"], "--tokens")
     assert_user_error(["predict", "--model", out, "--data", notes], "nnscratch sample")
 
 

@@ -31,6 +31,8 @@ def sample(
     """The prompt followed by ``tokens`` characters drawn from the run at ``path``."""
     if tokens < 0:
         raise UserError(f"--tokens must be >= 0, got {tokens}")
+    if not 0 <= seed < 2**63:
+        raise UserError(f"--seed must be in [0, 2⁶³), got {seed}")
     if not (math.isfinite(temperature) and temperature > 0):
         raise UserError(
             f"--temperature must be a number > 0 (1.0 samples as trained), got {temperature}"
