@@ -96,6 +96,7 @@ def test_dataset_subset_and_cast():
     )
 
 
+@pytest.mark.slow
 def test_sklearn_is_imported_lazily():
     code = "import sys, nnscratch.data; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

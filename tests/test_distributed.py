@@ -59,6 +59,7 @@ def single_process(name: str) -> list[torch.Tensor]:
 
 
 # ---------------------------------------------------------------- two processes
+@pytest.mark.slow
 def test_each_rank_knows_its_place(ranks):
     assert [r["rank"] for r in ranks] == [0, 1]
     assert [r["world_size"] for r in ranks] == [2, 2]
@@ -95,6 +96,7 @@ def test_one_flat_all_reduce_per_step(ranks, name):
         assert set(numels) == {n_params}
 
 
+@pytest.mark.slow
 def test_broadcast_makes_every_rank_start_from_rank_0(ranks):
     assert not ranks[0]["agree_before_broadcast"]
     torch.manual_seed(100)
@@ -114,6 +116,7 @@ def one_uneven_batch():
     return model, xb, yb
 
 
+@pytest.mark.slow
 def test_size_weighted_gradient_is_the_global_batch_gradient(ranks):
     model, xb, yb = one_uneven_batch()
     mse_loss(model(xb), yb).backward()  # one process, the whole 5-row batch
@@ -122,6 +125,7 @@ def test_size_weighted_gradient_is_the_global_batch_gradient(ranks):
             torch.testing.assert_close(got, p.grad, atol=TOL, rtol=TOL)
 
 
+@pytest.mark.slow
 def test_ddp_mean_of_means_differs_on_uneven_shards(ranks):
     """DDP's rule, (g₀ + g₁)/2 over shards of 3 and 2 rows, is not the global-batch gradient."""
     model, xb, yb = one_uneven_batch()
@@ -141,6 +145,7 @@ def test_ddp_mean_of_means_differs_on_uneven_shards(ranks):
     assert diff > 1e-3
 
 
+@pytest.mark.slow
 def test_global_mean_weights_by_count(ranks):
     assert [r["global_mean"] for r in ranks] == [pytest.approx(12.0)] * 2  # (10 + 50) / (1 + 4)
 
@@ -274,6 +279,7 @@ def test_init_from_env_refuses_a_broken_environment(monkeypatch, env, message):
 
 
 # ---------------------------------------------------------------- verify rows
+@pytest.mark.slow
 def test_verify_rows_against_distributed_data_parallel_pass(verify_rows):
     rows = verify_rows("ddp")  # two processes under torchrun: run once per session
     assert all(r.passed for r in rows), rows

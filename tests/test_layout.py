@@ -5,6 +5,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 import nnscratch
 
 SRC = pathlib.Path(nnscratch.__file__).parent
@@ -20,6 +22,7 @@ def _imports(path: pathlib.Path) -> set[str]:
     return names
 
 
+@pytest.mark.slow
 def test_data_preparation_does_not_import_the_training_job():
     code = "import sys, nnscratch.run.prepare; print('nnscratch.run.train' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

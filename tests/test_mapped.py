@@ -261,6 +261,7 @@ def peak_rss_mib(path) -> float:
     return report["peak"] / (2**20 if sys.platform == "darwin" else 2**10)  # bytes / KiB
 
 
+@pytest.mark.slow
 def test_peak_memory_stays_flat_as_the_file_grows(tmp_path):
     sizes = (32, 128)  # MiB; both above files.MAPPED_MIN_BYTES
     for mib in sizes:

@@ -41,6 +41,7 @@ def text_of(nb) -> str:
     )
 
 
+@pytest.mark.slow
 def test_no_cell_errored(executed):
     for cell in code_cells(executed):
         assert cell.execution_count is not None

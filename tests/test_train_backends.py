@@ -57,6 +57,7 @@ def run_cli(args, tmp_path, nproc=None):
     )
 
 
+@pytest.mark.slow
 def test_torchrun_data_parallel_equals_single_process(tmp_path):
     args = [
         "--data",

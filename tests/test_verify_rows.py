@@ -9,13 +9,16 @@ import pytest
 from nnscratch.lab.verify import _modules
 
 MODULES = [m.__name__.rsplit(".", 1)[1] for m in _modules()]
+SLOW = {"ddp"}  # two processes under torchrun: ~20 s
 
 
 def test_the_table_has_its_modules():
     assert {"linear", "losses", "optim", "backprop", "explain", "data"} <= set(MODULES)
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize(
+    "name", [pytest.param(m, marks=pytest.mark.slow) if m in SLOW else m for m in MODULES]
+)
 def test_every_row_of_the_module_passes(name, verify_rows):
     rows = verify_rows(name)
     assert rows, f"nnscratch.lab.verify.{name} yields no rows"
