@@ -32,7 +32,7 @@ def _accuracy(model: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, y:
 
 def time_to_target(max_epochs: int, target: float = TARGET_ACCURACY) -> dict[str, Callable]:
     """Variant → run() returning (seconds, epochs, reached); each run trains from scratch."""
-    from nnscratch.run.train import prepare
+    from nnscratch.run.prepare import prepare
 
     data = prepare(TrainConfig(data="builtin:digits"))
     config, train, test = data.config, data.train, data.test
