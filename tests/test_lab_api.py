@@ -322,3 +322,37 @@ def test_threads_do_not_leak(lab, client):
         leave(ws)
     time.sleep(0.3)
     assert threading.active_count() <= before + 1
+
+
+def test_memory_stays_flat_over_a_long_run(tmp_path):
+    """Frames replace each other; what grows is one metrics record per epoch (as for the CLI)."""
+    import tracemalloc
+
+    from nnscratch.lab.live.session import Run
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.run.prepare import prepare
+
+    run = Run(prepare(TrainConfig(epochs=3000)), tmp_path / "run", rate=1000.0)
+    tracemalloc.start()
+    run.start()
+    run.send("play")
+    seen = []
+    for epochs in (500, 2500):
+        while len(run.records) < epochs:
+            time.sleep(0.005)
+        seen.append((len(run.records), tracemalloc.get_traced_memory()[0]))
+    tracemalloc.stop()
+    run.thread.join(120)
+    assert run.state == "done" and run.version > 100  # many frames were built
+    (e0, m0), (e1, m1) = seen
+    # train() keeps one small metrics record per epoch (~350 bytes, as for the CLI); frames,
+    # predictions and gradients copies are replaced, not kept
+    assert (m1 - m0) / (e1 - e0) < 1024
+
+
+def test_lab_cost_bench_case_runs():
+    from nnscratch.lab.bench import lab_cost
+
+    cost = lab_cost.measure(quick=True, repeats=1)
+    assert cost["ratio"] > 0.5  # the page's updates never take the run's time (~0.9-1.0 measured)
+    assert "lab / train" in "\n".join(lab_cost.lines(cost))

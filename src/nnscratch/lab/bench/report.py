@@ -68,6 +68,10 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     if cost is not None:  # nnscratch.lab.bench.out_cost
         name = f"train --out: an epoch ≤ {cost['target']:g}× the time without"
         out.append(_target(name, cost["per_epoch_ratio"], cost["target"], below=True))
+    lab = result.get("lab_cost")
+    if lab is not None:  # nnscratch.lab.bench.lab_cost
+        name = f"the live lab: steps/s ≥ {lab['target']:g}× those of the run alone"
+        out.append(_target(name, lab["ratio"], lab["target"]))
     return out
 
 
@@ -123,6 +127,10 @@ def render(result: dict[str, Any]) -> str:
         from nnscratch.lab.bench.out_cost import lines as out_cost_lines
 
         lines += out_cost_lines(result["out_cost"])
+    if result.get("lab_cost") is not None:
+        from nnscratch.lab.bench.lab_cost import lines as lab_cost_lines
+
+        lines += lab_cost_lines(result["lab_cost"])
     lines.append("targets")
     for t in targets(result):
         lines.append(f"    {mark(t['passed'])}  {t['name']}: {t['value']:.3g}")

@@ -16,6 +16,7 @@ from nnscratch.lab.bench import (
     bandwidth,
     cases,
     digits,
+    lab_cost,
     layer_cases,
     loops,
     memory,
@@ -88,6 +89,7 @@ def run_bench(quick: bool = False, threads: int = 1, repeats: int | None = None)
             "time_to_target": time_to_target(plan, max(1, repeats // 2)),
             "memory": rss(plan),
             "out_cost": out_cost.measure(quick, max(1, repeats // 2)),  # train --out
+            "lab_cost": lab_cost.measure(quick, max(1, repeats // 2)),  # the live lab
         }
     finally:
         torch.set_num_threads(saved)

@@ -112,7 +112,8 @@ def _hidden_maps(model: Module, grid: torch.Tensor) -> list[list[str]]:
             continue  # pre-activation: drawn after the activation
         lo, hi = h.min(0).values, h.max(0).values  # (units,)
         scaled = (h - lo) / (hi - lo).clamp_min(1e-12)  # (n·n, units)
-        maps.append([_bytes(scaled[:, j]) for j in range(h.shape[1])])
+        q = (scaled.T * 255).round().to(torch.uint8).contiguous().cpu().numpy()  # (units, n·n)
+        maps.append([base64.b64encode(row.tobytes()).decode("ascii") for row in q])
     return maps
 
 
