@@ -55,12 +55,14 @@ def print_training_report(summary: dict[str, Any]) -> None:
     click.echo("")
     data, config = summary["data"], summary["config"]
     rows = ", ".join(f"{n} {part}" for part, n in data["rows"].items())
-    model = config["model"] + {
-        "mlp": f" {config['hidden']}",
-        "cnn": f" channels {config.get('channels')}",
-        "transformer": f" {config.get('n_layer')}×{config.get('n_embd')}, {config.get('n_head')} "
-        f"heads, context {config.get('block_size')}",
-    }.get(config["model"], "")
+    model = config["model"]
+    if model == "mlp":
+        model += f" {config['hidden']}"
+    elif model == "cnn":
+        model += f" channels {config['channels']}"
+    elif model == "transformer":
+        model += f" {config['n_layer']}×{config['n_embd']}, {config['n_head']} heads, "
+        model += f"context {config['block_size']}"
     click.echo(f"data {data['name']} ({data['task']}; rows: {rows})")
     click.echo(
         f"model {model}, loss {config['loss']}, optimizer {config['optimizer']} lr {config['lr']:g}"
