@@ -11,8 +11,8 @@ forward?". The row's ``max |diff|`` is that comparison done here by hand (autogr
 that difference is within gradcheck's own tolerance. Inputs stay away from the kinks of relu, |d|
 and Huber's |d| = δ, where no derivative exists to check.
 
-The last row checks the seed's gradient derived by hand instead of numerically: for
-ŷ = X wᵀ + b and L = mean((ŷ − y)²),
+The last row checks the seed's gradient derived by hand (in `nnscratch.backprop`, the one place
+it is written) against autograd: for ŷ = X wᵀ + b and L = mean((ŷ − y)²),
     ∂L/∂w = 2/N · (ŷ − y)ᵀ X   (the transpose of 2/N · Xᵀ(ŷ − y), as w is (1, F))
     ∂L/∂b = 2/N · Σᵢ (ŷᵢ − yᵢ)
 """
@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from nnscratch import backprop
 from nnscratch import functional as M
 from nnscratch import losses as L
 from nnscratch.data.synthetic import make_regression
@@ -111,13 +112,11 @@ def linear_regression_row() -> Row:
     model = LinearRegression(3, dtype=F64, generator=torch.Generator().manual_seed(5))
     L.mse_loss(model(X), y).backward()
 
-    n = X.shape[0]
-    with torch.no_grad():
-        residual = model.weight @ X.T + model.bias - y.T  # (1, N)  ŷ − y
-        dw = 2.0 / n * residual @ X  # (1, F)
-        db = 2.0 / n * residual.sum(dim=1)  # (1,)
+    # the formula as nnscratch.backprop derives it (the one place it is written)
+    _, hand = backprop.gradients(model, L.mse_loss, X, y)
+    dw, db = hand["weight"], hand["bias"]  # (1, F), (1,)
     return compare(
-        "∂L/∂w = 2/N·Xᵀ(ŷ−y), ∂L/∂b = 2/N·Σ(ŷ−y)",
+        "∂L/∂w = 2/N·Xᵀ(ŷ−y), ∂L/∂b = 2/N·Σ(ŷ−y) (backprop)",
         "loss.backward()",
         "linear regression gradient by hand vs autograd, float64",
         [dw, db],
