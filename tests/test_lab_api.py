@@ -140,6 +140,10 @@ def test_lab_run_equals_the_copied_command_in_float64(client, tmp_path):
             "nnscratch-run/checkpoint/model.safetensors"
         )
     )
+    script = client.get(f"/api/session/{sid}/export?style=nn")  # the run as code
+    assert script.status_code == 200 and "import torch" in script.text
+    assert "import nnscratch" not in script.text and "from nnscratch" not in script.text
+    assert client.get(f"/api/session/{sid}/export?style=perl").status_code == 400
     out = tmp_path / "cli"
     assert main([*shlex.split(command)[1:], "--out", str(out), "--quiet", "--json"]) in (0, None)
     cli_params = safetensors.torch.load_file(str(out / "checkpoint" / "model.safetensors"))
@@ -356,3 +360,27 @@ def test_lab_cost_bench_case_runs():
     cost = lab_cost.measure(quick=True, repeats=1)
     assert cost["ratio"] > 0.5  # the page's updates never take the run's time (~0.9-1.0 measured)
     assert "lab / train" in "\n".join(lab_cost.lines(cost))
+
+
+def test_train_live_streams_a_command_line_run_read_only():
+    from nnscratch.lab.live.feed import Feed
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.run.prepare import prepare
+    from nnscratch.run.train import train
+
+    data = prepare(TrainConfig(data="builtin:moons", model="mlp", hidden="4", epochs=20))
+    feed = Feed(data, "nnscratch train ...")
+    with TestClient(create_app(Lab(watch=feed))) as c, c.websocket_connect("/ws") as ws:
+        hello = ws.receive_json()
+        assert hello["type"] == "watch" and hello["scene"]["kind"] == "map"
+        ws.send_json({"type": "play"})
+        assert "only watches" in ws.receive_json()["error"]  # read-only
+        result = train(data, feed.log(None), on_build=feed.on_build)
+        feed.end(None)
+        m, records = wait_for(ws, lambda m: m.get("state") == "done")
+        assert records == result.records and "prediction" in m
+
+
+def test_train_live_prints_its_url(capsys):
+    assert main(["train", "--epochs", "5", "--live", "--quiet", "--json"]) in (0, None)
+    assert "live: http://127.0.0.1:" in capsys.readouterr().err

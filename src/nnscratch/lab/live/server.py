@@ -7,6 +7,7 @@
     POST /api/session/ID/upload     a CSV as the request body (size-limited, parsed, never run)
     GET  /api/session/ID/command    the `nnscratch train ...` line of the current run
     GET  /api/session/ID/download   the run folder (the `train --out` format) as a zip
+    GET  /api/session/ID/export     the run as a standalone PyTorch script (?style=raw or nn)
 
 A non-loopback host needs ``?token=...`` on every request (printed at start). Closing the tab
 closes its socket, which stops its run and deletes its folder.
@@ -180,6 +181,26 @@ def create_app(lab: Lab) -> Starlette:
         headers = {"Content-Disposition": 'attachment; filename="nnscratch-run.zip"'}
         return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
 
+    async def export(request: Request) -> Response:
+        """The run as a standalone PyTorch script (`nnscratch.lab.export`), raw or nn style."""
+        s = find(request)
+        if isinstance(s, JSONResponse):
+            return s
+        from nnscratch.lab.export import STYLES, export_script
+
+        style = request.query_params.get("style", "raw")
+        if style not in STYLES:
+            return error(f"style must be one of {', '.join(STYLES)}", "style")
+        run = s.run
+        if run is None or run.state not in ENDED or not is_run(run.folder):
+            return error("the script exists once the run has ended: press stop first", "run", 409)
+        try:
+            script = await run_in_threadpool(export_script, run.folder, style)
+        except UserError as e:
+            return error(str(e).replace(str(run.folder), "the run"), "run")
+        headers = {"Content-Disposition": f'attachment; filename="train_{style}.py"'}
+        return PlainTextResponse(script, headers=headers)
+
     async def socket(ws: WebSocket) -> None:
         await ws.accept()
         if lab.watch is not None:
@@ -294,6 +315,7 @@ def create_app(lab: Lab) -> Starlette:
         Route("/api/session/{sid}/upload", upload, methods=["POST"]),
         Route("/api/session/{sid}/command", command),
         Route("/api/session/{sid}/download", download),
+        Route("/api/session/{sid}/export", export),
         WebSocketRoute("/ws", socket),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -76,6 +76,7 @@ def scene(data: Prepared) -> dict[str, Any]:
         "n_test": len(data.test),
         "n_features": X.shape[1],
         "bounds": _bounds(allx),
+        "standardised": data.standardizer is not None,
         **parts,
     }
 

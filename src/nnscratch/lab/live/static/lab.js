@@ -71,7 +71,7 @@ async function applyNow() {
 }
 function sceneNote(s) {
   const what = s.kind === "map" ? "the model's prediction under the points" : s.kind === "curve" ? "the fitted curve through the points" : `the first two of ${s.n_features} features (no map for more than two inputs)`;
-  return `${s.n_train} training points (filled), ${s.n_test} test points (rings); ${what}; inputs as the model sees them${s.kind === "curve" ? "" : " (standardised)"}.`;
+  return `${s.n_train} training points (filled), ${s.n_test} test points (rings); ${what}; inputs as the model sees them${s.standardised ? " (standardised with the training part's mean and std)" : ""}.`;
 }
 async function upload() {
   const file = $("file").files[0]; if (!file || !lab.sid) return;
@@ -102,7 +102,8 @@ function setState(s) {
   const ended = ["done", "stopped", "diverged", "error", "refused", "disconnected"].includes(s);
   $("play").disabled = ended || s === "running"; $("pause").disabled = s !== "running";
   $("step").disabled = ended || s === "running"; $("phase").disabled = ended || s === "running";
-  $("stop").disabled = ended; $("download").classList.toggle("disabled", !ended);
+  $("stop").disabled = ended;
+  for (const id of ["download", "export-raw", "export-nn"]) $(id).classList.toggle("disabled", !ended);
   $("code").classList.toggle("running", s === "running");
 }
 function newRun(run) { // frames of a run that a newer one replaced are dropped
@@ -313,11 +314,14 @@ async function start() {
     if (!r.ok) { showError(JSON.parse(t)); return; }
     $("command").textContent = t; try { await navigator.clipboard.writeText(t); } catch (e) { /* shown above */ }
   };
-  $("download").onclick = async (ev) => {
-    ev.preventDefault(); const r = await fetch(q(`/api/session/${lab.sid}/download`));
+  const fetchFile = (path, name) => async (ev) => {
+    ev.preventDefault(); const r = await fetch(q(`/api/session/${lab.sid}/${path}`));
     if (!r.ok) { showError(await r.json()); return; }
-    const url = URL.createObjectURL(await r.blob()), a = document.createElement("a"); a.href = url; a.download = "nnscratch-run.zip"; a.click(); URL.revokeObjectURL(url);
+    const url = URL.createObjectURL(await r.blob()), a = document.createElement("a"); a.href = url; a.download = name; a.click(); URL.revokeObjectURL(url);
   };
+  $("download").onclick = fetchFile("download", "nnscratch-run.zip");
+  $("export-raw").onclick = fetchFile("export?style=raw", "train_raw.py");
+  $("export-nn").onclick = fetchFile("export?style=nn", "train_nn.py");
   connect();
 }
 start();

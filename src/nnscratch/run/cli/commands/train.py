@@ -46,6 +46,11 @@ FOLDER = click.Path(file_okay=True, dir_okay=True, path_type=Path)
 @click.option("--quiet", is_flag=True, help="no per-epoch progress lines")
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
 @click.option(
+    "--live",
+    is_flag=True,
+    help="watch the run in the browser: the lab's page, read-only (the URL is printed)",
+)
+@click.option(
     "--export-script",
     type=click.Path(path_type=Path),
     help="with --out: also write the run as a standalone PyTorch script, by hand (as "
@@ -79,6 +84,16 @@ def command(
         write_script(out or resume, export_script, "raw", overwrite)
         if not as_json:
             click.echo(f"script: {export_script} (the run by hand; python {export_script})")
+
+
+def live_page(data, options):
+    """--live: the lab's read-only page for this run (`nnscratch.lab.live.feed`), or Nones."""
+    if not options.get("live"):
+        return None, None
+    from nnscratch.lab.live import feed
+    from nnscratch.lab.live.settings import command_line
+
+    return feed.start(data, command_line(data.config))
 
 
 def check_export_script(path: Path, run: Path | None, overwrite: bool) -> None:
@@ -128,14 +143,32 @@ def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, o
             # earlier run's files go now, so that none of them outlives it
             folder = RunFolder.open(out, fresh=True)
         log = None if as_json else epoch_logger(data.config.epochs, quiet)
+        feed, stop = live_page(data, options) if main_rank else (None, None)  # --live
         try:
-            result = train(data, log, folder, saved, checkpoint_every)
+            result = train(
+                data,
+                feed.log(log) if feed else log,
+                folder,
+                saved,
+                checkpoint_every,
+                on_build=feed.on_build if feed else None,
+            )
         except TrainingInterrupted as e:
             close_logger(log)
+            if feed is not None:
+                feed.end(e)
             click.echo(interrupted_message(e), err=True)
             ctx.exit(130)
+        except BaseException as e:
+            if feed is not None:
+                feed.end(e)
+            raise
         finally:
             close_logger(log)  # a live progress bar must not outlive an error
+            if feed is not None:
+                if feed.state == "running":
+                    feed.end(None)
+                stop()
         if not main_rank:
             return
         plots = result.plots  # written by the run (`nnscratch.run.train`)
