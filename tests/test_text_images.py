@@ -151,6 +151,7 @@ def test_cnn_on_an_npz_of_images_then_predict_on_npy(tmp_path):
     assert code == 0, err
     summary = json.loads(stdout)
     assert summary["config"]["model"] == "cnn"  # images: a CNN by default
+    assert_user_error(["sample", "--model", out, "--prompt", "a"], "not a language model")
     X_new, y_new = images(20, seed=1)
     for name, array in (("hw.npy", X_new), ("chw.npy", X_new[:, None])):
         np.save(tmp_path / name, array)
