@@ -176,7 +176,7 @@ def test_generate_same_seed_same_text_and_temperature_sharpens():
     b = ours.generate(start, 20, 1.0, torch.Generator().manual_seed(3))
     assert a.shape == (1, 22) and torch.equal(a, b) and torch.equal(a[:, :2], start)
     # a temperature near 0 picks the argmax at every step (greedy decoding)
-    cold = ours.generate(start, 8, 1e-6, torch.Generator().manual_seed(4))
+    cold = ours.generate(start, 8, 1e-310, torch.Generator().manual_seed(4))  # logits/t: ±inf
     greedy = start
     for _ in range(8):
         nxt = ours(greedy[:, -6:])[:, -1].argmax(-1, keepdim=True)

@@ -88,7 +88,8 @@ class CharTransformer(Module):
         for _ in range(max_new_tokens):
             context = idx[:, -self.block_size :]  # (B, ≤ T)
             logits = self(context)[:, -1, :]  # (B, V) scores of the next character
-            p = softmax(logits / temperature, dim=-1)  # (B, V)
+            z = (logits - logits.amax(-1, keepdim=True)) / temperature  # ≤ 0, max exactly 0
+            p = softmax(z, dim=-1)  # (B, V) the same p; no inf − inf for a tiny temperature
             nxt = torch.multinomial(p, num_samples=1, generator=generator)  # (B, 1)
             idx = torch.cat([idx, nxt], dim=1)  # (B, t + 1)
         return idx
