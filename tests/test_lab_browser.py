@@ -40,7 +40,7 @@ def server():
     lab = Lab()
     port = free_port("127.0.0.1")
     config = uvicorn.Config(
-        create_app(lab), host="127.0.0.1", port=port, log_level="warning", ws="websockets"
+        create_app(lab), host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -118,7 +118,13 @@ def start(data: Prepared, command: str, host: str = "127.0.0.1") -> tuple[Feed, 
     feed = Feed(data, command)
     port = free_port(host)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(Lab(watch=feed)), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(Lab(watch=feed)),
+            host=host,
+            port=port,
+            log_level="warning",
+            ws="websockets-sansio",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True, name="nnscratch-live")
     thread.start()

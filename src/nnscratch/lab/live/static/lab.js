@@ -254,11 +254,11 @@ function drawCurves() {
   if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
   g.font = "10px system-ui"; g.fillStyle = "#666"; g.strokeStyle = "#eee";
   for (const [y, t] of [[5, 10 ** hi], [5 + h, 10 ** lo]]) { g.fillText(fmt(t), 2, y + 8); }
-  g.fillText("loss (log scale)", 110, 12); g.fillText("0…1 (accuracy, R²) · scaled to their maximum", 110, H / 2 + 14);
+  g.fillText("loss (log scale)", 110, 12); g.fillText("0…1: accuracy, R²; lr, ‖g‖ scaled", 110, H / 2 + 14);
   g.beginPath(); g.moveTo(0, H / 2); g.lineTo(W, H / 2); g.stroke();
   for (const s of series) {
     let smax = 1e-12; if (s.scale) for (const r of R) { const v = s.get(r); if (isFinite(v)) smax = Math.max(smax, Math.abs(v)); }
-    const Y = s.top ? (v) => 5 + h - ((Math.log10(v) - lo) / (hi - lo)) * h : (v) => H - 5 - Math.max(0, Math.min(1, s.scale ? v / smax : v)) * (h - 10);
+    const Y = s.top ? (v) => 5 + h - ((Math.log10(v) - lo) / (hi - lo)) * h : (v) => H - 5 - Math.max(0, Math.min(1, s.scale ? 0.9 * v / smax : v)) * (h - 10);
     g.beginPath(); g.strokeStyle = s.color; g.lineWidth = 1.6; let started = false;
     for (const r of R) { const v = s.get(r); if (v === null || v === undefined || !isFinite(v) || (s.top && v <= 0)) continue; const x = X(r.epoch), y = Y(v); started ? g.lineTo(x, y) : g.moveTo(x, y); started = true; }
     g.stroke();

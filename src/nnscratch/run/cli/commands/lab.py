@@ -30,7 +30,7 @@ def serve(lab, host: str, port: int | None, open_browser: bool, what: str = "the
     click.echo(f"{what}: {url}  (Ctrl-C to stop)")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(lab), host=host, port=port, log_level="warning", ws="websockets")
+    uvicorn.run(create_app(lab), host=host, port=port, log_level="warning", ws="websockets-sansio")
 
 
 @click.command(
