@@ -384,3 +384,15 @@ def test_train_live_streams_a_command_line_run_read_only():
 def test_train_live_prints_its_url(capsys):
     assert main(["train", "--epochs", "5", "--live", "--quiet", "--json"]) in (0, None)
     assert "live: http://127.0.0.1:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("host", "needs_token"), [("127.0.0.1", False), ("0.0.0.0", True)])
+def test_a_non_loopback_host_gets_a_token(monkeypatch, host, needs_token):
+    from nnscratch.run.cli.commands import lab as command
+
+    seen = {}
+    monkeypatch.setattr(command, "serve", lambda lab, *args: seen.update(token=lab.token))
+    assert main(["lab", "--host", host]) in (0, None)
+    assert (seen["token"] is not None) == needs_token
+    if needs_token:
+        assert len(seen["token"]) >= 24

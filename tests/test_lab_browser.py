@@ -125,6 +125,7 @@ def shoot(driver, shots, name, width=1400, height=1300):
 def test_play_the_loss_falls_and_the_boundary_changes(server, browser, shots):
     url, _ = server
     load(browser, url)
+    browser.execute_script("document.getElementById('speed').value = '100'")
     set_form(browser, {"data": "builtin:moons", "model": "mlp", "epochs": 300, "lr": 0.03})
     browser.execute_script("document.getElementById('add-layer').click()")
     browser.execute_script("document.getElementById('add-layer').click()")
@@ -200,6 +201,7 @@ def test_upload_a_csv_and_train_on_it(server, browser, shots, tmp_path):
     csv.write_text(
         "hours,score\n" + "".join(f"{h},{2.5 * h + 3 + (h % 3) * 0.2}\n" for h in range(40))
     )
+    browser.execute_script("document.getElementById('speed').value = '0'")  # fastest
     browser.find_element("id", "file").send_keys(str(csv))
     until(browser, "document.getElementById('data').value === 'upload' && lab.scene !== null")
     assert browser.execute_script("return lab.scene.kind") == "curve"
