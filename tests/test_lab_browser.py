@@ -227,3 +227,29 @@ def test_forgotten_reset_pitfall_shows_its_symptom(server, browser, shots):
     rises = sum(b > a for a, b in zip(losses, losses[1:], strict=False))
     assert rises >= 3  # the loss swings instead of settling
     shoot(browser, shots, "lab-pitfall")
+
+
+def test_train_live_page_is_read_only(browser, shots, capsys):
+    from nnscratch.lab.live.feed import start
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.run.prepare import prepare
+    from nnscratch.run.train import train
+
+    data = prepare(TrainConfig(data="builtin:circles", model="mlp", hidden="8,8", epochs=80))
+    feed, stop = start(data, "nnscratch train --data builtin:circles ...")
+    url = capsys.readouterr().err.split("live: ")[1].split()[0]
+    try:
+        result = train(data, feed.log(None), on_build=feed.on_build)
+        feed.end(None)
+        browser.get(url)
+        until(
+            browser,
+            "typeof lab !== 'undefined' && lab.state === 'done' && lab.records.length === 80",
+        )
+        assert browser.find_element("id", "play").get_attribute("disabled")
+        assert "read-only" in browser.find_element("id", "banner").text
+        shown = browser.execute_script("return lab.records.map(r => r.train_loss)")
+        assert shown == [r["train_loss"] for r in result.records]
+        shoot(browser, shots, "lab-live-readonly")
+    finally:
+        stop(0)

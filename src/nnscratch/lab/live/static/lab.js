@@ -138,6 +138,8 @@ function thin() { // keep the curves at most ~3000 points: every other old recor
 function readOnly(m) {
   document.querySelectorAll("#controls button, #controls select, #form *, #copy, #download").forEach((e) => (e.disabled = true));
   $("settings").classList.add("readonly"); $("command").textContent = m.command || "";
+  for (const id of ["form", "copy", "download", "export-raw", "export-nn"]) $(id).hidden = true; // the command line owns the run
+  $("numbers").innerHTML = '<p class="note">Step mode belongs to the lab (nnscratch lab); this page only watches.</p>'; $("numbers").dataset.intro = $("numbers").innerHTML;
   banner("read-only: this page watches a command-line run (nnscratch train --live)", true);
   $("scene-note").textContent = m.scene ? sceneNote(m.scene) : "";
 }
