@@ -357,7 +357,7 @@ def test_memory_stays_flat_over_a_long_run(tmp_path):
 def test_lab_cost_bench_case_runs():
     from nnscratch.lab.bench import lab_cost
 
-    cost = lab_cost.measure(quick=True, repeats=1)
+    cost = lab_cost.measure(quick=True, repeats=3)  # best of 3: robust to a busy machine
     assert cost["ratio"] > 0.5  # the page's updates never take the run's time (~0.9-1.0 measured)
     assert "lab / train" in "\n".join(lab_cost.lines(cost))
 
