@@ -140,10 +140,11 @@ def test_mlp_case_pairs_hand_written_adam_with_all_torch_flavours():
     case = cases.mlp(300, 10, "adam")
     for run in case.variants.values():
         run(1)
-    assert [p.reference for p in case.pairs] == [
-        "torch Adam (default)",
-        "torch Adam foreach",
-        "torch Adam fused",
+    assert [(p.manual, p.reference) for p in case.pairs] == [
+        ("nnscratch Adam", "torch Adam (default)"),
+        ("nnscratch Adam", "torch Adam foreach"),
+        ("nnscratch Adam", "torch Adam fused"),
+        ("nnscratch Adam flat", "torch Adam fused"),
     ]
     assert case.pairs[0].default_path and case.pairs[-1].target == 1.0
 
