@@ -23,7 +23,7 @@ BUNDLED = {
 
 
 def test_the_names_are_the_documented_ones():
-    expected = {"synthetic", "moons", "circles", *BUNDLED}
+    expected = {"synthetic", "moons", "circles", "blobs", "xor", "spiral", *BUNDLED}
     assert set(BUILTINS) == expected
 
 
@@ -101,3 +101,33 @@ def test_sklearn_is_imported_lazily():
     code = "import sys, nnscratch.data; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("name", "classes"), [("xor", 2), ("spiral", 2), ("blobs", 3)])
+def test_the_playground_sets_are_seeded_two_feature_classification(name, classes):
+    a = load_builtin(name, seed=3, dtype=torch.float64)
+    b = load_builtin(name, seed=3, dtype=torch.float64)
+    c = load_builtin(name, seed=4, dtype=torch.float64)
+    assert (
+        a.task == "classification" and a.X.shape == (200, 2) and a.classes == list(range(classes))
+    )
+    assert torch.equal(a.X, b.X) and torch.equal(a.y, b.y)  # the same seed, the same points
+    assert not torch.equal(a.X, c.X)
+    counts = torch.bincount(a.y, minlength=classes)
+    assert int(counts.min()) >= 200 // classes - 30  # no class left out
+
+
+def test_xor_labels_are_the_quadrants_up_to_the_noise():
+    d = load_builtin("xor", seed=0, dtype=torch.float64)
+    same_sign = (d.X[:, 0] * d.X[:, 1] > 0).long()  # (N,)
+    agree = (same_sign == d.y).double().mean().item()
+    assert 0.8 < agree < 1.0  # the rule, blurred by 0.1·N(0, 1) noise near the axes
+
+
+def test_spiral_arms_are_half_a_turn_apart():
+    d = load_builtin("spiral", seed=0, dtype=torch.float64)
+    arm0, arm1 = d.X[d.y == 0], d.X[d.y == 1]
+    assert arm0.shape == arm1.shape == (100, 2)
+    # the arms are each other's mirror through the origin, apart from the noise
+    gap = torch.cdist(-arm0, arm1).min(dim=1).values.median().item()
+    assert gap < 0.15

@@ -98,3 +98,16 @@ def test_summary_lists_export():
 
     assert "export" in SUMMARIES
     assert json.dumps(SUMMARIES)  # plain strings: --help needs no import
+
+
+def test_a_run_on_a_numpy_drawn_playground_set_is_refused_by_name(tmp_path, capsys):
+    from nnscratch.run.cli import main
+
+    run = tmp_path / "xor"
+    args = ["train", "--data", "builtin:xor", "--epochs", "2", "--quiet", "--out", str(run)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(tmp_path / "s.py")]) == 2
+    err = capsys.readouterr().err
+    assert "builtin:xor" in err and err.count("\n") == 1
+    assert not (tmp_path / "s.py").exists()

@@ -9,9 +9,15 @@
                                      1×8×8 for ``--model cnn``: ``extra["image_shape"]``)
     moons           classification   ``make_moons(200, noise=0.1)`` (200 × 2, 2 classes)
     circles         classification   ``make_circles(200, noise=0.05, factor=0.5)`` (200 × 2, 2 classes)
+    blobs           classification   ``make_blobs(200, centers=3)`` (200 × 2, 3 classes)
+    xor             classification   x ~ U(−1, 1)², class = [x₁·x₂ > 0], 0.1·N(0, 1) noise on x
+                                     (200 × 2, 2 classes; the quadrants no line can split)
+    spiral          classification   two interleaved spirals r = t, θ = 3πt (+π for class 1),
+                                     0.05·N(0, 1) noise (200 × 2, 2 classes)
 
 sklearn ships the tables inside its wheel, so nothing is downloaded. ``seed`` only matters for the
-generated sets (synthetic, moons, circles: ``random_state=seed``); the bundled tables are fixed.
+generated sets (synthetic, moons, circles, blobs: ``random_state=seed``; xor and
+spiral: numpy's ``default_rng(seed)``); the bundled tables are fixed.
 sklearn is imported inside the loaders so that ``import nnscratch`` stays fast.
 """
 
@@ -87,6 +93,34 @@ def _circles(seed: int, dtype: torch.dtype) -> Dataset:
     return _from_arrays("circles", X, y, ["x1", "x2"], "circle", [0, 1], dtype)
 
 
+def _blobs(seed: int, dtype: torch.dtype) -> Dataset:
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(N_GENERATED, centers=3, random_state=seed)
+    return _from_arrays("blobs", X, y, ["x1", "x2"], "blob", [0, 1, 2], dtype)
+
+
+def _xor(seed: int, dtype: torch.dtype) -> Dataset:
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(N_GENERATED, 2))  # (N, 2)
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)  # 1 in the first and third quadrants
+    X = X + 0.1 * rng.standard_normal(X.shape)
+    return _from_arrays("xor", X, y, ["x1", "x2"], "quadrant", [0, 1], dtype)
+
+
+def _spiral(seed: int, dtype: torch.dtype) -> Dataset:
+    rng = np.random.default_rng(seed)
+    half = N_GENERATED // 2
+    t = np.sqrt(rng.uniform(0.05, 1, size=half))  # radius, denser towards the rim
+    arms = []
+    for k in (0, 1):  # class k: the same spiral turned by k·π
+        theta = 3 * np.pi * t + k * np.pi
+        arms.append(np.stack([t * np.cos(theta), t * np.sin(theta)], axis=1))  # (half, 2)
+    X = np.concatenate(arms) + 0.05 * rng.standard_normal((2 * half, 2))  # (N, 2)
+    y = np.repeat([0, 1], half)
+    return _from_arrays("spiral", X, y, ["x1", "x2"], "arm", [0, 1], dtype)
+
+
 BUILTINS: dict[str, Callable[[int, torch.dtype], Dataset]] = {
     "synthetic": _synthetic,
     "diabetes": _bundled("load_diabetes", "diabetes", "disease_progression"),
@@ -96,6 +130,9 @@ BUILTINS: dict[str, Callable[[int, torch.dtype], Dataset]] = {
     "digits": _bundled("load_digits", "digits", "digit"),
     "moons": _moons,
     "circles": _circles,
+    "blobs": _blobs,
+    "xor": _xor,
+    "spiral": _spiral,
 }
 
 
@@ -103,7 +140,8 @@ def load_builtin(name: str, seed: int = 0, dtype: torch.dtype = torch.float32) -
     """The built-in data set ``name`` as a `Dataset`; `UserError` listing the names if unknown.
 
     Args:
-        name: 'diabetes', 'iris', 'wine', 'breast_cancer', 'digits', 'moons' or 'circles'.
+        name: 'diabetes', 'iris', 'wine', 'breast_cancer', 'digits', 'moons', 'circles',
+            'blobs', 'xor' or 'spiral'.
         seed: the seed of every random draw (default 0).
         dtype: dtype of X (default float32).
     """

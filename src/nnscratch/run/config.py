@@ -41,7 +41,7 @@ class TrainConfig:
         default="synthetic",
         metadata=_opt(
             "'synthetic', 'builtin:NAME' (diabetes, digits, iris, wine, breast_cancer, moons, "
-            "circles; python_docs: text) or a .csv/.npy/.npz path (.npz of images for --model "
+            "circles, blobs, xor, spiral; python_docs: text) or a .csv/.npy/.npz path (.npz of images for --model "
             "cnn) or a UTF-8 .txt file (text for --model transformer)"
         ),
     )

@@ -30,6 +30,9 @@ PER_DATASET: dict[str, dict[str, Any]] = {
     ),
     "moons": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
     "circles": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
+    "blobs": dict(model="logistic", optimizer="adam", lr=0.05, epochs=200, **SPLIT),
+    "xor": dict(model="mlp", hidden="16,16", optimizer="adam", lr=0.01, epochs=500, **SPLIT),
+    "spiral": dict(model="mlp", hidden="32,32", optimizer="adam", lr=0.01, epochs=1000, **SPLIT),
 }
 # --model cnn on images (digits, a .npz of images) and --model transformer on text
 CNN = dict(optimizer="adam", lr=2e-3, epochs=15, batch_size=32, **SPLIT)

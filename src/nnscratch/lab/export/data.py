@@ -25,6 +25,7 @@ BUNDLED = {
 GENERATED = {  # as `nnscratch.data.datasets` draws them
     "moons": "make_moons(200, noise=0.1, random_state=SEED)",
     "circles": "make_circles(200, noise=0.05, factor=0.5, random_state=SEED)",
+    "blobs": "make_blobs(200, centers=3, random_state=SEED)",
 }
 
 

@@ -30,6 +30,10 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
         (c.loss not in LOSSES, f"the loss {c.loss!r}"),
         (c.model == "mlp" and c.activation not in ACTIVATIONS, f"the activation {c.activation!r}"),
         (
+            c.data in ("builtin:xor", "builtin:spiral"),
+            f"the generated data set {c.data!r} (numpy draws; moons, circles, blobs are covered)",
+        ),
+        (
             c.device != "cpu",
             f"a run on {c.device!r} (the script runs on the CPU; train with --device cpu)",
         ),
