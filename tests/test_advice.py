@@ -2,20 +2,12 @@
 tried (and running it converges), a run that ends far from the least-squares optimum warns, and
 the linear-regression report is one row per feature, within 80 columns."""
 
-import contextlib
-import io
 import json
 import re
 
-from nnscratch.run.cli import main
+from cli_run import run
+
 from nnscratch.run.final_report import print_training_report
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_the_suggested_learning_rate_was_checked_and_converges():

@@ -5,9 +5,7 @@ hash and size in the manifest (as anyone could), then expects one ``error:`` lin
 the run folder unchanged. Sizes are checked before reading: a 4 GB sparse file is refused at once.
 """
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -19,19 +17,9 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 import torch
+from cli_run import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from nnscratch.run.cli import main
-
-
-def run(*argv):
-    """(exit status, stdout, stderr) of ``nnscratch *argv``, in-process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
 
 RUN = ["--optimizer", "sgd", "--momentum", "0.9", "--scheduler", "step", "--epochs", "3"]
 

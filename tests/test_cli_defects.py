@@ -1,21 +1,11 @@
 """Small CLI defects a new user hit: a graph format that contradicts its file name, help texts
 that say what a flag takes, names listed where they are chosen."""
 
-import contextlib
-import io
-
 import pytest
+from cli_run import run
 
 from nnscratch.lab.pitfalls import PITFALLS
-from nnscratch.run.cli import main
 from nnscratch.run.config import ACTIVATION_NAMES
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(

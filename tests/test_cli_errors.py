@@ -2,36 +2,16 @@
 no traceback, and nothing already on disk overwritten. Plus what simply works (BOM + CRLF, extra
 columns at predict time) and hypothesis fuzzing of the argument parsing and of whole data files."""
 
-import contextlib
-import io
 import json
 import pickle
 
 import numpy as np
 import pytest
+from cli_run import assert_user_error, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnscratch.run.cli import main
-
 TINY = ["--epochs", "2", "--json"]
-
-
-def run(*argv):
-    """(exit status, stdout, stderr) of ``nnscratch *argv``, in-process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_user_error(argv, fragment):
-    code, _, err = run(*argv)
-    assert code == 2, err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    assert fragment in err, err
-    return err
 
 
 def write(path, content, mode="w"):

@@ -1,34 +1,17 @@
 """Choosing columns (``train --features / --drop``, ``predict --keep``) and CSV files without a header
 row (refused with a hint, read with ``--no-header``), through the CLI."""
 
-import contextlib
 import csv
 import io
 import json
 
 import pytest
 import torch
+from cli_run import assert_user_error, run
 
 from nnscratch.data.files import load_file
-from nnscratch.run.cli import main
 
 TINY = ["--epochs", "2", "--json"]
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_user_error(argv, *fragments):
-    code, _, err = run(*argv)
-    assert code == 2, err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
 
 
 def with_id(path, n=30):

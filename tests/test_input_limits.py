@@ -1,20 +1,10 @@
 """Inputs that cannot work are one ``error:`` line (exit 2) before anything is allocated or
 trained, and the advice in a message works when followed."""
 
-import contextlib
-import io
-
 import pytest
+from cli_run import run
 
 from nnscratch.run import limits
-from nnscratch.run.cli import main
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def refused(*argv, fragment):

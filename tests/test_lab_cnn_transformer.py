@@ -1,19 +1,9 @@
 """explain and graph on the CNN and the transformer (an embedding lookup is IndexBackward0)."""
 
-import contextlib
-import io
 import json
 
 import pytest
-
-from nnscratch.run.cli import main
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+from cli_run import run
 
 
 @pytest.mark.parametrize(

@@ -2,22 +2,13 @@
 would: the command printed on Ctrl-C works even after the last epoch, a relative ``--data``
 path resumes from another folder, and a cosine run is never extended with a jump of the lr."""
 
-import contextlib
-import io
 import json
 import shlex
 
 import pytest
+from cli_run import run
 
-from nnscratch.run.cli import main
 from nnscratch.run.cli.commands import train as train_command
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -2,36 +2,18 @@
 vocabulary, the bigram baseline, sample, predict on images, exact resume, and every bad input as
 one ``error:`` line with exit status 2."""
 
-import contextlib
-import io
 import json
 import math
 
 import numpy as np
 import pytest
 import torch
+from cli_run import assert_user_error, run
 
 from nnscratch.data.text import Vocabulary, text_dataset
 from nnscratch.errors import UserError
 from nnscratch.models.bigram import BigramCounts
 from nnscratch.run import checkpoint
-from nnscratch.run.cli import main
-
-
-def run(*argv):
-    """(exit status, stdout, stderr) of ``nnscratch *argv``, in-process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_user_error(argv, fragment):
-    code, _, err = run(*argv)
-    assert code == 2, err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err and fragment in err, err
-
 
 TEXT = "the quick brown fox jumps over the lazy dog.\n" * 40
 TINY_LM = ["--model", "transformer", "--block-size", "16", "--n-layer", "1", "--n-embd", "16"]

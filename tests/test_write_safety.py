@@ -3,9 +3,7 @@ through and never replaced, links refused, '-' is standard output, failed writes
 last good checkpoint and no temporary, one run per folder (a lock), a bad --out refused before
 the first epoch (issue 14), and checkpointing that costs the same at every epoch."""
 
-import contextlib
 import errno
-import io
 import json
 import os
 import signal
@@ -17,25 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_run import run
 
 from nnscratch.run import atomic, checkpoint
 from nnscratch.run.checkpoint import folder as run_folder
 from nnscratch.run.checkpoint import records
-from nnscratch.run.cli import main
 from nnscratch.run.config import TrainConfig
 from nnscratch.run.prepare import prepare
 from nnscratch.run.train import train
 
 TINY = ["--epochs", "2", "--json"]
 IRIS = ["--data", "builtin:iris", "--epochs", "3", "--json"]
-
-
-def run(*argv):
-    """(exit status, stdout, stderr) of ``nnscratch *argv``, in-process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def user_error(argv, *fragments):
