@@ -13,13 +13,16 @@ Both start from a different seed on each rank, so the first row also checks that
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn, optim
 from torch.nn.parallel import DistributedDataParallel
@@ -93,8 +96,25 @@ def _worker(rank: int, port: int, out: str) -> None:
         "reference": [p.detach().clone() for p in wrapped.parameters()],
     }
     result["agree"] = ddp.ranks_agree(result["manual"]) and ddp.ranks_agree(result["reference"])
-    ddp.cleanup()
     torch.save(result, Path(out) / f"rank{rank}.pt")
+    del wrapped, torch_sgd, reference  # DDP's reducer holds gloo work: release it first
+    _leave()
+
+
+def _leave() -> None:
+    """Tear the group down in an order that cannot abort, then end the process without finalizers.
+
+    The caller has dropped DDP's reducer; a barrier makes sure no rank still talks to the other,
+    then the group is destroyed. `os._exit` skips the C++ static destructors of interpreter
+    shutdown, where a gloo/TCPStore thread left joinable once aborted a CI run ("terminate called
+    without an active exception", SIGABRT). The result file is already saved and closed.
+    """
+    gc.collect()
+    dist.barrier()
+    ddp.cleanup()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def run() -> list[dict]:
@@ -104,9 +124,24 @@ def run() -> list[dict]:
         return [torch.load(Path(out) / f"rank{k}.pt", weights_only=True) for k in range(WORLD)]
 
 
+def run_with_one_relaunch() -> tuple[list[dict], str]:
+    """`run`, launched once more if a rank was killed by a signal; the second note says so.
+
+    A rank that dies by a signal (SIGABRT in gloo's teardown was seen once in CI) tells nothing
+    about the numbers; one relaunch keeps the table about them. A second death, any Python
+    exception in a rank, or a numeric mismatch is still a FAIL.
+    """
+    try:
+        return run(), ""
+    except mp.ProcessExitedException as error:
+        if not error.signal_name:
+            raise
+        return run(), f" (relaunched once: a rank ended with {error.signal_name})"
+
+
 def rows() -> Iterator[Row]:
     try:
-        ranks = run()
+        ranks, relaunched = run_with_one_relaunch()
     except Exception as error:  # a failed launch is a failed row, not a crashed table
         reason = f"{type(error).__name__}: {error}".splitlines()[0][:120]
         yield Row("nnscratch.run.distributed", "DistributedDataParallel", reason, *FAILED)
@@ -124,7 +159,8 @@ def rows() -> Iterator[Row]:
     yield compare(
         "shard + all_reduce_gradients_ (one flat buffer)",
         "DistributedDataParallel + optim.SGD",
-        f"MLP params after {steps} SGD-momentum steps, {WORLD} ranks (gloo); ranks agree",
+        f"MLP params after {steps} SGD-momentum steps, {WORLD} ranks (gloo); ranks agree"
+        + relaunched,
         ranks[0]["manual"],
         ranks[0]["reference"],
         atol=1e-10,
