@@ -119,9 +119,10 @@ def test_targets_pass_and_miss_at_their_thresholds(args, expected):
     [
         lambda: cases.full_batch(50, 3),
         lambda: cases.mini_batch(600, 4),
-        lambda: cases.manual_backward_cases([(50, 3, 10.0)])[0],
+        lambda: cases.manual_backward_cases([(50, 3, 10.0)], ("linear",))[0],
+        lambda: cases.manual_backward_cases([(50, 3, 10.0)], ("logistic",))[0],
     ],
-    ids=["full batch", "mini-batch", "manual backward"],
+    ids=["full batch", "mini-batch", "manual backward", "manual backward logistic"],
 )
 def test_compared_loops_reach_the_same_parameters(make):
     """Same seed, same data, same batches: every variant with a model ends where the others do."""

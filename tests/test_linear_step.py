@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nnscratch.backprop.linear_step import LinearStep, supports
+from nnscratch.backprop.linear_step import DOT_ROWS, LinearStep, supports
 from nnscratch.layers import Linear
 from nnscratch.losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from nnscratch.models import LinearRegression, LogisticRegression
@@ -35,13 +35,17 @@ def autograd_reference(layer, loss_fn, X, y):
         (mse_loss, "mse", 1, True),
         (mse_loss, "mse", 3, True),
         (mse_loss, "mse", 2, False),
+        (mse_loss, "mse", 1, False),
         (binary_cross_entropy_with_logits, "bce", 1, True),
+        (binary_cross_entropy_with_logits, "bce", 3, True),
+        (binary_cross_entropy_with_logits, "bce", 1, False),
     ],
 )
-def test_loss_and_gradients_equal_autograd_float64(loss_fn, kind, out, bias):
-    X, y = data(50, 4, out, kind)
+@pytest.mark.parametrize(("n", "features"), [(50, 4), (50, 1), (DOT_ROWS + 3, 1)])
+def test_loss_and_gradients_equal_autograd_float64(loss_fn, kind, out, bias, n, features):
+    X, y = data(n, features, out, kind)
     torch.manual_seed(0)
-    layer = Linear(4, out, bias=bias, dtype=torch.float64)
+    layer = Linear(features, out, bias=bias, dtype=torch.float64)
     ref_loss, ref_grads = autograd_reference(layer, loss_fn, X, y)
     for p in layer.parameters():
         p.grad = None
@@ -52,15 +56,22 @@ def test_loss_and_gradients_equal_autograd_float64(loss_fn, kind, out, bias):
         torch.testing.assert_close(p.grad, g, atol=1e-12, rtol=1e-12)
 
 
-def test_a_training_run_equals_autograd_steps_float32():
-    X, y = data(100, 3, 1, "mse", torch.float32)
+@pytest.mark.parametrize(
+    ("model", "loss_fn", "kind"),
+    [
+        (LinearRegression, mse_loss, "mse"),
+        (LogisticRegression, binary_cross_entropy_with_logits, "bce"),
+    ],
+)
+def test_a_training_run_equals_autograd_steps_float32(model, loss_fn, kind):
+    X, y = data(100, 3, 1, kind, torch.float32)
     torch.manual_seed(1)
-    fast, plain = LinearRegression(3), LinearRegression(3)
+    fast, plain = model(3), model(3)
     plain.load_state_dict(fast.state_dict())
-    step = LinearStep(fast, mse_loss)
+    step = LinearStep(fast, loss_fn)
     for _ in range(50):
         loss = step(X, y)
-        ref = mse_loss(plain(X), y)
+        ref = loss_fn(plain(X), y)
         ref.backward()
         torch.testing.assert_close(loss, ref.detach(), atol=1e-6, rtol=1e-5)
         with torch.no_grad():
@@ -125,3 +136,31 @@ def test_supports_only_plain_linear_layers_with_its_two_losses():
     assert not supports(LogisticRegression(2, num_classes=3), cross_entropy)
     with pytest.raises(ValueError, match="mse_loss or bce_with_logits"):
         LinearStep(LinearRegression(2), cross_entropy)
+
+
+def test_data_that_requires_grad_is_read_as_data():
+    X, y = data(30, 2, 1, "mse")
+    torch.manual_seed(0)
+    layer = LinearRegression(2, dtype=torch.float64)
+    ref_loss, ref_grads = autograd_reference(layer, mse_loss, X, y)
+    for p in layer.parameters():
+        p.grad = None
+    loss = LinearStep(layer, mse_loss)(X.requires_grad_(), y)
+    torch.testing.assert_close(loss, ref_loss, atol=1e-12, rtol=1e-12)
+    assert X.grad is None and not loss.requires_grad
+
+
+def test_a_replaced_parameter_is_followed_not_the_old_one():
+    X, y = data(30, 2, 1, "mse")
+    torch.manual_seed(0)
+    layer = LinearRegression(2, dtype=torch.float64)
+    step = LinearStep(layer, mse_loss)
+    step(X, y)
+    layer.weight = torch.randn(1, 2, dtype=torch.float64, requires_grad=True)  # a new tensor
+    layer.bias.grad = None
+    loss = step(X, y).clone()
+    grads = [p.grad.clone() for p in layer.parameters()]
+    ref_loss, ref_grads = autograd_reference(layer, mse_loss, X, y)
+    torch.testing.assert_close(loss, ref_loss, atol=1e-12, rtol=1e-12)
+    for g, ref in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(g, ref, atol=1e-12, rtol=1e-12)

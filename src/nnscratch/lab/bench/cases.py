@@ -40,8 +40,8 @@ from nnscratch.lab.bench.loops import (
     reference_full_batch,
     with_fit,
 )
-from nnscratch.losses import mse_loss
-from nnscratch.models import LinearRegression
+from nnscratch.losses import binary_cross_entropy_with_logits, mse_loss
+from nnscratch.models import LinearRegression, LogisticRegression
 from nnscratch.optim import SGD, Adam
 from nnscratch.optim.flat import FlatParameters
 
@@ -141,54 +141,80 @@ def mlp(n: int, features: int, optimizer: str) -> Case:
     return Case(f"MLP {features}→64→64→1 ReLU, {label}, batch {BATCH}", "epoch", variants, pairs)
 
 
-def manual_backward_cases(sizes: list[tuple[int, int, float | None]]) -> list[Case]:
-    """``--backward manual`` (hand-derived gradients, no autograd) at (N, F, target ratio).
+MODELS = {  # model kind → (nnscratch model, its loss, the nn loss it replaces, target from y)
+    "linear": (LinearRegression, mse_loss, nn.MSELoss, lambda y: y),
+    "logistic": (
+        LogisticRegression,
+        binary_cross_entropy_with_logits,
+        nn.BCEWithLogitsLoss,
+        lambda y: (y > y.median()).to(y.dtype),  # two balanced classes
+    ),
+}
+
+
+def manual_backward_cases(
+    sizes: list[tuple[int, int, float | None]], kinds: tuple[str, ...] = ("linear", "logistic")
+) -> list[Case]:
+    """``--backward manual`` (hand-derived gradients, no autograd) at (N, F, target ratio), for
+    linear regression (mse) and logistic regression (bce with logits), full batch, SGD.
 
     Also run at the large one-feature size (no ratio target there), where it is the optional
     path towards the memory-bandwidth bound.
 
-    Uses ``nnscratch.backprop.loss_and_grads(model, loss_fn, X, y)``, which returns the loss and
-    fills every ``p.grad`` by hand; where that module is absent, no case is added.
+    Both nnscratch forms are timed: `LinearStep` (what `fit` uses for these models: buffers
+    allocated once) and ``nnscratch.backprop.loss_and_grads`` (the plain form, fresh tensors).
     """
     from nnscratch.backprop import loss_and_grads
     from nnscratch.backprop.linear_step import LinearStep
 
     cases = []
-    for n, features, target in sizes:
-        X, y = data(n, features)
-        torch.manual_seed(SEED)
-        model = LinearRegression(features)
-        opt = SGD(model.parameters(), lr=LR)
-        reference, ref = reference_full_batch(X, y)
+    for kind in kinds:
+        model_cls, loss_fn, nn_loss, target_of = MODELS[kind]
+        for n, features, target in sizes:
+            X, y = data(n, features)
+            y = target_of(y)
+            torch.manual_seed(SEED)
+            model = model_cls(features)
+            opt = SGD(model.parameters(), lr=LR)
+            torch.manual_seed(SEED)
+            ref = nn.Linear(features, 1)
+            ref_opt, ref_loss = optim.SGD(ref.parameters(), lr=LR), nn_loss()
 
-        torch.manual_seed(SEED)
-        plain_model = LinearRegression(features)
-        plain_opt = SGD(plain_model.parameters(), lr=LR)
-        step = LinearStep(model, mse_loss)
+            torch.manual_seed(SEED)
+            plain_model = model_cls(features)
+            plain_opt = SGD(plain_model.parameters(), lr=LR)
+            step = LinearStep(model, loss_fn)
 
-        def manual(steps: int, step=step, opt=opt, X=X, y=y) -> None:
-            for _ in range(steps):
-                loss = step(X, y)  # 1.–3. by hand, into buffers: fills p.grad
-                loss.item()
-                opt.step()
-                opt.zero_grad()
+            def manual(steps: int, step=step, opt=opt, X=X, y=y) -> None:
+                for _ in range(steps):
+                    loss = step(X, y)  # 1.–3. by hand, into buffers: fills p.grad
+                    loss.item()
+                    opt.step()
+                    opt.zero_grad()
 
-        def plain(steps: int, model=plain_model, opt=plain_opt, X=X, y=y) -> None:
-            for _ in range(steps):
-                loss = loss_and_grads(model, mse_loss, X, y)  # fresh tensors each step
-                loss.item()
-                opt.step()
-                opt.zero_grad()
+            def plain(
+                steps: int, model=plain_model, opt=plain_opt, X=X, y=y, loss_fn=loss_fn
+            ) -> None:
+                for _ in range(steps):
+                    loss = loss_and_grads(model, loss_fn, X, y)  # fresh tensors each step
+                    loss.item()
+                    opt.step()
+                    opt.zero_grad()
 
-        name, plain_name = "nnscratch manual backward", "nnscratch manual, plain form"
-        cases.append(
-            Case(
-                f"manual backward {n:,}×{features}",
-                "step",
-                {name: manual, plain_name: plain, "nn/optim": reference},
-                [Pair(name, "nn/optim", target), Pair(plain_name, "nn/optim")],
-                bytes_per_unit=2 * X.nbytes + y.nbytes,
-                models={name: model, plain_name: plain_model, "nn/optim": ref},
+            def reference(steps: int, ref=ref, ref_opt=ref_opt, ref_loss=ref_loss, X=X, y=y):
+                for _ in range(steps):
+                    nn_step(ref, ref_opt, ref_loss, X, y)
+
+            name, plain_name = "nnscratch manual backward", "nnscratch manual, plain form"
+            label = "" if kind == "linear" else f"{kind} "
+            cases.append(
+                Case(
+                    f"manual backward {label}{n:,}×{features}",
+                    "step",
+                    {name: manual, plain_name: plain, "nn/optim": reference},
+                    [Pair(name, "nn/optim", target), Pair(plain_name, "nn/optim")],
+                    bytes_per_unit=2 * X.nbytes + y.nbytes,
+                    models={name: model, plain_name: plain_model, "nn/optim": ref},
+                )
             )
-        )
     return cases
