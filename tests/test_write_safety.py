@@ -391,3 +391,28 @@ def test_the_metrics_log_mark_matches_the_file(tmp_path):
     log.sync()
     assert log.mark() == records.mark_of((tmp_path / "metrics.jsonl").read_bytes())
     log.close()
+
+
+def test_a_mark_of_an_earlier_line_count_covers_exactly_those_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr(records.MetricsLog, "FLUSH_S", 3600.0)
+    log = records.MetricsLog(tmp_path)
+    rows = [{"epoch": i + 1, "train_loss": 1.0 / (i + 1)} for i in range(6)]
+    for row in rows:
+        log.append(row)  # encoded lazily: nothing written yet
+    mark = log.mark(4)  # as after epoch 4, taken after epoch 6 was appended
+    assert mark == records.mark_of(records.encode(rows[:4]))
+    with pytest.raises(ValueError, match="no mark at line 3"):
+        log.mark(3)  # lines 1–4 are encoded: a mark before them cannot be taken any more
+    log.close()  # writes the pending lines 5 and 6
+    assert (tmp_path / "metrics.jsonl").read_bytes() == records.encode(rows)
+
+
+def test_pending_lines_are_on_disk_after_the_flush_interval(tmp_path, monkeypatch):
+    monkeypatch.setattr(records.MetricsLog, "FLUSH_S", 3600.0)
+    log = records.MetricsLog(tmp_path)
+    log.append({"epoch": 1})
+    assert (tmp_path / "metrics.jsonl").read_bytes() == b""  # pending, not yet encoded
+    monkeypatch.setattr(records.MetricsLog, "FLUSH_S", 0.0)
+    log.append({"epoch": 2})
+    assert (tmp_path / "metrics.jsonl").read_bytes() == records.encode([{"epoch": 1}, {"epoch": 2}])
+    log.close()

@@ -53,15 +53,15 @@ class LastEpoch:
         self.lazy = self.lazy and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         self._snap: Snapshot | None = None  # every epoch: the last snapshot
         self._spare: Snapshot | None = None  # ... and the one refilled next
-        self._noted: tuple[int, int, float, dict[str, Any], dict[str, torch.Tensor]] | None = None
+        self._noted: tuple[int, int, float, int, dict[str, torch.Tensor]] | None = None
         self.requested = False  # Ctrl-C pressed, waiting for the end of the epoch
 
     def note(self, epoch: int, step: int, elapsed: float) -> None:
         """After epoch ``epoch`` (its record appended to the metrics): remember its state."""
-        mark = self.metrics.mark()
-        if self.lazy:
-            self._noted = (epoch, step, elapsed, mark, rng_states(self.generator))
+        if self.lazy:  # the metrics' line count: its mark is taken when it is saved
+            self._noted = (epoch, step, elapsed, self.metrics.lines, rng_states(self.generator))
             return
+        mark = self.metrics.mark()
         fresh = capture(
             self.model,
             self.optimizer,
@@ -82,7 +82,8 @@ class LastEpoch:
             return self._snap
         if isinstance(error, HardInterrupt) or self._noted is None:
             return None
-        epoch, step, elapsed, mark, rng = self._noted
+        epoch, step, elapsed, lines, rng = self._noted
+        mark = self.metrics.mark(lines)
         snap = capture(
             self.model, self.optimizer, self.scheduler, self.generator, epoch, step, elapsed, mark
         )

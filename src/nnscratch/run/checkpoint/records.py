@@ -50,6 +50,11 @@ class MetricsLog:
     slower than that), always before a checkpoint that counts them, and at the end: a write(2)
     per epoch costs more than a small model's epoch on a busy disk. A kill loses only lines that
     no checkpoint counts, which a resume cuts off anyway.
+
+    Records are also *encoded* then, in one batch: between two epochs of a small model the JSON
+    encoder and the hash are cold, and one line cost ~14 µs there against ~3 µs in a batch (the
+    seed's epoch is ~135 µs, so this was a tenth of it). `mark` encodes what is pending first.
+    A record must not change after `append` (train's records never do).
     """
 
     FLUSH_S = 0.5
@@ -59,7 +64,8 @@ class MetricsLog:
         the checkpoint's epoch; its first ``mark['bytes']`` bytes must match."""
         self.path = Path(run_dir) / FILE
         self._hash = hashlib.sha256()
-        self.lines = self.bytes = 0
+        self.lines = self.bytes = 0  # appended lines; bytes of the encoded ones
+        self._pending: list[dict[str, Any]] = []  # appended, not yet encoded (the last lines)
         try:
             if mark is None:
                 self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close())
@@ -75,23 +81,42 @@ class MetricsLog:
         self._flushed = time.perf_counter()
 
     def append(self, record: dict[str, Any]) -> None:
-        line = _line(record)
+        self._pending.append(record)
+        self.lines += 1
+        if time.perf_counter() - self._flushed >= self.FLUSH_S:
+            self.flush()
+
+    def _encode(self, upto: int) -> None:
+        """Encode, write and hash the pending records up to line ``upto`` (1-based count)."""
+        k = len(self._pending) - (self.lines - upto)  # how many of the pending ones
+        if not 0 <= k <= len(self._pending):
+            raise ValueError(
+                f"no mark at line {upto}: lines 1–{self.lines - len(self._pending)} are encoded"
+            )
+        if k == 0:
+            return
+        blob = encode(self._pending[:k])
+        del self._pending[:k]
         try:
-            self._file.write(line)
-            if time.perf_counter() - self._flushed >= self.FLUSH_S:
-                self.flush()
+            self._file.write(blob)
         except OSError as e:
             raise atomic.write_error(self.path, e) from None
-        self._hash.update(line)
-        self.lines += 1
-        self.bytes += len(line)
+        self._hash.update(blob)
+        self.bytes += len(blob)
 
-    def mark(self) -> dict[str, Any]:
-        """Where the file stands now (O(1): a copy of the running hash)."""
-        return {"lines": self.lines, "bytes": self.bytes, "sha256": self._hash.copy().hexdigest()}
+    def mark(self, lines: int | None = None) -> dict[str, Any]:
+        """Where the file stands after ``lines`` lines (default: all appended so far); the lines
+        up to there are encoded first, so ``lines`` can be any count not yet encoded."""
+        lines = self.lines if lines is None else lines
+        self._encode(lines)
+        return {"lines": lines, "bytes": self.bytes, "sha256": self._hash.copy().hexdigest()}
 
     def flush(self) -> None:
-        self._file.flush()
+        self._encode(self.lines)
+        try:
+            self._file.flush()
+        except OSError as e:
+            raise atomic.write_error(self.path, e) from None
         self._flushed = time.perf_counter()
 
     def sync(self) -> None:
@@ -103,10 +128,17 @@ class MetricsLog:
             raise atomic.write_error(self.path, e) from None
 
     def close(self) -> None:
+        """Write what is pending and close; a failure here is not reported (the checkpoints
+        say which lines count, and the run has reported or raised what went wrong)."""
         try:
-            self._file.close()
-        except OSError:
+            self._encode(self.lines)
+        except UserError:
             pass
+        finally:
+            try:
+                self._file.close()
+            except OSError:
+                pass
 
 
 def read_head(path: Path, mark: Any) -> bytes:
