@@ -114,6 +114,17 @@ def test_targets_pass_and_miss_at_their_thresholds(args, expected):
     assert verdicts[1]["value"] == pytest.approx(args[0])  # geometric mean of equal ratios
 
 
+def test_a_compute_bound_case_shows_its_fraction_without_a_bandwidth_target():
+    result = fake_result(1.5, 6.0, 1.0, 0.1)
+    assert any("bandwidth bound" in t["name"] for t in targets(result))
+    result["cases"][0]["bandwidth"]["target"] = False  # e.g. logistic regression's exp and log
+    assert not any("bandwidth bound" in t["name"] for t in targets(result))
+    assert [c.bandwidth_target for c in cases.manual_backward_cases([(50, 3, None)])] == [
+        True,
+        False,
+    ]  # linear, logistic
+
+
 @pytest.mark.parametrize(
     "make",
     [

@@ -215,6 +215,7 @@ def manual_backward_cases(
                     [Pair(name, "nn/optim", target), Pair(plain_name, "nn/optim")],
                     bytes_per_unit=2 * X.nbytes + y.nbytes,
                     models={name: model, plain_name: plain_model, "nn/optim": ref},
+                    bandwidth_target=kind == "linear",  # logistic: exp/log per row, compute-bound
                 )
             )
     return cases

@@ -49,6 +49,8 @@ class Case:
     pairs: list[Pair]
     bytes_per_unit: int | None = None  # least memory traffic per unit (bandwidth bound)
     models: dict[str, object] = field(default_factory=dict)  # variant → its model, where the
+    # compared loops should end with equal parameters (tests/test_bench.py)
+    bandwidth_target: bool = True  # the 60 % target applies (False: compute-bound, shown only)
 
 
 def calibrate(run: Callable[[int], None], seconds_per_call: float) -> int:

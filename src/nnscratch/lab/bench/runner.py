@@ -135,6 +135,7 @@ def measure(case: loops.Case, plan: Plan, repeats: int, bandwidth: float) -> dic
             "bytes_per_step": case.bytes_per_unit,
             "bound_seconds": bound,
             "fraction": {name: bound / s for name, s in seconds.items()},
+            "target": case.bandwidth_target,
         }  # a fraction above 1 means the bound was too low: a measurement error, not a result
     return out
 
