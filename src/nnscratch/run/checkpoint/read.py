@@ -141,10 +141,6 @@ def parse_json(file: Path, blob: bytes) -> Any:
         raise UserError(f"{file}: not valid JSON ({e}); the checkpoint is corrupted") from None
 
 
-def parse_jsonl(file: Path, blob: bytes) -> list[Any]:
-    return [parse_json(file, line) for line in blob.splitlines() if line.strip()]
-
-
 def parse_safetensors(file: Path, blob: bytes) -> dict[str, torch.Tensor]:
     try:
         return safetensors.torch.load(blob)
