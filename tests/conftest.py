@@ -27,3 +27,20 @@ def verify_rows():
         return _VERIFY_ROWS[name]
 
     return rows
+
+
+MODULE_DB_SUMMARY = pytest.StashKey[dict]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The module_db counts per class (tests/test_module_db.py), when that test ran."""
+    table = config.stash.get(MODULE_DB_SUMMARY, None)
+    if not table:
+        return
+    terminalreporter.section("PyTorch's own module samples (module_db), per class")
+    for name in sorted(table):
+        c = table[name]
+        terminalreporter.write_line(
+            f"{name:<24} {c['equal']:>4} equal  {c['different']:>2} different  "
+            f"{c['refused']:>2} refused  {c['left out']:>3} left out"
+        )

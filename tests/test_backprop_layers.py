@@ -489,3 +489,31 @@ def test_property_attention_and_block_rules_match_autograd(b, t, heads, head_dim
 def test_property_embedding_rule_matches_autograd(idx, padding_idx):
     x = torch.tensor(idx).view(1, -1)
     assert_rule_matches_autograd(lambda: Embedding(6, 3, padding_idx=padding_idx, dtype=F64), x)
+
+
+@pytest.mark.parametrize("bn", [BatchNorm1d, BatchNorm2d])
+def test_batch_norm_without_bias_by_hand_equals_autograd(bn):
+    """``bias=False`` (γ only, as torch.nn allows): the hand-derived backward skips β."""
+    torch.manual_seed(0)
+    shape = (6, 3) if bn is BatchNorm1d else (4, 3, 2, 2)
+    layer = bn(3, bias=False, dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.uniform_(0.5, 1.5)
+    model = Sequential(layer, Flatten())
+    X = torch.randn(shape, dtype=torch.float64)
+    y = torch.randn(shape[0], X[0].numel(), dtype=torch.float64)
+    twin = copy.deepcopy(model)
+    loss = loss_and_grads(model, L.mse_loss, X, y)
+    ref = L.mse_loss(twin(X), y)
+    ref.backward()
+    assert layer.bias is None
+    torch.testing.assert_close(loss, ref.detach(), atol=1e-12, rtol=0)
+    torch.testing.assert_close(layer.weight.grad, twin.layers[0].weight.grad, atol=1e-12, rtol=0)
+
+
+def test_post_ln_or_relu_transformer_block_is_refused_by_the_hand_derived_backward():
+    block = TransformerBlock(8, 2, dtype=torch.float64, norm_first=False)
+    model = Sequential(block, Flatten())
+    X = torch.randn(2, 3, 8, dtype=torch.float64)
+    with pytest.raises(ValueError, match="norm_first=True, activation='gelu'"):
+        loss_and_grads(model, L.mse_loss, X, torch.zeros(2, 24, dtype=torch.float64))

@@ -287,10 +287,12 @@ def test_huber_delta_must_be_positive(delta):
 @pytest.mark.parametrize(
     ("logits", "target", "match"),
     [
-        (torch.zeros(4), torch.zeros(4, dtype=torch.long), r"\(N, C\)"),
-        (torch.zeros(4, 3), torch.zeros(4, 1, dtype=torch.long), r"\(N, C\)"),
-        (torch.zeros(4, 3), torch.zeros(5, dtype=torch.long), r"\(N, C\)"),
-        (torch.zeros(4, 3), torch.zeros(4), "int64"),
+        (torch.zeros(4), torch.zeros(4, dtype=torch.long), r"\(N, C, d1"),
+        (torch.zeros(4, 3), torch.zeros(4, 1, dtype=torch.long), r"\(N, C, d1"),
+        (torch.zeros(4, 3), torch.zeros(5, dtype=torch.long), r"\(N, C, d1"),
+        (torch.zeros(4, 3), torch.zeros(4), "read as class probabilities"),
+        (torch.zeros(4, 3), torch.zeros(4, dtype=torch.int32), "int64"),
+        (torch.zeros(()), torch.zeros((), dtype=torch.long), "0-dim"),
         (torch.zeros(4, 3), torch.tensor([0, 1, 3, 0]), "out of range"),
         (torch.zeros(4, 3), torch.tensor([0, -1, 2, 0]), "out of range"),
     ],
@@ -382,3 +384,95 @@ def test_hand_derived_linear_regression_row_detects_a_missing_factor_two(monkeyp
 
     monkeypatch.setitem(derived.DERIVED, L.mse_loss, without_the_two)
     assert not gradcheck.linear_regression_row().passed
+
+
+# -- cross-entropy as torch.nn reads it: K dimensions, probabilities, unbatched, all ignored ---
+
+
+def _ce_cases():
+    g = torch.Generator().manual_seed(3)
+    F64 = torch.float64
+    x4 = torch.randn(2, 3, 4, 5, dtype=F64, generator=g)  # (N, C, d1, d2)
+    t4 = torch.randint(0, 3, (2, 4, 5), generator=g)
+    probs = torch.softmax(torch.randn(5, 3, 4, dtype=F64, generator=g), dim=1)  # (N, C, d1)
+    x3 = torch.randn(5, 3, 4, dtype=F64, generator=g)
+    w = torch.tensor([0.5, 2.0, 1.5], dtype=F64)
+    return [
+        ("4d indices", x4, t4, {}),
+        (
+            "4d indices, weight, ignore, smoothing",
+            x4,
+            t4,
+            {"weight": w, "ignore_index": 1, "label_smoothing": 0.2},
+        ),  # fmt: skip
+        ("3d probabilities", x3, probs, {}),
+        ("3d probabilities, weight, smoothing", x3, probs, {"weight": w, "label_smoothing": 0.1}),
+        ("unbatched", x4[0, :, 0, 0], torch.tensor(2), {"weight": w}),
+    ]
+
+
+@pytest.mark.parametrize("case", _ce_cases(), ids=lambda c: c[0])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_k_dim_probabilities_unbatched_as_torch(case, reduction):
+    _, x, t, kw = case
+    a = x.clone().requires_grad_()
+    b = x.clone().requires_grad_()
+    ours = L.cross_entropy(a, t, reduction=reduction, **kw)
+    ref = F.cross_entropy(b, t, reduction=reduction, **kw)
+    torch.testing.assert_close(ours, ref, atol=1e-12, rtol=1e-12)
+    g = torch.randn(ref.shape, dtype=ref.dtype)
+    (ga,) = torch.autograd.grad(ours, a, g)
+    (gb,) = torch.autograd.grad(ref, b, g)
+    torch.testing.assert_close(ga, gb, atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", _ce_cases(), ids=lambda c: c[0])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_hand_derived_gradient_k_dim_and_probabilities(case, reduction):
+    """nnscratch.backprop's δ against torch's autograd and against central differences."""
+    from nnscratch.backprop import losses as B
+
+    _, x, t, kw = case
+    loss, delta = B.cross_entropy(x, t, reduction=reduction, **kw)
+    ref_in = x.clone().requires_grad_()
+    ref = F.cross_entropy(ref_in, t, reduction=reduction, **kw)
+    ref.backward()
+    torch.testing.assert_close(loss, ref.detach(), atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(delta, ref_in.grad, atol=1e-12, rtol=1e-12)
+    h, flat = 1e-6, x.flatten()
+    for i in range(0, flat.numel(), max(1, flat.numel() // 7)):  # a few coordinates
+        e = torch.zeros_like(flat)
+        e[i] = h
+        up = L.cross_entropy((flat + e).view_as(x), t, reduction=reduction, **kw)
+        down = L.cross_entropy((flat - e).view_as(x), t, reduction=reduction, **kw)
+        assert abs(((up - down) / (2 * h)).item() - delta.flatten()[i].item()) < 1e-7
+
+
+def test_cross_entropy_gradcheck_k_dim_and_probabilities():
+    x = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    t = torch.randint(0, 3, (2, 2))
+    q = torch.softmax(torch.randn(2, 3, 2, dtype=torch.float64), dim=1).requires_grad_()
+    w = torch.tensor([0.5, 2.0, 1.5], dtype=torch.float64)
+    assert torch.autograd.gradcheck(
+        lambda a: L.cross_entropy(a, t, w, ignore_index=0, label_smoothing=0.1), (x,)
+    )
+    assert torch.autograd.gradcheck(lambda a, b: L.cross_entropy(a, b, w), (x, q))
+
+
+def test_an_all_ignored_batch_has_a_nan_loss_and_zero_gradient_as_torch():
+    """A padding-only batch: torch's loss is 0/0 = NaN but its gradient is 0; one NaN gradient
+    would poison every parameter. Both nnscratch paths give gradient 0."""
+    from nnscratch.backprop import losses as B
+
+    x = torch.randn(4, 3, dtype=torch.float64)
+    t = torch.full((4,), 2)
+    ref_in = x.clone().requires_grad_()
+    ref = F.cross_entropy(ref_in, t, ignore_index=2)
+    ref.backward()
+    a = x.clone().requires_grad_()
+    ours = L.cross_entropy(a, t, ignore_index=2)
+    ours.backward()
+    assert ref.isnan() and ours.isnan()
+    assert torch.equal(a.grad, ref_in.grad) and not a.grad.any()
+    loss, delta = B.cross_entropy(x, t, ignore_index=2)
+    assert loss.isnan() and torch.equal(delta, torch.zeros_like(x))

@@ -3,7 +3,7 @@
     mse_loss                           ≙ F.mse_loss / nn.MSELoss
     l1_loss                            ≙ F.l1_loss / nn.L1Loss
     huber_loss                         ≙ F.huber_loss / nn.HuberLoss
-    cross_entropy                      ≙ F.cross_entropy / nn.CrossEntropyLoss (class indices)
+    cross_entropy                      ≙ F.cross_entropy / nn.CrossEntropyLoss
     binary_cross_entropy_with_logits   ≙ F.binary_cross_entropy_with_logits / nn.BCEWithLogitsLoss
 
 ``reduction`` means what it means in PyTorch:
@@ -142,24 +142,33 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> torch.Tensor:
-    """Softmax cross-entropy on logits with class-index targets.  ≙ ``F.cross_entropy``.
+    """Softmax cross-entropy on logits.  ≙ ``F.cross_entropy``.
 
-    input: logits (N, C);  target: class indices (N,) int64;  weight: per-class (C,) or None (= 1).
-    With log pᵢ = log_softmax(xᵢ), ε = ``label_smoothing`` and w = ``weight``:
-        ℓᵢ = (1 − ε)·w[yᵢ]·(−log pᵢ[yᵢ]) + (ε/C)·Σ_c w[c]·(−log pᵢ[c])
-    i.e. the cross-entropy against the smoothed target q = (1 − ε)·onehot(yᵢ) + ε/C.
-        'none' → (ℓᵢ),  'sum' → Σᵢ ℓᵢ,  'mean' → Σᵢ ℓᵢ / Σᵢ w[yᵢ]   (= mean over N when w = 1)
-    Samples with yᵢ = ``ignore_index`` contribute 0 and are left out of Σᵢ w[yᵢ].
+    input: logits (N, C), (N, C, d1, ..., dK) (classes in dimension 1, as PyTorch reads them) or
+    unbatched (C,);  target: class indices (N,) / (N, d1, ..., dK) / () int64, or class
+    probabilities of ``input``'s shape (soft labels, floats);  weight: per-class (C,) or None.
+    Every position i of the batch (and of d1..dK) is one row: with log pᵢ = log_softmax(xᵢ),
+    ε = ``label_smoothing``, w = ``weight`` and the target distribution qᵢ (onehot(yᵢ), or the
+    given probabilities) smoothed to q̃ᵢ = (1 − ε)·qᵢ + ε/C:
+        ℓᵢ = −Σ_c w[c]·q̃ᵢc·log pᵢc
+           = (1 − ε)·w[yᵢ]·(−log pᵢ[yᵢ]) + (ε/C)·Σ_c w[c]·(−log pᵢ[c])     (class indices)
+        'none' → (ℓᵢ) in the target's shape,  'sum' → Σᵢ ℓᵢ,
+        'mean' → Σᵢ ℓᵢ / Σᵢ w[yᵢ] for class indices (= mean over rows when w = 1),
+                 Σᵢ ℓᵢ / (number of rows) for probabilities (PyTorch's convention)
+    Rows with yᵢ = ``ignore_index`` contribute 0 and are left out of Σᵢ w[yᵢ]; if *every* row is
+    ignored, 'mean' is 0/0 = NaN, as in PyTorch, but no gradient flows (∂L/∂x = 0, not NaN: the
+    ignored rows are left out of the sum, not multiplied by 0).
 
     Convention notes: PyTorch's smoothing spreads ε over *all* C classes, the true one included
     (the true class gets 1 − ε + ε/C); some texts spread it over the C − 1 wrong classes only.
     The loss takes *logits*, not probabilities: never apply softmax before it.
 
     Args:
-        input: logits (N, C).
-        target: class indices (N,), int64, in 0..C−1 or ``ignore_index``.
+        input: logits (N, C), (N, C, d1, ..., dK) or (C,).
+        target: class indices (int64, in 0..C−1 or ``ignore_index``) of shape (N,),
+            (N, d1, ..., dK) or (); or probabilities (float) of ``input``'s shape.
         weight: per-class weights (C,) (default None: all 1).
-        ignore_index: a target value that contributes nothing (default −100).
+        ignore_index: a class-index target that contributes nothing (default −100).
         reduction: 'none' | 'mean' | 'sum' (default 'mean').
         label_smoothing: ε in [0, 1] (default 0).
 
@@ -169,21 +178,59 @@ def cross_entropy(
         tensor(0.1269)
     """
     check_cross_entropy_args(input, target, weight, ignore_index, reduction, label_smoothing)
-    n_classes = input.shape[1]
-    keep = target != ignore_index  # (N,) bool
-    safe_target = torch.where(keep, target, 0)  # (N,) an index gather can use
+    x, t, shape = class_rows(input, target)  # (M, C), (M,) or (M, C), the shape of 'none'
+    n_classes = x.shape[1]
     if weight is None:
-        weight = torch.ones(n_classes, dtype=input.dtype, device=input.device)  # (C,)
-    w_target = weight[safe_target] * keep  # (N,) w[yᵢ], 0 where ignored
-
-    log_p = log_softmax(input, dim=1)  # (N, C)
-    nll = -log_p.gather(1, safe_target.unsqueeze(1)).squeeze(1)  # (N,)  −log pᵢ[yᵢ]
-    smooth = -(log_p * weight).sum(dim=1)  # (N,)  Σ_c w[c]·(−log pᵢ[c])
+        weight = torch.ones(n_classes, dtype=x.dtype, device=x.device)  # (C,)
+    log_p = log_softmax(x, dim=1)  # (M, C)
+    if t.is_floating_point():  # probabilities: ℓᵢ = −Σ_c w[c]·q̃ᵢc·log pᵢc
+        q = (1.0 - label_smoothing) * t + label_smoothing / n_classes  # (M, C) q̃
+        losses = -(log_p * q * weight).sum(dim=1)  # (M,)
+        if reduction == "none":
+            return losses.reshape(shape)
+        return losses.sum() / x.shape[0] if reduction == "mean" else losses.sum()
+    keep = t != ignore_index  # (M,) bool
+    safe_target = torch.where(keep, t, 0)  # (M,) an index gather can use
+    w_target = weight[safe_target] * keep  # (M,) w[yᵢ], 0 where ignored
+    nll = -log_p.gather(1, safe_target.unsqueeze(1)).squeeze(1)  # (M,)  −log pᵢ[yᵢ]
+    smooth = -(log_p * weight).sum(dim=1)  # (M,)  Σ_c w[c]·(−log pᵢ[c])
     losses = (1.0 - label_smoothing) * w_target * nll
-    losses = losses + (label_smoothing / n_classes) * smooth * keep  # (N,)
+    losses = losses + (label_smoothing / n_classes) * smooth * keep  # (M,)
+    if reduction == "none":
+        return losses.reshape(shape)
+    kept = losses[keep]  # (K,) only the rows not ignored: no gradient reaches the others
     if reduction == "mean":
-        return losses.sum() / w_target.sum()
-    return _reduce(losses, reduction)
+        return kept.sum() / w_target.sum()
+    return kept.sum()
+
+
+def class_rows(
+    input: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]:
+    """``input`` logits and ``target`` as rows: (M, C) logits, (M,) indices or (M, C)
+    probabilities, and the shape 'none' returns, from (N, C, d1, ..., dK) / (N, C) / (C,) logits
+    (classes in dim 1).
+
+    (N, C, d1, ..., dK) → (N·d1·…·dK, C): the class dimension moved last, every other position a
+    row. The same move undoes it for a gradient (`rows_to_input`).
+    """
+    if input.dim() == 1:  # unbatched (C,): one row
+        return input.unsqueeze(0), target.unsqueeze(0), ()
+    n_classes = input.shape[1]
+    x = input.movedim(1, -1).reshape(-1, n_classes)  # (M, C)
+    if target.is_floating_point():
+        t = target.movedim(1, -1).reshape(-1, n_classes)  # (M, C)
+    else:
+        t = target.reshape(-1)  # (M,)
+    return x, t, (input.shape[0], *input.shape[2:])
+
+
+def rows_to_input(rows: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
+    """(M, C) ``rows`` back to ``input``'s layout (the inverse of `class_rows` for the logits)."""
+    if input.dim() == 1:
+        return rows.squeeze(0)
+    moved = (input.shape[0], *input.shape[2:], input.shape[1])  # (N, d1, ..., dK, C)
+    return rows.reshape(moved).movedim(-1, 1)
 
 
 def check_cross_entropy_args(
@@ -200,26 +247,37 @@ def check_cross_entropy_args(
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if input.dim() != 2 or target.dim() != 1 or target.shape[0] != input.shape[0]:
+    if input.dim() == 0:
+        raise ValueError("cross_entropy expects logits (N, C, ...) or (C,), got a 0-dim tensor")
+    n_classes = input.shape[0] if input.dim() == 1 else input.shape[1]
+    if target.is_floating_point():
+        if target.shape != input.shape:
+            raise ValueError(
+                f"cross_entropy: a float target is read as class probabilities and must have the "
+                f"logits' shape {tuple(input.shape)}, got {tuple(target.shape)}; class indices "
+                "must be int64 (use target.long())"
+            )
+    else:
+        expected = () if input.dim() == 1 else (input.shape[0], *input.shape[2:])
+        if tuple(target.shape) != expected:
+            raise ValueError(
+                f"cross_entropy expects logits (N, C, d1, ...) and class indices (N, d1, ...), "
+                f"got {tuple(input.shape)} and {tuple(target.shape)}"
+            )
+        if target.dtype != torch.int64:
+            raise ValueError(
+                f"cross_entropy: target must hold int64 class indices or float probabilities, "
+                f"got {target.dtype}; use target.long()"
+            )
+        bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
+        if bad.any():
+            raise ValueError(
+                f"cross_entropy: class index {target[bad].flatten()[0].item()} is out of range for "
+                f"{n_classes} classes (valid: 0..{n_classes - 1}, or ignore_index={ignore_index})"
+            )
+    if weight is not None and weight.shape != (n_classes,):
         raise ValueError(
-            f"cross_entropy expects logits (N, C) and class indices (N,), got "
-            f"{tuple(input.shape)} and {tuple(target.shape)}"
-        )
-    if target.dtype != torch.int64:
-        raise ValueError(
-            f"cross_entropy: target must hold int64 class indices, got {target.dtype}; "
-            "use target.long() (probability targets are not supported)"
-        )
-    n_classes = input.shape[1]
-    bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
-    if bad.any():
-        raise ValueError(
-            f"cross_entropy: class index {target[bad][0].item()} is out of range for "
-            f"{n_classes} classes (valid: 0..{n_classes - 1}, or ignore_index={ignore_index})"
-        )
-    if weight is not None and weight.shape != (input.shape[1],):
-        raise ValueError(
-            f"cross_entropy: weight must have shape (C,) = ({input.shape[1]},), "
+            f"cross_entropy: weight must have shape (C,) = ({n_classes},), "
             f"got {tuple(weight.shape)}"
         )
 

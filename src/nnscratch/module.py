@@ -38,11 +38,13 @@ class Module:
         if name not in self._buffer_names:
             self._buffer_names = (*self._buffer_names, name)
 
-    def forward(self, *args: Any) -> torch.Tensor:
+    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args: Any) -> torch.Tensor:
-        return self.forward(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if not args and "input" in kwargs:  # layer(input=x), as nn.Module's forward(input) allows
+            args = (kwargs.pop("input"),)
+        return self.forward(*args, **kwargs)
 
     # -- traversal --------------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:

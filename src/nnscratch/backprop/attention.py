@@ -92,6 +92,11 @@ class _AttentionDropout(Dropout):
 
 def transformer_block_forward(layer: TransformerBlock, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
     """x₁ = x + drop₁(attn(LN₁(x)));  out = x₁ + drop₂(W₂ drop(GELU(W₁ LN₂(x₁))))."""
+    if not layer.norm_first or layer.activation != "gelu":
+        raise ValueError(
+            "the hand-derived backward covers the pre-LN GELU TransformerBlock "
+            "(norm_first=True, activation='gelu'); use the autograd backward for this one"
+        )
     h, s1 = layer_norm_forward(layer.norm1, x)
     a, s2 = self_attention_forward(layer.self_attn, h)
     a, s3 = dropout_forward(layer.dropout1, a)

@@ -117,22 +117,34 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> LossAndDelta:
-    """ℓᵢ = −Σ_c a_ic·log p_ic;   ∂ℓᵢ/∂xᵢ = (Σ_c a_ic)·pᵢ − aᵢ   (a: smoothed, weighted one-hot)."""
+    """ℓᵢ = −Σ_c a_ic·log p_ic;   ∂ℓᵢ/∂xᵢ = (Σ_c a_ic)·pᵢ − aᵢ   (a: smoothed, weighted target).
+
+    (N, C, d1, ..., dK) and (C,) logits are rows first (`nnscratch.losses.class_rows`), and δ is
+    put back in the logits' layout. An all-ignored batch: L = 0/0 = NaN, δ = 0 (as PyTorch).
+    """
     L.check_cross_entropy_args(input, target, weight, ignore_index, reduction, label_smoothing)
-    C = input.shape[1]  # classes
+    x, target, _ = L.class_rows(input, target)  # (M, C), (M,) or (M, C)
+    C = x.shape[1]  # classes
     eps = label_smoothing
-    keep = (target != ignore_index).unsqueeze(1)  # (N, 1) bool
-    t = torch.where(keep.squeeze(1), target, 0).unsqueeze(1)  # (N, 1) indices a gather can use
-    a = torch.zeros_like(input).scatter_(1, t, 1.0 - eps).add_(eps / C)  # (N, C) (1−ε)·1ₜ + ε/C
+    if target.is_floating_point():  # probabilities q: a = w·((1 − ε)·q + ε/C)
+        a = target * (1.0 - eps) + eps / C  # (M, C)
+        total = torch.tensor(float(x.shape[0]), dtype=x.dtype)  # 'mean' divides by the rows
+    else:
+        keep = (target != ignore_index).unsqueeze(1)  # (M, 1) bool
+        t = torch.where(keep.squeeze(1), target, 0).unsqueeze(1)  # (M, 1) indices to gather
+        a = torch.zeros_like(x).scatter_(1, t, 1.0 - eps).add_(eps / C)  # (1−ε)·1ₜ + ε/C
+        a.mul_(keep)  # ignored samples: a row of zeros
+        w_t = keep.to(x.dtype) if weight is None else weight[t] * keep  # (M, 1) keepᵢ·w[yᵢ]
+        total = w_t.sum()  # 'mean': Σᵢ keepᵢ·w[yᵢ]  (M in the plain case)
     if weight is not None:
-        a.mul_(weight)  # (N, C) · (C,)
-    a.mul_(keep)  # ignored samples: a row of zeros
-    w_t = keep.to(input.dtype) if weight is None else weight[t] * keep  # (N, 1) keepᵢ·w[yᵢ]
-    s = _scale(reduction, w_t.sum())  # 'mean': 1 / Σᵢ keepᵢ·w[yᵢ]  (1/N in the plain case)
-    log_p = functional.log_softmax(input, dim=1)  # (N, C)
+        a = a * weight  # (M, C) · (C,)
+    s = _scale(reduction, total)  # 1/total for 'mean' (inf when every row is ignored), 1 for 'sum'
+    log_p = functional.log_softmax(x, dim=1)  # (M, C)
     loss = -(a * log_p).sum() * s
-    delta = a.sum(dim=1, keepdim=True) * log_p.exp() - a  # (N, C)  (Σ_c a_ic)·pᵢ − aᵢ
-    return loss, delta.mul_(s)
+    delta = a.sum(dim=1, keepdim=True) * log_p.exp() - a  # (M, C)  (Σ_c a_ic)·pᵢ − aᵢ
+    if reduction == "mean" and total == 0:  # nothing kept: δ is 0 (0·∞ would be NaN)
+        return torch.full_like(loss, math.nan), L.rows_to_input(delta.zero_(), input)
+    return loss, L.rows_to_input(delta.mul_(s), input)
 
 
 # The hand-derived version of each loss in nnscratch.losses, keyed by the function object.

@@ -89,7 +89,9 @@ def batch_norm_forward(layer: _BatchNorm, x: torch.Tensor) -> tuple[torch.Tensor
         mu, var = layer.running_mean, layer.running_var
     r = 1.0 / torch.sqrt(var.view(shape) + layer.eps)  # (1, C, 1, ...)
     x_hat = (x - mu.view(shape)) * r
-    y = x_hat if layer.weight is None else x_hat * layer.weight.view(shape) + layer.bias.view(shape)
+    y = x_hat if layer.weight is None else x_hat * layer.weight.view(shape)
+    if layer.bias is not None:
+        y = y + layer.bias.view(shape)
     return y, (x_hat, r, dims, n, layer.uses_batch_stats())
 
 
@@ -100,6 +102,7 @@ def batch_norm_backward(
     shape = r.shape  # (1, C, 1, ...)
     if layer.weight is not None:
         grads.append((layer.weight, (dy * x_hat).sum(dim=dims)))  # (C,)
+    if layer.bias is not None:
         grads.append((layer.bias, dy.sum(dim=dims)))  # (C,)
     if not need_dx:
         return None

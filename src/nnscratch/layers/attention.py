@@ -135,6 +135,8 @@ class CausalSelfAttention(Module):
         return x.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:  # unbatched (T, E): a batch of one, as nn.MultiheadAttention accepts
+            return self.forward(x.unsqueeze(0)).squeeze(0)
         B, T, E = x.shape
         qkv = x @ self.in_proj_weight.T  # (B, T, E) @ (E, 3E) -> (B, T, 3E)
         if self.in_proj_bias is not None:

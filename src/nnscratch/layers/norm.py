@@ -110,12 +110,14 @@ class _BatchNorm(Module):
         track_running_stats: bool = True,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
+        bias: bool = True,
     ) -> None:
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         kw = {"device": device, "dtype": dtype}
         self.weight = parameter(torch.ones(num_features, **kw)) if affine else None  # γ (C,)
-        self.bias = parameter(torch.zeros(num_features, **kw)) if affine else None  # β (C,)
+        with_bias = affine and bias
+        self.bias = parameter(torch.zeros(num_features, **kw)) if with_bias else None  # β (C,)
         track = track_running_stats
         self.register_buffer("running_mean", torch.zeros(num_features, **kw) if track else None)
         self.register_buffer("running_var", torch.ones(num_features, **kw) if track else None)
@@ -138,8 +140,9 @@ class _BatchNorm(Module):
         return self.training or self.running_mean is None
 
     def check_batch(self, x: torch.Tensor) -> None:
-        """Batch statistics need more than one value per channel (PyTorch's message)."""
-        if x.numel() // x.shape[1] <= 1:
+        """Batch statistics need more than one value per channel (PyTorch's message); an empty
+        batch (N = 0) passes through as an empty output, as in PyTorch."""
+        if x.numel() // x.shape[1] == 1 or (x.numel() == 0 and x.shape[0] != 0):
             raise ValueError(
                 f"{type(self).__name__}: expected more than 1 value per channel when "
                 f"training, got input of shape {tuple(x.shape)}"
@@ -187,6 +190,11 @@ class _BatchNorm(Module):
         dims = self.reduce_dims(x)
         shape = [1] * x.dim()
         shape[1] = self.num_features  # (1, C, 1, ...) broadcasts a (C,) over the other dims
+        if x.numel() == 0:  # an empty batch: nothing to normalise, counted as a batch (as torch)
+            self.check_batch(x)
+            if self.training and self.running_mean is not None:
+                self.count_batch()
+            return x * 1.0
         if self.uses_batch_stats():
             mu, var = self.batch_statistics(x, dims, shape)  # (C,), (C,)
             if self.training and self.running_mean is not None:
@@ -195,7 +203,9 @@ class _BatchNorm(Module):
             mu, var = self.running_mean, self.running_var  # (C,) the estimates, in eval
         x_hat = (x - mu.view(shape)) / torch.sqrt(var.view(shape) + self.eps)  # x's shape
         if self.weight is not None:
-            x_hat = x_hat * self.weight.view(shape) + self.bias.view(shape)
+            x_hat = x_hat * self.weight.view(shape)
+        if self.bias is not None:
+            x_hat = x_hat + self.bias.view(shape)
         return x_hat
 
     def __repr__(self) -> str:
@@ -207,7 +217,7 @@ class _BatchNorm(Module):
 
 class BatchNorm1d(_BatchNorm):
     """``nn.BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True,
-    track_running_stats=True)`` by hand.  x: (N, C) or (N, C, L); statistics per channel C.
+    track_running_stats=True, bias=True)`` by hand.  x: (N, C) or (N, C, L); statistics per channel C.
 
     Example:
         >>> bn = BatchNorm1d(4)
@@ -223,6 +233,7 @@ class BatchNorm1d(_BatchNorm):
         track_running_stats: keep running mean and variance for eval (default True).
         device: where the parameters live (default None: torch's default device).
         dtype: the parameters' dtype (default None: torch's default, float32).
+        bias: with β, when ``affine`` (default True).
     """
 
     dims_by_rank = {2: (0,), 3: (0, 2)}
@@ -230,7 +241,7 @@ class BatchNorm1d(_BatchNorm):
 
 class BatchNorm2d(_BatchNorm):
     """``nn.BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
-    track_running_stats=True)`` by hand.  x: (N, C, H, W); statistics per channel over N, H, W.
+    track_running_stats=True, bias=True)`` by hand.  x: (N, C, H, W); statistics per channel over N, H, W.
 
     Example:
         >>> bn = BatchNorm2d(3)
@@ -246,6 +257,7 @@ class BatchNorm2d(_BatchNorm):
         track_running_stats: keep running mean and variance for eval (default True).
         device: where the parameters live (default None: torch's default device).
         dtype: the parameters' dtype (default None: torch's default, float32).
+        bias: with β, when ``affine`` (default True).
     """
 
     dims_by_rank = {4: (0, 2, 3)}

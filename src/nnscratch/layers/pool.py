@@ -76,8 +76,12 @@ def max_pool2d_unfold(
 
 
 class MaxPool2d(Module):
-    """``nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`` by hand
-    (no ``return_indices``)."""
+    """``nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+    ceil_mode=False)`` by hand.  x: (N, C, H, W) or unbatched (C, H, W).
+
+    With ``return_indices=True`` the forward returns ``(y, indices)``: where each maximum was
+    found, as a flat index h·W + w into its (unpadded) input plane, as ``nn.MaxPool2d`` does.
+    """
 
     def __init__(
         self,
@@ -85,49 +89,67 @@ class MaxPool2d(Module):
         stride: IntPair | None = None,
         padding: IntPair = 0,
         dilation: IntPair = 1,
+        return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else pair(stride, "stride")
         self.padding = pair(padding, "padding")
         self.dilation = pair(dilation, "dilation")
+        self.return_indices = return_indices
         self.ceil_mode = ceil_mode
         _check(self.kernel_size, self.padding, "MaxPool2d")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         # plain form: max_pool2d_unfold(x, ...), the same maxima and the same argmax
-        return torch.max_pool2d(
-            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
-        )  # (N, C, OH, OW)
+        args = (self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        if self.return_indices:  # (N, C, OH, OW) maxima and their flat positions h·W + w
+            return torch.ops.aten.max_pool2d_with_indices(x, *args)
+        return torch.max_pool2d(x, *args)  # (N, C, OH, OW)
 
     def __repr__(self) -> str:
         return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
 
 
 class AvgPool2d(Module):
-    """``nn.AvgPool2d(kernel_size, stride=None, padding=0, count_include_pad=True)`` by hand."""
+    """``nn.AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
+    count_include_pad=True, divisor_override=None)`` by hand (``ceil_mode`` False only).
+    x: (N, C, H, W) or unbatched (C, H, W).  ``divisor_override``: every window's sum is divided
+    by this number instead of k."""
 
     def __init__(
         self,
         kernel_size: IntPair,
         stride: IntPair | None = None,
         padding: IntPair = 0,
+        ceil_mode: bool = False,
         count_include_pad: bool = True,
+        divisor_override: int | None = None,
     ) -> None:
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else pair(stride, "stride")
         self.padding = pair(padding, "padding")
+        if ceil_mode:
+            raise ValueError("AvgPool2d: ceil_mode=True is not written in nnscratch; use False")
+        if divisor_override is not None and divisor_override < 1:
+            raise ValueError(f"AvgPool2d: divisor_override must be >= 1, got {divisor_override}")
+        self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
         _check(self.kernel_size, self.padding, "AvgPool2d")
 
     def divisor(self, x: torch.Tensor) -> torch.Tensor | int:
         """k per window: kH·kW, or (without padding counted) how many real pixels it covers."""
+        if self.divisor_override is not None:
+            return self.divisor_override
         if self.count_include_pad or self.padding == (0, 0):
             return self.kernel_size[0] * self.kernel_size[1]
         ones = x.new_ones((1, 1, *x.shape[2:]))  # (1, 1, H, W)
         return im2col(ones, self.kernel_size, self.stride, self.padding, (1, 1)).sum(dim=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:  # unbatched (C, H, W): a batch of one
+            return self.forward(x.unsqueeze(0)).squeeze(0)
         cols = im2col(
             x, self.kernel_size, self.stride, self.padding, (1, 1)
         )  # (N, C, kH·kW, OH, OW)

@@ -48,6 +48,11 @@ class TransformerBlock(Module):
         bias: biases in every Linear and LayerNorm (default True).
         device: where the parameters live (default None: torch's default device).
         dtype: the parameters' dtype (default None: torch's default, float32).
+        activation: the MLP's non-linearity, 'gelu' (default, GPT-2) or 'relu' (the default of
+            ``nn.TransformerEncoderLayer``).
+        norm_first: pre-LN (default True, GPT-2); False is the original post-LN block,
+            x ← LN₁(x + Attn(x)); x ← LN₂(x + MLP(x)) (the default of
+            ``nn.TransformerEncoderLayer``). The hand-derived backward covers the default only.
 
     Example:
         >>> block = TransformerBlock(16, num_heads=4)
@@ -65,7 +70,15 @@ class TransformerBlock(Module):
         bias: bool = True,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
+        activation: str = "gelu",
+        norm_first: bool = True,
     ) -> None:
+        if activation not in MLP_ACTIVATIONS:
+            raise ValueError(
+                f"TransformerBlock: activation must be one of {sorted(MLP_ACTIVATIONS)}, "
+                f"got {activation!r}"
+            )
+        self.activation, self.norm_first = activation, norm_first
         F = 4 * embed_dim if dim_feedforward is None else dim_feedforward
         kw = {"device": device, "dtype": dtype}
         self.self_attn = CausalSelfAttention(embed_dim, num_heads, dropout, bias, **kw)
@@ -78,7 +91,18 @@ class TransformerBlock(Module):
         self.dropout2 = Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.norm_first:  # post-LN: normalize after each residual addition
+            x = self.norm1(x + self.dropout1(self.self_attn(x)))  # (B, T, E)
+            return self.norm2(x + self.dropout2(self.mlp(x)))  # (B, T, E)
         x = x + self.dropout1(self.self_attn(self.norm1(x)))  # (B, T, E)
-        # plain form: functional.gelu, the same function (see gelu_fused)
-        h = self.dropout(gelu_fused(self.linear1(self.norm2(x))))  # (B, T, F)
-        return x + self.dropout2(self.linear2(h))  # (B, T, E)
+        return x + self.dropout2(self.mlp(self.norm2(x)))  # (B, T, E)
+
+    def mlp(self, x: torch.Tensor) -> torch.Tensor:
+        """W₂ Dropout(act(W₁ x)): E -> F -> E, each token on its own."""
+        # plain form for GELU: functional.gelu, the same function (see gelu_fused)
+        h = self.dropout(MLP_ACTIVATIONS[self.activation](self.linear1(x)))  # (B, T, F)
+        return self.linear2(h)  # (B, T, E)
+
+
+MLP_ACTIVATIONS = {"gelu": gelu_fused, "relu": torch.relu}
+"""The MLP's non-linearity by name (GELU as the fused op, see `gelu_fused`)."""
