@@ -29,18 +29,16 @@ def verify_rows():
     return rows
 
 
-MODULE_DB_SUMMARY = pytest.StashKey[dict]()
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """The module_db counts per class (tests/test_module_db.py), when that test ran."""
-    table = config.stash.get(MODULE_DB_SUMMARY, None)
-    if not table:
-        return
-    terminalreporter.section("PyTorch's own module samples (module_db), per class")
-    for name in sorted(table):
-        c = table[name]
-        terminalreporter.write_line(
-            f"{name:<24} {c['equal']:>4} equal  {c['different']:>2} different  "
-            f"{c['refused']:>2} refused  {c['left out']:>3} left out"
-        )
+    """The module_db counts per class (tests/test_module_db.py records them as the test's
+    ``module_db`` property, which also reaches this report from pytest-xdist workers)."""
+    lines = sorted(
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", [])
+        if name == "module_db"
+    )
+    if lines:
+        terminalreporter.section("PyTorch's own module samples (module_db), per class")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import MODULE_DB_SUMMARY
 
 from nnscratch.lab.verify import module_db as M
 
@@ -30,16 +29,15 @@ INFOS = {info.module_cls.__name__: info for info in M.mapped_infos()}
 NOT_IN_MODULE_DB = {"Flatten", "Dropout"}
 
 
-@pytest.fixture(scope="module")
-def summary(request):
-    return request.config.stash.setdefault(MODULE_DB_SUMMARY, {})
-
-
 @pytest.mark.parametrize("name", sorted(INFOS))
-def test_every_sample_equal_or_left_out_with_a_reason(name, summary):
+def test_every_sample_equal_or_left_out_with_a_reason(name, record_property):
     outcomes = M.run_class(INFOS[name])
     counts = M.counts(outcomes)
-    summary[name] = counts
+    record_property(
+        "module_db",
+        f"{name:<24} {counts['equal']:>4} equal  {counts['different']:>2} different  "
+        f"{counts['refused']:>2} refused  {counts['left out']:>3} left out",
+    )
     wrong = [o for o in outcomes if o.verdict in ("different", "refused")]
     assert not wrong, "\n".join(f"{o.sample}: {o.verdict}: {o.detail}" for o in wrong)
     compared = len(outcomes) - counts["left out"]
