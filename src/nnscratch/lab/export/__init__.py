@@ -31,27 +31,32 @@ from pathlib import Path
 STYLES = ("raw", "nn")
 
 
-def export_script(run: str | Path, style: str = "raw") -> str:
+def export_script(run: str | Path, style: str = "raw", beside: str | None = None) -> str:
     """The script (source text) that trains the run at ``run`` (a run or checkpoint folder) in
-    ``style`` 'raw' or 'nn'; `UserError` if the run uses a feature the export does not cover."""
-    return _export(run, style)[0]
+    ``style`` 'raw' or 'nn'; `UserError` if the run uses a feature the export does not cover.
+    ``beside``: a file name; the script reads the data from that file next to itself by default
+    (the lab's uploads, whose own path does not outlive the tab) instead of the run's path."""
+    return _export(run, style, beside)[0]
 
 
 def write_script(
     run: str | Path, out: str | Path, style: str = "raw", overwrite: bool = False
 ) -> Path:
     """Write `export_script` to ``out`` (``-``: standard output) with `nnscratch.run.atomic`:
-    an existing file needs ``overwrite``, and the run's data file is never replaced."""
+    an existing file needs ``overwrite``; the run's data file and the files of the run folder
+    (its checkpoint, its metrics...) are never replaced."""
     from nnscratch.run import atomic
+    from nnscratch.run.checkpoint.folder import run_files
 
-    atomic.check_target(out, overwrite=overwrite)  # before reading the run
+    own = run_files(run)  # a file of the run being exported is its input, as for predict
+    atomic.check_target(out, overwrite=overwrite, inputs=own)  # before reading the run
     text, spec = _export(run, style)
-    inputs = [spec.data_path] if spec.data_path is not None else []
-    atomic.check_target(out, overwrite=overwrite, inputs=inputs)
+    inputs = [spec.data_path.raw] if spec.data_path is not None else []
+    atomic.check_target(out, overwrite=overwrite, inputs=[*inputs, *own])
     return atomic.write_text(out, text)
 
 
-def _export(run: str | Path, style: str):
+def _export(run: str | Path, style: str, beside: str | None = None):
     from nnscratch.errors import UserError
     from nnscratch.lab.export import nn, raw, refuse
     from nnscratch.lab.export.spec import from_checkpoint
@@ -60,7 +65,7 @@ def _export(run: str | Path, style: str):
     if style not in STYLES:
         raise UserError(f"--style must be raw or nn, got {style!r}")
     saved = checkpoint.load(run)
-    spec = from_checkpoint(saved)
+    spec = from_checkpoint(saved, Path(beside).name or None if beside is not None else None)
     refuse.check(spec, saved.state.epoch, saved.state.scheduler)
     refuse.check_same_data(spec)
     return (raw if style == "raw" else nn).script(spec), spec

@@ -45,7 +45,7 @@ def imports(spec: Spec) -> list[str]:
         return [f"from sklearn.datasets import {BUNDLED[name]}"]
     if name in GENERATED:
         return [f"from sklearn.datasets import make_{name}"]
-    if name == "" and spec.data_path.suffix.lower() in (".npy", ".npz"):
+    if name == "" and spec.data_kind in (".npy", ".npz"):
         return ["import numpy as np"]
     return ["import csv"] if name == "" else []
 
@@ -58,9 +58,9 @@ def load(spec: Spec) -> list[str]:
         lines = transformer.load(spec)
     elif name == "synthetic":
         lines = _synthetic(spec)
-    elif name == "" and spec.data_path.suffix.lower() == ".npy":
+    elif name == "" and spec.data_kind == ".npy":
         lines = arrays.npy(spec)
-    elif name == "" and spec.data_path.suffix.lower() == ".npz":
+    elif name == "" and spec.data_kind == ".npz":
         lines = arrays.npz(spec)
     elif name == "":
         lines = _csv(spec)
@@ -106,19 +106,18 @@ def _sklearn(spec: Spec, name: str) -> list[str]:
         y = f"torch.as_tensor({sources[1]}, dtype=torch.float64).to(DTYPE).view(-1, 1)"
         lines.append(f"y = {y}  # (N, 1)")
     every = load_builtin(name).feature_names
-    if list(spec.data["features"]) != list(every):
-        picked = [every.index(f) for f in spec.data["features"]]
-        names = ", ".join(spec.data["features"])
-        lines.append(f"X = X[:, {picked}]  # the run's feature columns: {names}")
+    features = list(spec.data["features"].raw)
+    if features != list(every):
+        picked = [every.index(f) for f in features]
+        lines.append(f"X = X[:, {picked}]  # the run's feature columns (--features)")
     return lines
 
 
 def _csv(spec: Spec) -> list[str]:
-    features, target = list(spec.data["features"]), spec.data["target"]
     lines = [
-        f"# -- data: the columns of {spec.data_path.name}, read with the csv module",
-        f"PATH = {literal(spec.data_path.as_posix())}",
-        f"FEATURES = {literal(features)}",
+        "# -- data: the columns of the CSV file, read with the csv module",
+        "PATH = args.data  # --data, by default the run's file",
+        f"FEATURES = {literal(spec.data['features'])}",
         'with open(PATH, newline="", encoding="utf-8-sig") as f:',
         "    rows = [[cell.strip() for cell in row] for row in csv.reader(f)]",
         "rows = [row for row in rows if any(row)]  # blank lines are skipped",
@@ -129,7 +128,7 @@ def _csv(spec: Spec) -> list[str]:
         lines.append('columns = [f"x{j}" for j in range(len(rows[0]))]  # no header row')
     lines += [
         "features = [columns.index(name) for name in FEATURES]",
-        f"target = columns.index({literal(target)})",
+        f"target = columns.index({literal(spec.data['target'])})",
         "X = [[float(row[j]) for j in features] for row in rows]",
         "X = torch.tensor(X, dtype=torch.float64).to(DTYPE)  # (N, F)",
     ]
@@ -139,11 +138,10 @@ def _csv(spec: Spec) -> list[str]:
             "y = torch.tensor(y, dtype=torch.float64).to(DTYPE)  # (N, 1)",
         ]
         return lines
-    classes = list(spec.data["classes"])
-    text = all(isinstance(c, str) for c in classes)
+    text = all(isinstance(c, str) for c in spec.data["classes"].raw)
     label = "row[target]" if text else "float(row[target])"
     lines += [
-        f"CLASSES = {literal(classes)}  # class k stands for CLASSES[k] (sorted)",
+        f"CLASSES = {literal(spec.data['classes'])}  # class k stands for CLASSES[k] (sorted)",
         f"y = torch.tensor([CLASSES.index({label}) for row in rows])  # (N,) class indices",
     ]
     return lines

@@ -38,7 +38,7 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
             f"a run on {c.device!r} (the script runs on the CPU; train with --device cpu)",
         ),
         (
-            spec.data_path is not None and spec.data_path.suffix.lower() not in _types(spec),
+            spec.data_path is not None and spec.data_kind not in _types(spec),
             f"data from {_kind(spec)} (CSV files and built-in data sets are covered)",
         ),
     ]
@@ -53,33 +53,34 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
         if bad:
             raise UserError(f"export does not cover {feature} yet; no script was written")
     if epoch != c.epochs:
+        source = spec.source.raw
         raise UserError(
-            f"{spec.source}: the run stopped at epoch {epoch} of {c.epochs} (interrupted or "
+            f"{source}: the run stopped at epoch {epoch} of {c.epochs} (interrupted or "
             f"diverged), so no script can reproduce its checkpoint; finish it first with "
-            f"`nnscratch train --resume {spec.source}`"
+            f"`nnscratch train --resume {source}`"
         )
-    if spec.data_path is not None and spec.data_path.suffix.lower() == ".npy":
+    path = spec.data_path.raw if spec.data_path is not None else None
+    if path is not None and spec.data_kind == ".npy":
         from nnscratch.data.files import MAPPED_MIN_BYTES
 
-        if spec.data_path.is_file() and spec.data_path.stat().st_size >= MAPPED_MIN_BYTES:
+        if path.is_file() and path.stat().st_size >= MAPPED_MIN_BYTES:
             raise UserError(
                 "export does not cover a .npy file of 16 MiB or more yet (read from disk in "
                 "blocks, its statistics summed block by block); no script was written"
             )
-    if spec.data_path is not None and not spec.data_path.is_file():
+    if path is not None and not path.is_file():
         raise UserError(
-            f"{spec.data_path}: the run's data file is not there (a relative --data path is read "
+            f"{path}: the run's data file is not there (a relative --data path is read "
             "from the folder the command runs in); run export from the folder train ran in"
         )
 
 
 def _kind(spec: Spec) -> str:
-    path = spec.data_path
-    if path is None:
+    if spec.data_path is None:
         return "a built-in data set"
-    if path.is_dir():
+    if spec.data_path.raw.is_dir():
         return "a folder of images"
-    return f"a {path.suffix or 'extensionless'} file"
+    return f"a {spec.data_kind or 'extensionless'} file"
 
 
 def check_same_data(spec: Spec) -> None:
@@ -87,15 +88,16 @@ def check_same_data(spec: Spec) -> None:
     since, or a relative --data path read from another folder, would train something else)."""
     from dataclasses import replace
 
+    from nnscratch.lab.export.spec import raw
     from nnscratch.run.checkpoint.data import data_state
     from nnscratch.run.prepare import prepare
 
     config = spec.config
     if spec.data_path is not None:
-        config = replace(config, data=str(spec.data_path))
+        config = replace(config, data=str(spec.data_path.raw))
     now = data_state(prepare(config))
     for key in ("features", "target", "classes", "standardizer", "rows", "train_sha256"):
-        if spec.data.get(key) != now[key]:
+        if raw(spec.data.get(key)) != now[key]:
             raise UserError(
                 f"{config.data}: not the data the run trained on ({key} differs: the file "
                 "changed since, or a relative --data path is read from another folder); "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from nnscratch.lab.export import data
-from nnscratch.lab.export.source import LINE_LENGTH, literal
+from nnscratch.lab.export.source import LINE_LENGTH, call, literal
 from nnscratch.lab.export.spec import Spec
 
 MODEL_WORDS = {
@@ -14,6 +14,12 @@ MODEL_WORDS = {
     "mlp": "MLP",
     "cnn": "CNN",
     "transformer": "transformer",
+}
+FILE_WORDS = {  # by suffix: a data file is described by its kind, never by its name
+    ".csv": "a CSV file",
+    ".npy": "a .npy array",
+    ".npz": "a .npz archive",
+    ".txt": "a text file",
 }
 
 
@@ -25,20 +31,31 @@ def title(spec: Spec) -> str:
     if c.model == "mlp":
         what = f"MLP {spec.n_features}-{'-'.join(map(str, c.hidden_sizes()))}-{spec.out_features}"
     if c.model == "cnn":
-        what = f"CNN with channels {c.channels}"
+        what = f"CNN with channels {','.join(map(str, c.channel_sizes()))}"
     if c.model == "transformer":
         what = f"character transformer ({c.n_layer} blocks, width {c.n_embd})"
     batches = f"batches of {c.batch_size}" if spec.mini_batch else "full batch"
-    data = spec.data_path.name if spec.data_path is not None else c.data
-    return f"{what} on {data}, {c.optimizer}, {c.epochs} epochs, {batches}, {c.dtype}"
+    return f"{what} on {data_words(spec)}, {c.optimizer}, {c.epochs} epochs, {batches}, {c.dtype}"
+
+
+def data_words(spec: Spec) -> str:
+    """The data in words, from fixed names only (the file's own name is code: ``--data``)."""
+    if spec.data_path is not None:
+        return FILE_WORDS.get(spec.data_kind, "a data file")
+    name = data.builtin_name(spec)
+    if name == "synthetic" or name in data.BUNDLED or name in data.GENERATED:
+        return name if name != "synthetic" else "synthetic data"
+    return "Python's help texts" if spec.config.model == "transformer" else "a built-in data set"
 
 
 def header(spec: Spec, style: str, how: str) -> list[str]:
+    usage = "[--save params.safetensors]"
+    usage = f"[--data FILE] {usage}" if spec.data_path is not None else usage
     text = (
-        f"The nnscratch run {spec.source}, {how}. Exported by `nnscratch export`: the same "
+        f"An nnscratch run, {how}. Exported by `nnscratch export`: the same "
         "data, split, seed and initial parameters, so the final parameters equal the run's "
         "checkpoint (float64: to ~1e-10; float32: to float32 rounding). "
-        "Run: python THIS_FILE.py [--save params.safetensors]"
+        f"Run: python THIS_FILE.py {usage}"
     )
     wrap = dict(width=LINE_LENGTH, break_on_hyphens=False, break_long_words=False)
     first, *rest = textwrap.wrap(f'"""{title(spec)}.', **wrap)
@@ -52,10 +69,26 @@ def header(spec: Spec, style: str, how: str) -> list[str]:
         *imports(spec, style),
         "",
         "parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])",
+        *data_argument(spec),
         'parser.add_argument("--save", help="write the final parameters (.safetensors)")',
         "args = parser.parse_args()",
         "",
     ]
+
+
+def data_argument(spec: Spec) -> list[str]:
+    """``--data FILE``, by default the run's data file (``beside``: that name next to the
+    script); the data blocks read ``args.data``."""
+    if spec.data_path is None:
+        return []
+    if spec.beside is not None:
+        default = f"str(Path(__file__).parent / {literal(spec.beside)})"
+        what = "the data file (default: the one beside this script)"
+    else:
+        default = literal(spec.data_path)
+        what = "the data file (default: the run's)"
+    args = ['"--data"', f"default={default}", f"help={literal(what)}"]
+    return call("parser.add_argument", args)
 
 
 def imports(spec: Spec, style: str) -> list[str]:
@@ -63,6 +96,7 @@ def imports(spec: Spec, style: str) -> list[str]:
     extra = data.imports(spec)
     stdlib = ["import argparse", *(i for i in extra if i == "import csv")]
     stdlib_from = [i for i in extra if i.startswith("from pydoc_data")]
+    stdlib_from += ["from pathlib import Path"] if spec.beside is not None else []
     if style == "raw":
         stdlib.append("import math")
     third = ["import numpy as np"] if "import numpy as np" in extra else []
@@ -71,7 +105,7 @@ def imports(spec: Spec, style: str) -> list[str]:
         utils = "DataLoader, TensorDataset, random_split" if spec.mini_batch else None
         third.append("from torch import nn")
         third.append(f"from torch.utils.data import {utils or 'TensorDataset, random_split'}")
-    return sorted(stdlib) + stdlib_from + [""] + third
+    return sorted(stdlib) + sorted(stdlib_from) + [""] + third
 
 
 def constants(spec: Spec) -> list[str]:

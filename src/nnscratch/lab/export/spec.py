@@ -3,6 +3,9 @@
 The generators (`nnscratch.lab.export.raw`, `.nn`) read only this object: the resolved
 `TrainConfig`, the preprocessing saved in ``data.json`` (feature names, classes, the
 standardizer's presence), and the layer sizes and parameter names of the model.
+
+Every text from outside (the run folder, the data path, column names, class labels) is held as
+`Outside`: it can reach a script only through `nnscratch.lab.export.source.literal`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nnscratch.lab.export.source import Outside
 from nnscratch.run.config import TrainConfig
+
+OUTSIDE_KEYS = ("features", "target", "classes")  # data.json's names, from the data file
 
 
 @dataclass(frozen=True)
@@ -27,12 +33,27 @@ class Layer:
         return f"{self.prefix}weight", f"{self.prefix}bias"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Spec:
     config: TrainConfig  # resolved: every None filled in
-    data: dict[str, Any]  # data.json
-    source: str  # the run folder, for the script's docstring
-    data_path: Path | None  # a data file, resolved to an absolute path; None for built-ins
+    data: dict[str, Any]  # data.json; features, target, classes as `Outside`
+    source: Outside  # the run folder (a str), for error messages
+    data_path: Outside | None  # a data file (a Path), absolute; None for built-ins
+    beside: Outside | None = None  # a file name: the script's data lies beside it (the lab)
+
+    def __post_init__(self) -> None:
+        """Wrap every outside text, however the Spec was built."""
+        wrap = {k: _wrap(v) for k, v in self.data.items() if k in OUTSIDE_KEYS}
+        object.__setattr__(self, "data", {**self.data, **wrap})
+        for name in ("source", "data_path", "beside"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _wrap(value))
+
+    @property
+    def data_kind(self) -> str:
+        """The data file's suffix in lower case ('.csv', '.npz'...); '' for built-in data."""
+        return self.data_path.raw.suffix.lower() if self.data_path is not None else ""
 
     @property
     def dtype(self) -> str:
@@ -40,7 +61,7 @@ class Spec:
 
     @property
     def n_features(self) -> int:
-        return len(self.data["features"])
+        return len(self.data["features"].raw)
 
     @property
     def out_features(self) -> int:
@@ -79,17 +100,22 @@ class Spec:
         pairs = zip(sizes[:-1], sizes[1:], strict=True)
         return [Layer(i, o, f"{2 * k}.") for k, (i, o) in enumerate(pairs)]
 
-    def literal(self, name: str) -> str:
-        """A config value as Python source (``repr``: floats round-trip exactly)."""
-        return repr(getattr(self.config, name))
+
+def _wrap(value: Any) -> Outside:
+    return value if isinstance(value, Outside) else Outside(value)
 
 
-def from_checkpoint(checkpoint: Any) -> Spec:
-    """A `Spec` from a loaded `nnscratch.run.checkpoint.Checkpoint`."""
+def raw(value: Any) -> Any:
+    """The value inside an `Outside` (for comparisons with data read again)."""
+    return value.raw if isinstance(value, Outside) else value
+
+
+def from_checkpoint(checkpoint: Any, beside: str | None = None) -> Spec:
+    """A `Spec` from a loaded `nnscratch.run.checkpoint.Checkpoint`; ``beside``: a file name the
+    script looks for next to itself by default instead of the recorded data path."""
     config = checkpoint.config
     path = None
     if config.data != "synthetic" and not config.data.startswith("builtin:"):
         path = Path(config.data).resolve()
     folder = checkpoint.path.parent if checkpoint.path.name == "checkpoint" else checkpoint.path
-    source = folder.as_posix()  # shown in the script's docstring: no backslashes
-    return Spec(config, checkpoint.data, source, path)
+    return Spec(config, checkpoint.data, Outside(str(folder)), path, beside)

@@ -38,15 +38,14 @@ def sizes(spec: Spec) -> tuple[int, int, int, int, int]:
 
 def load(spec: Spec) -> list[str]:
     if spec.data_path is None:
-        name = spec.config.data.removeprefix("builtin:")
         lines = [
-            f"# -- data: Python's help texts ({name}: pydoc_data, in the standard library)",
+            "# -- data: Python's help texts (pydoc_data, in the standard library)",
             'text = "\\n\\n".join(topics[key].strip() for key in sorted(topics)) + "\\n"',
         ]
     else:
         lines = [
-            f"# -- data: the characters of {spec.data_path.name}",
-            f'with open({literal(spec.data_path.as_posix())}, "rb") as f:',
+            "# -- data: the characters of the text file (--data, by default the run's)",
+            'with open(args.data, "rb") as f:',
             '    text = f.read().decode("utf-8")',
         ]
     return lines + [

@@ -33,5 +33,6 @@ def command(run: Path, out: Path, style: str, overwrite: bool) -> None:
     from nnscratch.lab.export import write_script
 
     written = write_script(run, out, style, overwrite)
-    if str(written) != "-":
-        click.echo(f"wrote {written} ({style} style); run it with: python {written}")
+    if str(written) != "-":  # a name that is not UTF-8 is shown with \x escapes
+        shown = str(written).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        click.echo(f"wrote {shown} ({style} style); run it with: python {shown}")
