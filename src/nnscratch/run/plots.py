@@ -21,6 +21,7 @@ is written atomically: saved to a temporary file in the same directory, then ``o
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,12 @@ def new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
     return figure
 
 
+def png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def save_atomic(figure: Figure, path: Path) -> Path:
     """``figure.savefig(path)``, but a reader never sees half a file and a failure keeps the old one.
 
@@ -56,9 +63,7 @@ def save_atomic(figure: Figure, path: Path) -> Path:
     """
     from nnscratch.run import atomic
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic.write_bytes(Path(path), buffer.getvalue())
+    atomic.write_bytes(Path(path), png(figure))
     return Path(path)
 
 
@@ -208,11 +213,13 @@ def write_plots(
     summary: dict[str, Any],
     model: Module,
     data: Prepared,
+    write: Callable[[str, bytes], Path] | None = None,
 ) -> list[Path]:
     """Write the plots that apply to this run into ``out_dir``; return their paths.
 
     loss.png whenever at least one epoch ran; fit.png for one-feature regression; boundary.png
-    for two-feature classification.
+    for two-feature classification. ``write(name, png)``: the run folder's writer, which never
+    follows a link (`nnscratch.run.checkpoint.folder.RunFolder.write`).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -224,4 +231,6 @@ def write_plots(
         figures.append(("fit.png", plot_fit(model, data, summary)))
     if task == "classification" and n_features == 2:
         figures.append(("boundary.png", plot_boundary(model, data, summary)))
+    if write is not None:
+        return [write(name, png(figure)) for name, figure in figures]
     return [save_atomic(figure, out_dir / name) for name, figure in figures]
