@@ -67,10 +67,16 @@ def save_atomic(figure: Figure, path: Path) -> Path:
     return Path(path)
 
 
+def shown(text: str) -> str:
+    """``text`` as a font can draw it: a file name's bytes that are not UTF-8 (which Python
+    keeps as lone surrogates) become U+FFFD."""
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _title(summary: dict[str, Any]) -> str:
     data, config = summary["data"], summary["config"]
     model = config["model"] + (f" {config['hidden']}" if config["model"] == "mlp" else "")
-    return f"{data['name']}: {model}, {config['optimizer']} lr {config['lr']:g}"
+    return shown(f"{data['name']}: {model}, {config['optimizer']} lr {config['lr']:g}")
 
 
 def plot_loss(records: list[dict[str, Any]], summary: dict[str, Any]) -> Figure:
@@ -141,8 +147,8 @@ def plot_fit(model: Module, data: Prepared, summary: dict[str, Any]) -> Figure:
             ls="--",
             label=f"true w={w_true:.3g} b={b_true:.3g}",
         )
-    ax.set_xlabel(data.train.feature_names[0])
-    ax.set_ylabel(data.train.target_name)
+    ax.set_xlabel(shown(data.train.feature_names[0]))
+    ax.set_ylabel(shown(data.train.target_name))
     ax.set_title(_title(summary))
     ax.grid(True, alpha=0.3)
     ax.legend()
@@ -195,11 +201,11 @@ def plot_boundary(model: Module, data: Prepared, summary: dict[str, Any]) -> Fig
             color=colors[i],
             edgecolors="k",
             linewidths=0.3,
-            label=f"class {label}",
+            label=shown(f"class {label}"),
         )
     names = data.train.feature_names
-    ax.set_xlabel(f"{names[0]} (standardized)")
-    ax.set_ylabel(f"{names[1]} (standardized)")
+    ax.set_xlabel(shown(f"{names[0]} (standardized)"))
+    ax.set_ylabel(shown(f"{names[1]} (standardized)"))
     accuracy = summary["metrics"]["train"].get("accuracy")
     suffix = f", train accuracy {accuracy:.3f}" if accuracy is not None else ""
     ax.set_title(_title(summary) + suffix)
