@@ -14,6 +14,7 @@ from torch import nn
 
 from nnscratch.errors import UserError
 from nnscratch.run import atomic, checkpoint
+from nnscratch.run.checkpoint import nofollow
 from nnscratch.run.checkpoint.state import join_optimizer, split_optimizer
 from nnscratch.run.checkpoint.store import MANIFEST
 from nnscratch.run.config import TrainConfig
@@ -60,15 +61,15 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint_loadable(tmp_path, 
     data = prepare(iris_config(epochs=2))
     train(data, out=tmp_path)
     before = checkpoint.load(tmp_path)
-    real, calls = atomic.write_new, []
+    real, calls = nofollow.write_new, []
 
-    def dies_on_the_third_file(path, blob):
-        calls.append(path)
+    def dies_on_the_third_file(fd, name, blob, shown):
+        calls.append(name)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(path, blob)
+        return real(fd, name, blob, shown)
 
-    monkeypatch.setattr(atomic, "write_new", dies_on_the_third_file)
+    monkeypatch.setattr(nofollow, "write_new", dies_on_the_third_file)
     snap = before.state
     later = checkpoint.Snapshot(5, 99, 1.0, snap.model, snap.optimizer, None, snap.rng, [])
     with pytest.raises(KeyboardInterrupt):

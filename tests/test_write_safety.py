@@ -19,7 +19,7 @@ from cli_run import run
 
 from nnscratch.run import atomic, checkpoint
 from nnscratch.run.checkpoint import folder as run_folder
-from nnscratch.run.checkpoint import records
+from nnscratch.run.checkpoint import nofollow, records
 from nnscratch.run.config import TrainConfig
 from nnscratch.run.prepare import prepare
 from nnscratch.run.train import train
@@ -190,16 +190,16 @@ def test_a_path_under_a_file_is_an_error_before_any_work(iris_run, tmp_path):
 
 
 def test_a_failed_checkpoint_keeps_the_last_good_one_and_no_temporary(tmp_path, monkeypatch):
-    real, saves = atomic.write_new, []
+    real, saves = nofollow.write_new, []
 
-    def full_on_the_third_save(path, data):
-        if path.name == "manifest.json":
-            saves.append(path)
-        if len(saves) >= 3 and path.name == "state.json":
-            raise atomic.write_error(path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
-        return real(path, data)
+    def full_on_the_third_save(fd, name, data, shown):
+        if name == "manifest.json":
+            saves.append(shown)
+        if len(saves) >= 3 and name == "state.json":
+            raise atomic.write_error(shown, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+        return real(fd, name, data, shown)
 
-    monkeypatch.setattr(atomic, "write_new", full_on_the_third_save)
+    monkeypatch.setattr(nofollow, "write_new", full_on_the_third_save)
     out = tmp_path / "run"
     args = ["--epochs", "50", "--checkpoint-every", "10", "--json", "--out", out]
     err = user_error(["train", *args], "No space left on device", "last good checkpoint (epoch 30)")
@@ -330,16 +330,16 @@ def test_out_dash_is_an_error(tmp_path):
 # -- checkpointing costs the same every epoch ---------------------------------------------------------
 def test_a_checkpoint_costs_the_same_at_epoch_10_and_at_epoch_400(tmp_path, monkeypatch):
     written: dict[int, int] = {}
-    real = atomic.write_new
+    real = nofollow.write_new
 
-    def counting(path, data):
-        if path.name == "manifest.json":
+    def counting(fd, name, data, shown):
+        if name == "manifest.json":
             written[json.loads(data)["epoch"]] = sum(
                 f["bytes"] for f in json.loads(data)["files"].values()
             )
-        return real(path, data)
+        return real(fd, name, data, shown)
 
-    monkeypatch.setattr(atomic, "write_new", counting)
+    monkeypatch.setattr(nofollow, "write_new", counting)
     train(prepare(TrainConfig(epochs=400)), out=tmp_path, checkpoint_every=10)
     assert abs(written[400] - written[10]) <= 16  # digits of epoch/step/elapsed; no history
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()

@@ -6,7 +6,10 @@
            numbers or strings
 
 ``np.load(..., allow_pickle=False)``: an object array (which would need pickle, and pickle can run
-code) is refused with a message instead of being loaded. ``mapped=True`` leaves a .npy file's
+code) is refused with a message instead of being loaded. What an array unpacks to is read from
+its headers first (the .npz member's zip entry and the .npy header inside it) and must fit the
+budget (`nnscratch.run.limits.data_budget`) before a byte is decompressed: a 5 MB .npz can hold
+a member of 5 GB of zeros. ``mapped=True`` leaves a .npy file's
 features on disk, read batch by batch (`nnscratch.data.mapped`); only the target is loaded.
 """
 
@@ -21,6 +24,7 @@ import torch
 
 from nnscratch.data.mapped import MappedRows, NpyFile, scan
 from nnscratch.errors import UserError
+from nnscratch.run import limits
 
 # np.load parses untrusted bytes; what it raises for damaged ones varies (ValueError, EOFError,
 # zipfile.BadZipFile, zlib.error, SyntaxError, tokenize.TokenError, ...), and every one of them
@@ -31,12 +35,17 @@ NOT_NUMPY = Exception
 def npy_header(path: str | Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     """``(shape, fortran_order, dtype, offset of the data)`` of a .npy file, from its header."""
     with open(path, "rb") as fp:
-        version = np.lib.format.read_magic(fp)
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(
-            version, np.lib.format.read_array_header_2_0
-        )
-        shape, fortran_order, dtype = read_header(fp)
-        return shape, fortran_order, dtype, fp.tell()
+        return read_npy_header(fp)
+
+
+def read_npy_header(fp: Any) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """``(shape, fortran_order, dtype, offset of the data)`` from an open .npy stream."""
+    version = np.lib.format.read_magic(fp)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+        version, np.lib.format.read_array_header_2_0
+    )
+    shape, fortran_order, dtype = read_header(fp)
+    return shape, fortran_order, dtype, fp.tell()
 
 
 def _check_npy_size(path: str | Path) -> tuple[tuple[int, ...], bool, np.dtype, int] | None:
@@ -52,6 +61,32 @@ def _check_npy_size(path: str | Path) -> tuple[tuple[int, ...], bool, np.dtype, 
     return header
 
 
+def check_member(path: str | Path, archive: Any, key: str) -> None:
+    """Before array ``key`` of the open .npz ``archive`` is decompressed: its zip entry's size
+    (which bounds what is decompressed) and its .npy header's shape × itemsize must fit the
+    budget, and the header must not promise more than the entry holds."""
+    name = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
+    try:
+        info = archive.zip.getinfo(name)
+    except KeyError:
+        return  # numpy reports it
+    limits.check_data(path, f"array {key!r}", info.file_size)
+    try:
+        with archive.zip.open(info) as member:
+            shape, _, dtype, header_end = read_npy_header(member)
+    except NOT_NUMPY as e:
+        raise UserError(f"{path}: array {key!r} is damaged ({e}); save the file again") from e
+    if dtype.hasobject:
+        return  # refused by np.load without pickle, with its own message
+    need = math.prod(shape) * dtype.itemsize
+    if need > info.file_size - header_end:
+        raise UserError(
+            f"{path}: array {key!r}: the header promises shape {shape} of {dtype}, more than "
+            "the archive holds; save the file again"
+        )
+    limits.check_data(path, f"array {key!r}", need)
+
+
 def np_load(path: str | Path, mapped: bool = False) -> Any:
     """``np.load`` without pickle: an ndarray for .npy, an ``NpzFile`` for .npz; with ``mapped``,
     an `NpyFile` to read a .npy file's rows from (unless Fortran-ordered: its rows are scattered
@@ -60,7 +95,10 @@ def np_load(path: str | Path, mapped: bool = False) -> Any:
         header = _check_npy_size(path)
         if mapped and header is not None and not header[1]:
             shape, _, dtype, offset = header
-            return NpyFile(path, shape, dtype, offset)
+            return NpyFile(path, shape, dtype, offset)  # on disk: no budget
+        if header is not None:
+            shape, _, dtype, _ = header
+            limits.check_data(path, "the array", math.prod(shape) * dtype.itemsize)
         return np.load(path, allow_pickle=False)
     except NOT_NUMPY as e:
         raise UserError(
@@ -89,6 +127,7 @@ def npz_array(path: str | Path, key: str) -> np.ndarray | None:
     with np_load(path) as archive:
         if key not in archive.files:
             return None
+        check_member(path, archive, key)
         try:
             return archive[key]
         except ValueError as e:

@@ -63,10 +63,14 @@ def cause(e: OSError) -> str:
 
 
 def write_error(path: str | Path, e: OSError, doing: str = "cannot write") -> WriteError:
+    """``path: cannot write (cause)``; a `WriteError` already says it, and is kept as it is
+    (never ``a: cannot write (b: cannot write (cause))``)."""
+    if isinstance(e, WriteError):
+        return e
     return WriteError(f"{path}: {doing} ({cause(e)})")
 
 
-def _umask() -> int:
+def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -164,7 +168,7 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -182,7 +186,7 @@ def write_stream(path: str | Path, data: bytes) -> Path:
     try:
         if not is_stream(os.fstat(fd).st_mode):  # replaced by a regular file meanwhile
             raise UserError(f"{path}: is no longer a FIFO or a device; nothing was written")
-        _write_all(fd, data)
+        write_all(fd, data)
     except OSError as e:
         raise write_error(path, e) from None
     finally:
@@ -222,9 +226,9 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     try:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            _write_all(f.fileno(), data)  # 1. the temporary file
+            write_all(f.fileno(), data)  # 1. the temporary file
             os.fsync(f.fileno())  # 2. on disk
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp creates 0600
+        os.chmod(temp, 0o666 & ~umask())  # mkstemp creates 0600
         os.replace(temp, path)  # 3. the atomic step
     except BaseException as e:
         if temp is not None:
@@ -245,7 +249,7 @@ def write_new(path: str | Path, data: bytes) -> Path:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from nnscratch.errors import UserError
-from nnscratch.run import limits
+from nnscratch.run import limits, ranges
 
 # The CLI's choices. Losses, activations, optimizers and schedulers are the keys of the library's
 # registries (`losses.LOSSES`, `layers.ACTIVATIONS`, `optim.OPTIMIZERS`,
@@ -190,6 +190,16 @@ class TrainConfig:
         ),
     )
 
+    # -- saving (with --out) --------------------------------------------------------------------
+    checkpoint_every: int | None = field(
+        default=None,  # None: SavePace's default (nnscratch.run.train)
+        metadata=_opt(
+            "with --out: save every N epochs (0: only at the end; default: every 10 epochs, "
+            "less often if saving would take over 5 percent of the time); always at the end "
+            "and on Ctrl-C. Saved with the run: --resume keeps it unless given again"
+        ),
+    )
+
     def hidden_sizes(self) -> list[int]:
         return parse_int_list("--hidden", self.hidden or "")
 
@@ -231,6 +241,10 @@ class TrainConfig:
                 f"--batch-size must be at least 1 (omit it for full batch), got {self.batch_size}",
             ),
             (self.seed >= 0, f"--seed must be >= 0, got {self.seed}"),
+            (
+                self.checkpoint_every is None or self.checkpoint_every >= 0,
+                f"--checkpoint-every must be >= 0 (0: only at the end), got {self.checkpoint_every}",
+            ),
             (
                 finite(self.momentum) and self.momentum >= 0,
                 f"--momentum must be >= 0 (0.9 is usual), got {self.momentum}",
@@ -299,6 +313,7 @@ class TrainConfig:
                     f"--hidden sizes must be positive integers like 64,64, got {self.hidden!r}"
                 )
         limits.check(self)  # a seed torch takes, sizes this machine can hold
+        ranges.check(self)  # real numbers a float32 tensor can be used with
         return self
 
     def to_dict(self) -> dict[str, Any]:

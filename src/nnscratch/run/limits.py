@@ -13,13 +13,25 @@ overflow traceback minutes later).
     model           once the data is read (`check_parameters`): the exact count for its
                     number of features and outputs, for linear, logistic and MLP models
 
-Memory is the physical memory (``os.sysconf``); where it cannot be read, only the seed is checked.
+    data files      what a .npz member (or a .npy file loaded whole) unpacks to, read from
+                    its zip and .npy headers before anything is decompressed, must be at most
+                    `data_budget`: a quarter of the memory (reading makes the array, its
+                    float64 form and the tensors); a memory-mapped .npy stays on disk and does
+                    not count (`nnscratch.data.arrays`)
+
+Memory is the physical memory (``os.sysconf``), or the process's address-space limit
+(``RLIMIT_AS``) when that is lower; where neither can be read, only the seed is checked.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 from nnscratch.errors import UserError
 
@@ -29,14 +41,37 @@ NUMPY_SEEDED = ("builtin:moons", "builtin:circles")
 ITEMSIZE = {"float32": 4, "float64": 8}
 COPIES_OF_DATA = 2  # the data set and its training part
 COPIES_OF_PARAMETERS = 4  # value, gradient, two optimizer buffers (Adam's m and v)
+DATA_SHARE = 4  # data read into memory: at most a quarter of it
 
 
 def memory_bytes() -> int | None:
     """This machine's physical memory in bytes, or None where the OS does not say."""
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
-        return None
+        memory = None
+    if resource is not None:
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            memory = soft if memory is None else min(memory, soft)
+    return memory
+
+
+def data_budget() -> int | None:
+    """The most bytes one array of a data file may unpack to in memory (None: unknown)."""
+    memory = memory_bytes()
+    return None if memory is None else memory // DATA_SHARE
+
+
+def check_data(path: Any, what: str, nbytes: int) -> None:
+    """`UserError` if ``what`` of the data file ``path`` unpacks to more than `data_budget`."""
+    budget = data_budget()
+    if budget is not None and nbytes > budget:
+        raise UserError(
+            f"{path}: {what} unpacks to {gigabytes(nbytes)}, more than the {gigabytes(budget)} "
+            "budget for data read into memory (a quarter of the memory); save the features as "
+            "a .npy file, which is read from disk batch by batch, or use fewer rows"
+        )
 
 
 def gigabytes(n: int) -> str:

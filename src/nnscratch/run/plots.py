@@ -21,6 +21,7 @@ is written atomically: saved to a temporary file in the same directory, then ``o
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,12 @@ def new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
     return figure
 
 
+def png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def save_atomic(figure: Figure, path: Path) -> Path:
     """``figure.savefig(path)``, but a reader never sees half a file and a failure keeps the old one.
 
@@ -56,16 +63,20 @@ def save_atomic(figure: Figure, path: Path) -> Path:
     """
     from nnscratch.run import atomic
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic.write_bytes(Path(path), buffer.getvalue())
+    atomic.write_bytes(Path(path), png(figure))
     return Path(path)
+
+
+def shown(text: str) -> str:
+    """``text`` as a font can draw it: a file name's bytes that are not UTF-8 (which Python
+    keeps as lone surrogates) become U+FFFD."""
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _title(summary: dict[str, Any]) -> str:
     data, config = summary["data"], summary["config"]
     model = config["model"] + (f" {config['hidden']}" if config["model"] == "mlp" else "")
-    return f"{data['name']}: {model}, {config['optimizer']} lr {config['lr']:g}"
+    return shown(f"{data['name']}: {model}, {config['optimizer']} lr {config['lr']:g}")
 
 
 def plot_loss(records: list[dict[str, Any]], summary: dict[str, Any]) -> Figure:
@@ -136,8 +147,8 @@ def plot_fit(model: Module, data: Prepared, summary: dict[str, Any]) -> Figure:
             ls="--",
             label=f"true w={w_true:.3g} b={b_true:.3g}",
         )
-    ax.set_xlabel(data.train.feature_names[0])
-    ax.set_ylabel(data.train.target_name)
+    ax.set_xlabel(shown(data.train.feature_names[0]))
+    ax.set_ylabel(shown(data.train.target_name))
     ax.set_title(_title(summary))
     ax.grid(True, alpha=0.3)
     ax.legend()
@@ -190,11 +201,11 @@ def plot_boundary(model: Module, data: Prepared, summary: dict[str, Any]) -> Fig
             color=colors[i],
             edgecolors="k",
             linewidths=0.3,
-            label=f"class {label}",
+            label=shown(f"class {label}"),
         )
     names = data.train.feature_names
-    ax.set_xlabel(f"{names[0]} (standardized)")
-    ax.set_ylabel(f"{names[1]} (standardized)")
+    ax.set_xlabel(shown(f"{names[0]} (standardized)"))
+    ax.set_ylabel(shown(f"{names[1]} (standardized)"))
     accuracy = summary["metrics"]["train"].get("accuracy")
     suffix = f", train accuracy {accuracy:.3f}" if accuracy is not None else ""
     ax.set_title(_title(summary) + suffix)
@@ -208,11 +219,13 @@ def write_plots(
     summary: dict[str, Any],
     model: Module,
     data: Prepared,
+    write: Callable[[str, bytes], Path] | None = None,
 ) -> list[Path]:
     """Write the plots that apply to this run into ``out_dir``; return their paths.
 
     loss.png whenever at least one epoch ran; fit.png for one-feature regression; boundary.png
-    for two-feature classification.
+    for two-feature classification. ``write(name, png)``: the run folder's writer, which never
+    follows a link (`nnscratch.run.checkpoint.folder.RunFolder.write`).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -224,4 +237,6 @@ def write_plots(
         figures.append(("fit.png", plot_fit(model, data, summary)))
     if task == "classification" and n_features == 2:
         figures.append(("boundary.png", plot_boundary(model, data, summary)))
+    if write is not None:
+        return [write(name, png(figure)) for name, figure in figures]
     return [save_atomic(figure, out_dir / name) for name, figure in figures]

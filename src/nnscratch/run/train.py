@@ -27,7 +27,7 @@ from nnscratch.errors import DivergenceError, UserError
 from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
 from nnscratch.optim import Optimizer
-from nnscratch.run import atomic, build, checkpoint, distributed
+from nnscratch.run import build, checkpoint, distributed
 from nnscratch.run.checkpoint.folder import SUMMARY, RunFolder
 from nnscratch.run.checkpoint.last_epoch import LastEpoch
 from nnscratch.run.evaluate import evaluate
@@ -185,9 +185,9 @@ def _train(
         raise
     save()  # always at the end
     summary = summarize(model, data, loss_fn, [r["train_loss"] for r in records])
-    if out is not None:
-        atomic.write_text(out / SUMMARY, json.dumps(summary, indent=1))
-    plots = [] if out is None else write_plots(out, records, summary, model, data)
+    if folder is not None:
+        folder.write(SUMMARY, json.dumps(summary, indent=1).encode())
+    plots = [] if folder is None else write_plots(out, records, summary, model, data, folder.write)
     return Result(summary, model, records, plots)
 
 

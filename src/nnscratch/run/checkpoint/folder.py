@@ -16,6 +16,14 @@ the work.
 which is the proof that the folder can be written; with ``fresh`` (a new run, ``--overwrite``)
 it then removes what an earlier run wrote there (`WRITTEN`, and their temporaries), and nothing
 else: files a person put in the folder stay.
+
+Links and foreign files (`nofollow`): the folder the user names may be reached through a link
+they made; inside it, every file is opened relative to the folder's descriptor with
+``O_NOFOLLOW``. Before anything is written, each name a run writes must be absent or what a
+run makes (a regular file; for ``checkpoint``, ``checkpoint.old`` and ``.checkpoint.tmp``, a real
+folder of a checkpoint's files only): a link there, or a user's ``checkpoint.old/`` with notes
+in it, stops the command with one error line, and neither the link, its target nor the folder
+is touched.
 """
 
 from __future__ import annotations
@@ -26,8 +34,8 @@ from typing import Any
 
 from nnscratch.errors import UserError
 from nnscratch.run import atomic
-from nnscratch.run.checkpoint import records
-from nnscratch.run.checkpoint.store import FOLDER, MANIFEST, RUN_FILES
+from nnscratch.run.checkpoint import nofollow, records
+from nnscratch.run.checkpoint.store import CHECKPOINT_FILES, FOLDER, MANIFEST, OLD, RUN_FILES, TEMP
 
 try:
     import fcntl
@@ -38,6 +46,8 @@ LOCK = ".nnscratch.lock"
 PLOTS = ("loss.png", "fit.png", "boundary.png")
 SUMMARY = "summary.json"
 WRITTEN = (*RUN_FILES, *PLOTS)  # every name a run writes in its folder (the lock aside)
+FOLDERS = (FOLDER, OLD, TEMP)  # of them, the checkpoint folders (CHECKPOINT_FILES inside)
+WRITTEN_FILES = tuple(name for name in WRITTEN if name not in FOLDERS)
 
 
 def in_use_error(path: Path, pid: str) -> UserError:
@@ -75,20 +85,38 @@ def run_files(path: str | Path) -> list[Path]:
 
 
 def probe_lock(path: str | Path) -> None:
-    """`UserError` if another process holds the lock of the run folder ``path`` (changes nothing)."""
-    lock = Path(path) / LOCK
-    if fcntl is None or not lock.is_file():
+    """`UserError` if another process holds the lock of the run folder ``path``, or if the lock
+    is a link (changes nothing)."""
+    if fcntl is None or not Path(path).is_dir():
         return
-    try:
-        fd = os.open(lock, os.O_RDONLY)
-    except OSError:
-        return
+    with nofollow.folder(path) as dir_fd:
+        try:
+            fd = nofollow.open_file(dir_fd, LOCK, os.O_RDONLY, Path(path) / LOCK)
+        except FileNotFoundError:
+            return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         raise in_use_error(Path(path), _pid(fd)) from None
     finally:
         os.close(fd)  # releases the probe's lock
+
+
+def check_names(path: str | Path) -> None:
+    """`UserError` unless every name a run writes in the folder ``path`` is absent or a run's
+    own (see the module's docstring); changes nothing."""
+    if not Path(path).is_dir():
+        return
+    with nofollow.folder(path) as fd:
+        _check_names(fd, Path(path))
+
+
+def _check_names(fd: int, path: Path) -> None:
+    nofollow.check_owned(fd, LOCK, path / LOCK)
+    for name in WRITTEN_FILES:
+        nofollow.check_owned(fd, name, path / name)
+    for name in FOLDERS:
+        nofollow.check_owned(fd, name, path / name, CHECKPOINT_FILES)
 
 
 def _pid(fd: int) -> str:
@@ -125,15 +153,17 @@ def check_creatable(path: str | Path, flag: str = "--out") -> None:
 class RunFolder:
     """An open run folder: locked by this process until `close`."""
 
-    def __init__(self, path: Path, fd: int | None) -> None:
+    def __init__(self, path: Path, fd: int | None, dir_fd: int) -> None:
         self.path = path
-        self._fd = fd
+        self._fd = fd  # the lock file
+        self.dir_fd: int | None = dir_fd  # the folder: every name in it is opened relative to this
         self.metrics: records.MetricsLog | None = None
 
     @classmethod
     def open(cls, path: str | Path, *, fresh: bool, flag: str = "--out") -> RunFolder:
-        """Make ``path``, lock it, and (``fresh``) clear an earlier run's files; `UserError` if
-        it cannot be made or written, or another run holds it."""
+        """Make ``path``, lock it, check its names (no link, nothing foreign at a name a run
+        writes) and (``fresh``) clear an earlier run's files; `UserError` if it cannot be made
+        or written, holds a link or a foreign file at a run's name, or another run holds it."""
         path = Path(path)
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -143,19 +173,21 @@ class RunFolder:
             ) from None
         if not path.is_dir():
             raise UserError(f"{flag} {path}: is a file; give a folder for the run")
-        lock = path / LOCK
+        dir_fd = nofollow.open_folder(path)
+        fd = None
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as e:
-            raise UserError(
-                f"{flag} {path}: cannot write in the folder ({atomic.cause(e)})"
-            ) from None
-        try:
+            try:
+                fd = nofollow.open_file(dir_fd, LOCK, os.O_RDWR | os.O_CREAT, path / LOCK)
+            except OSError as e:
+                raise UserError(
+                    f"{flag} {path}: cannot write in the folder ({atomic.cause(e)})"
+                ) from None
             if fcntl is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
                     raise in_use_error(path, _pid(fd)) from None
+            _check_names(dir_fd, path)  # before anything is written or removed
             try:
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -164,23 +196,34 @@ class RunFolder:
                     f"{flag} {path}: cannot write in the folder ({atomic.cause(e)})"
                 ) from None
         except BaseException:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
+            os.close(dir_fd)
             raise
-        folder = cls(path, fd)
+        folder = cls(path, fd, dir_fd)
         if fresh:
             folder.clear()
         return folder
 
     def clear(self) -> None:
         """Remove what a run writes here (`WRITTEN` and their temporaries), nothing else."""
-        for name in WRITTEN:
-            atomic.remove_tree(self.path / name)
-        for name in os.listdir(self.path):
-            if name.endswith(".tmp") and any(name.startswith(f".{w}.") for w in WRITTEN):
-                atomic.remove_tree(self.path / name)
+        for name in WRITTEN_FILES:
+            nofollow.remove(self.dir_fd, name, self.path / name)
+        for name in FOLDERS:
+            nofollow.remove(self.dir_fd, name, self.path / name, CHECKPOINT_FILES)
+        for name in os.listdir(self.dir_fd):
+            if name.endswith(".tmp") and any(name.startswith(f".{w}.") for w in WRITTEN_FILES):
+                if nofollow.ours(self.dir_fd, name) is None:  # a regular file, not a link
+                    nofollow.remove(self.dir_fd, name, self.path / name)
+
+    def write(self, name: str, data: bytes) -> Path:
+        """Replace the file ``name`` of the folder with ``data``, atomically, never through a
+        link (`nofollow.write_atomic`)."""
+        nofollow.write_atomic(self.dir_fd, name, data, self.path / name)
+        return self.path / name
 
     def open_metrics(self, mark: dict[str, Any] | None) -> records.MetricsLog:
-        self.metrics = records.MetricsLog(self.path, mark)
+        self.metrics = records.MetricsLog(self.path, mark, self.dir_fd)
         return self.metrics
 
     def close(self) -> None:
@@ -195,6 +238,9 @@ class RunFolder:
                 pass
             os.close(self._fd)  # releases the flock
             self._fd = None
+        if self.dir_fd is not None:
+            os.close(self.dir_fd)
+            self.dir_fd = None
 
     def __enter__(self) -> RunFolder:
         return self

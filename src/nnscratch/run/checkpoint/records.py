@@ -10,7 +10,8 @@ checkpoint instead records a *mark* of the file as it was at that epoch, in ``st
 A running SHA-256 is updated line by line, so a mark costs nothing to take. Loading reads the
 first ``bytes`` bytes and checks them against the mark (lines written after the checkpoint, by
 epochs a kill did not let it save, are ignored); resuming truncates the file back to the mark
-and appends from there.
+and appends from there. The file is opened relative to the run folder, never through a link
+(`nofollow`): a ``metrics.jsonl`` that is a link is refused, not cut back or appended to.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import hashlib
 import json
 import os
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from nnscratch.errors import UserError
 from nnscratch.run import atomic
+from nnscratch.run.checkpoint import nofollow
 
 FILE = "metrics.jsonl"
 
@@ -59,26 +62,43 @@ class MetricsLog:
 
     FLUSH_S = 0.5
 
-    def __init__(self, run_dir: str | Path, mark: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, run_dir: str | Path, mark: dict[str, Any] | None = None, dir_fd: int | None = None
+    ) -> None:
         """Start the file afresh, or (``mark``, from a checkpoint being resumed) cut it back to
-        the checkpoint's epoch; its first ``mark['bytes']`` bytes must match."""
+        the checkpoint's epoch; its first ``mark['bytes']`` bytes must match. ``dir_fd``: the
+        run folder, opened by the caller (`folder.RunFolder`)."""
         self.path = Path(run_dir) / FILE
         self._hash = hashlib.sha256()
         self.lines = self.bytes = 0  # appended lines; bytes of the encoded ones
         self._pending: list[dict[str, Any]] = []  # appended, not yet encoded (the last lines)
+        with nofollow.folder(run_dir) if dir_fd is None else nullcontext(dir_fd) as folder:
+            fd = self._open(folder, mark)
+        self._file = os.fdopen(fd, "r+b")  # noqa: SIM115 (closed by close())
+        self._file.seek(self.bytes)
+        self._flushed = time.perf_counter()
+
+    def _open(self, folder: int, mark: dict[str, Any] | None) -> int:
+        """The file's descriptor, emptied or cut back to ``mark`` (whose head it hashes)."""
+        if mark is not None:
+            _check_mark(self.path, mark)
         try:
-            if mark is None:
-                self._file = open(self.path, "wb")  # noqa: SIM115 (closed by close())
-            else:
-                head = read_head(self.path, mark)
-                self._file = open(self.path, "r+b")  # noqa: SIM115
-                self._file.truncate(mark["bytes"])
-                self._file.seek(mark["bytes"])
+            flags = os.O_RDWR if mark is not None else os.O_RDWR | os.O_CREAT
+            fd = nofollow.open_file(folder, FILE, flags, self.path)
+        except FileNotFoundError:
+            raise _missing(self.path) from None
+        try:
+            if mark is not None:
+                head = _head(self.path, fd, mark)
                 self._hash.update(head)
                 self.lines, self.bytes = mark["lines"], mark["bytes"]
-        except OSError as e:
-            raise atomic.write_error(self.path, e) from None
-        self._flushed = time.perf_counter()
+            os.ftruncate(fd, self.bytes)
+        except BaseException as e:
+            os.close(fd)
+            if isinstance(e, OSError):
+                raise atomic.write_error(self.path, e) from None
+            raise
+        return fd
 
     def append(self, record: dict[str, Any]) -> None:
         self._pending.append(record)
@@ -141,21 +161,23 @@ class MetricsLog:
                 pass
 
 
-def read_head(path: Path, mark: Any) -> bytes:
-    """The first ``mark['bytes']`` bytes of ``path``, checked against the mark."""
+def _check_mark(path: Path, mark: Any) -> None:
     if not (
         isinstance(mark, dict)
         and all(isinstance(mark.get(k), int) and mark[k] >= 0 for k in ("lines", "bytes"))
         and isinstance(mark.get("sha256"), str)
     ):
         raise UserError(f"{path}: the checkpoint's mark of this file is malformed ({mark!r})")
+
+
+def _missing(path: Path) -> UserError:
+    return UserError(f"{path}: missing; the checkpoint needs the run's metrics file beside it")
+
+
+def _head(path: Path, fd: int, mark: dict[str, Any]) -> bytes:
+    """The first ``mark['bytes']`` bytes of the open file ``fd``, checked against the mark."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(mark["bytes"])
-    except FileNotFoundError:
-        raise UserError(
-            f"{path}: missing; the checkpoint needs the run's metrics file beside it"
-        ) from None
+        head = os.pread(fd, mark["bytes"], 0)
     except OSError as e:
         raise UserError(f"{path}: cannot be read ({atomic.cause(e)})") from None
     if len(head) != mark["bytes"] or mark_of(head) != mark:
@@ -164,6 +186,21 @@ def read_head(path: Path, mark: Any) -> bytes:
             "match the checkpoint); restore the run folder or train again"
         )
     return head
+
+
+def read_head(path: Path, mark: Any) -> bytes:
+    """The first ``mark['bytes']`` bytes of ``path``, checked against the mark (a link at
+    ``path`` is refused: `nofollow`)."""
+    _check_mark(path, mark)
+    try:
+        with nofollow.folder(path.parent) as folder:
+            fd = nofollow.open_file(folder, path.name, os.O_RDONLY, path)
+    except FileNotFoundError:
+        raise _missing(path) from None
+    try:
+        return _head(path, fd, mark)
+    finally:
+        os.close(fd)
 
 
 def read(run_dir: str | Path, mark: Any) -> list[dict[str, Any]]:

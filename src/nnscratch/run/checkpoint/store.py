@@ -21,7 +21,9 @@ JSON or safetensors (a JSON header plus raw tensor bytes), so loading only ever 
       .nnscratch.lock               held by the run training here (see folder.py)
 
 Saving writes a new ``.checkpoint.tmp/`` folder file by file (each one fsynced), the manifest
-last, then swaps it in (`nnscratch.run.atomic.replace_dir`). A kill at any moment leaves a complete
+last, then swaps it in (`swap`), every name taken relative to the run folder's descriptor and
+never through a link (`nofollow`): a link, or a ``checkpoint.old/`` that holds anything but a
+checkpoint's files, is the user's, and the save stops instead of removing it. A kill at any moment leaves a complete
 checkpoint at ``checkpoint/`` or, mid-swap, at ``checkpoint.old/``; `find` looks at both. On
 load, a file whose hash differs from the manifest is refused: truncated, corrupted, or replaced.
 """
@@ -30,6 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +43,7 @@ import torch
 
 from nnscratch.errors import UserError
 from nnscratch.run import atomic
-from nnscratch.run.checkpoint import loader, records
+from nnscratch.run.checkpoint import loader, nofollow, records
 from nnscratch.run.checkpoint.read import NO_PICKLE
 from nnscratch.run.checkpoint.state import Snapshot, split_optimizer
 from nnscratch.run.config import TrainConfig
@@ -47,6 +51,10 @@ from nnscratch.run.config import TrainConfig
 FORMAT, VERSION = "nnscratch-checkpoint", 2  # 2: metrics.jsonl outside, marked
 MANIFEST = "manifest.json"
 FOLDER, TEMP = "checkpoint", ".checkpoint.tmp"
+OLD = FOLDER + ".old"
+TENSOR_FILES = ("model.safetensors", "optimizer.safetensors", "rng.safetensors")
+JSON_FILES = ("config.json", "data.json", "state.json")
+CHECKPOINT_FILES = (*TENSOR_FILES, *JSON_FILES, MANIFEST)  # all a checkpoint folder holds
 RUN_FILES = (FOLDER, FOLDER + ".old", "metrics.jsonl", "summary.json", TEMP)
 
 
@@ -70,48 +78,97 @@ def save(run_dir: str | Path, config: TrainConfig, data: dict[str, Any], snap: S
     temp = run_dir / TEMP
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        atomic.remove_tree(temp)  # left over from a killed save
-        temp.mkdir()
     except OSError as e:
-        raise atomic.write_error(temp, e) from None
+        raise atomic.write_error(run_dir, e) from None
+    with nofollow.folder(run_dir) as fd:
+        nofollow.remove(fd, TEMP, temp, CHECKPOINT_FILES)  # left over from a killed save
+        try:
+            os.mkdir(TEMP, dir_fd=fd)
+        except OSError as e:
+            raise atomic.write_error(temp, e) from None
+        try:
+            mark, lines = snap.metrics, None
+            if mark is None:  # a snapshot made by hand: its records become the file, at the end
+                lines = records.encode(snap.records)
+                mark = records.mark_of(lines)
+            _write_folder(fd, temp, _contents(config, data, snap, mark), snap.epoch)
+            swap(fd, run_dir)
+        except BaseException:
+            with suppress(UserError):
+                nofollow.remove(fd, TEMP, temp, CHECKPOINT_FILES)  # no half-built checkpoint
+            raise
+        if lines is not None:
+            nofollow.write_atomic(fd, records.FILE, lines, run_dir / records.FILE)
+    return run_dir / FOLDER
+
+
+def _contents(
+    config: TrainConfig, data: dict[str, Any], snap: Snapshot, mark: dict[str, Any]
+) -> dict[str, bytes]:
+    """The bytes of each file of the checkpoint folder but the manifest."""
+    opt_tensors, opt_plain = split_optimizer(snap.optimizer)
+    state = {
+        "epoch": snap.epoch,
+        "step": snap.step,
+        "elapsed": snap.elapsed,
+        "optimizer": opt_plain,
+        "scheduler": snap.scheduler,
+        "metrics": mark,  # run_dir/metrics.jsonl up to this epoch (see records.py)
+    }
+    return {
+        "model.safetensors": _tensors({k: v.detach().cpu() for k, v in snap.model.items()}),
+        "optimizer.safetensors": _tensors(opt_tensors),
+        "rng.safetensors": _tensors({k: v.cpu() for k, v in snap.rng.items()}),
+        "config.json": json.dumps(config.to_dict(), indent=1).encode(),
+        "data.json": json.dumps(data, indent=1).encode(),
+        "state.json": json.dumps(state, indent=1).encode(),
+    }
+
+
+def _write_folder(fd: int, temp: Path, contents: dict[str, bytes], epoch: int) -> None:
+    """Each file into the new folder ``TEMP`` (of the run folder ``fd``), the manifest last."""
+    manifest = {"format": FORMAT, "version": VERSION, "epoch": epoch, "files": {}}
+    sub = nofollow.open_subfolder(fd, TEMP, temp)
     try:
-        mark, lines = snap.metrics, None
-        if mark is None:  # a snapshot made by hand: its records become the file, after the swap
-            lines = records.encode(snap.records)
-            mark = records.mark_of(lines)
-        opt_tensors, opt_plain = split_optimizer(snap.optimizer)
-        state = {
-            "epoch": snap.epoch,
-            "step": snap.step,
-            "elapsed": snap.elapsed,
-            "optimizer": opt_plain,
-            "scheduler": snap.scheduler,
-            "metrics": mark,  # run_dir/metrics.jsonl up to this epoch (see records.py)
-        }
-        contents = {
-            "model.safetensors": _tensors({k: v.detach().cpu() for k, v in snap.model.items()}),
-            "optimizer.safetensors": _tensors(opt_tensors),
-            "rng.safetensors": _tensors({k: v.cpu() for k, v in snap.rng.items()}),
-            "config.json": json.dumps(config.to_dict(), indent=1).encode(),
-            "data.json": json.dumps(data, indent=1).encode(),
-            "state.json": json.dumps(state, indent=1).encode(),
-        }
-        manifest = {"format": FORMAT, "version": VERSION, "epoch": snap.epoch, "files": {}}
         for name, blob in contents.items():
-            atomic.write_new(temp / name, blob)  # the folder, not each file, is swapped in
+            nofollow.write_new(sub, name, blob, temp / name)  # the folder is swapped in whole
             manifest["files"][name] = {
                 "sha256": hashlib.sha256(blob).hexdigest(),
                 "bytes": len(blob),
             }
-        atomic.write_new(temp / MANIFEST, json.dumps(manifest, indent=1).encode())  # last
-        atomic.fsync_dir(temp)
-        folder = atomic.replace_dir(temp, run_dir / FOLDER)
-    except BaseException:
-        atomic.remove_tree(temp)  # no half-built checkpoint is left behind
-        raise
-    if lines is not None:
-        atomic.write_bytes(run_dir / records.FILE, lines)
-    return folder
+        blob = json.dumps(manifest, indent=1).encode()
+        nofollow.write_new(sub, MANIFEST, blob, temp / MANIFEST)  # last
+        with suppress(OSError):
+            os.fsync(sub)
+    finally:
+        os.close(sub)
+
+
+def swap(fd: int, run_dir: Path) -> None:
+    """Make the complete ``TEMP`` folder of the run folder ``fd`` its ``checkpoint``.
+
+    ``checkpoint`` → ``checkpoint.old``, ``TEMP`` → ``checkpoint``, then ``checkpoint.old`` is
+    removed. A crash between the two renames leaves only ``checkpoint.old`` (the previous,
+    complete folder), which `find` reads; after the second, the new one. Only folders holding
+    nothing but a checkpoint's files are moved or removed (`nofollow.remove`).
+    """
+    path = run_dir / FOLDER
+    try:
+        if nofollow.lstat(fd, OLD) and nofollow.lstat(fd, FOLDER):  # a crash after a swap
+            nofollow.remove(fd, OLD, run_dir / OLD, CHECKPOINT_FILES)
+        if nofollow.lstat(fd, FOLDER):
+            nofollow.check_owned(fd, FOLDER, path, CHECKPOINT_FILES)
+            os.replace(FOLDER, OLD, src_dir_fd=fd, dst_dir_fd=fd)
+        os.replace(TEMP, FOLDER, src_dir_fd=fd, dst_dir_fd=fd)
+    except OSError as e:
+        if nofollow.lstat(fd, OLD) and not nofollow.lstat(fd, FOLDER):  # the previous one back
+            with suppress(OSError):
+                os.replace(OLD, FOLDER, src_dir_fd=fd, dst_dir_fd=fd)
+        raise atomic.write_error(path, e, "cannot replace the folder") from None
+    with suppress(OSError):
+        os.fsync(fd)  # the renames are on disk
+    with suppress(UserError):
+        nofollow.remove(fd, OLD, run_dir / OLD, CHECKPOINT_FILES)
 
 
 def _tensors(tensors: dict[str, torch.Tensor]) -> bytes:

@@ -106,6 +106,10 @@ def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
             "'classes' must list at least 2 distinct labels (strings or numbers)",
         )
     n_classes = None if classes is None else len(classes)
+    need(
+        cfg.loss != "bce_with_logits" or n_classes == 2,
+        "'classes' must list exactly 2 labels for a bce_with_logits run (one output)",
+    )
     out = build.output_size(cfg, task, n_classes)
     got = values.get("out_features")
     need(type(got) is int and got == out, f"'out_features' must be {out} for this run")

@@ -64,8 +64,17 @@ def cli() -> None:
     """
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters (a newline in a path), and bytes that were not UTF-8
+    in a file name, escaped as Python writes them: an error is one line."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+        for c in text
+    )
+
+
 def error(message: str, code: int = 2) -> int:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {one_line(message)}", err=True)
     return code
 
 

@@ -19,7 +19,12 @@ import click
     help="the run folder (train --out DIR)",
 )
 @click.option("--prompt", default="\n", show_default="a newline", help="the text to continue")
-@click.option("--tokens", default=200, show_default=True, help="characters to generate")
+@click.option(
+    "--tokens",
+    default=200,
+    show_default=True,
+    help="characters to generate (at most 1,000,000), written as they are drawn",
+)
 @click.option(
     "--temperature",
     default=1.0,
@@ -28,6 +33,8 @@ import click
 )
 @click.option("--seed", default=0, show_default=True, help="seed of the sampling generator")
 def command(model_dir: Path, prompt: str, tokens: int, temperature: float, seed: int) -> None:
-    from nnscratch.run.sample import sample
+    from nnscratch.run.sample import stream
 
-    click.echo(sample(model_dir, prompt, tokens, temperature, seed))
+    for piece in stream(model_dir, prompt, tokens, temperature, seed):
+        click.echo(piece, nl=False)  # flushed: the text appears as it is drawn
+    click.echo()

@@ -16,6 +16,7 @@ from nnscratch.run.cli.options import config_from_options, config_options
 from nnscratch.run.config import TrainConfig
 from nnscratch.run.resume import absolute_data, check_resume
 
+CHANGEABLE = ("epochs", "checkpoint_every")  # the flags a resumed run may be given
 FOLDER = click.Path(file_okay=True, dir_okay=True, path_type=Path)
 
 
@@ -36,13 +37,6 @@ FOLDER = click.Path(file_okay=True, dir_okay=True, path_type=Path)
     is_flag=True,
     help="let --out replace a run saved there (its files only; never a run in progress)",
 )
-@click.option(
-    "--checkpoint-every",
-    type=int,
-    default=None,
-    help="with --out: save every N epochs (0: only at the end; default: every 10 epochs, less "
-    "often if saving would take over 5 percent of the time); always at the end and on Ctrl-C",
-)
 @click.option("--quiet", is_flag=True, help="no per-epoch progress lines")
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
 @click.option(
@@ -62,7 +56,6 @@ def command(
     out: Path | None,
     resume: Path | None,
     overwrite: bool,
-    checkpoint_every: int,
     quiet: bool,
     as_json: bool,
     export_script: Path | None,
@@ -75,7 +68,7 @@ def command(
         check_export_script(export_script, out or resume, overwrite)
     distributed.init_from_env(resolve_device(options["device"]))  # no-op without torchrun
     try:
-        run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options)
+        run_command(ctx, out, resume, overwrite, quiet, as_json, options)
     finally:
         distributed.cleanup()
     if export_script is not None and distributed.is_main():
@@ -108,17 +101,12 @@ def check_export_script(path: Path, run: Path | None, overwrite: bool) -> None:
     atomic.check_target(path, overwrite=overwrite, flag="--export-script")
 
 
-def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, options) -> None:
+def run_command(ctx, out, resume, overwrite, quiet, as_json, options) -> None:
     """The job; under torchrun every rank trains, and only rank 0 prints and writes files."""
     from nnscratch.run import checkpoint, distributed
+    from nnscratch.run.checkpoint.folder import RunFolder, run_root
     from nnscratch.run.prepare import prepare
     from nnscratch.run.train import TrainingInterrupted, train
-
-    if checkpoint_every is not None and checkpoint_every < 0:
-        raise UserError(
-            f"--checkpoint-every must be >= 0 (0: only at the end), got {checkpoint_every}"
-        )
-    from nnscratch.run.checkpoint.folder import RunFolder, run_root
 
     main_rank = distributed.is_main()  # only rank 0 writes (and locks) the run folder
     saved, folder = None, None
@@ -150,7 +138,7 @@ def run_command(ctx, out, resume, overwrite, checkpoint_every, quiet, as_json, o
                 feed.log(log) if feed else log,
                 folder,
                 saved,
-                checkpoint_every,
+                config.checkpoint_every,  # saved with the run: a resume keeps it
                 on_build=feed.on_build if feed else None,
             )
         except TrainingInterrupted as e:
@@ -232,14 +220,15 @@ def resume_config(ctx: click.Context, resume: Path, out: Path | None, overwrite:
     given = [
         f.name
         for f in fields(TrainConfig)
-        if f.name != "epochs"
+        if f.name not in CHANGEABLE
         and ctx.get_parameter_source(f.name)
         in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
     ]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise UserError(
-            f"{flags}: a resumed run keeps its saved configuration (only --epochs may change); "
+            f"{flags}: a resumed run keeps its saved configuration (only --epochs and "
+            "--checkpoint-every may change); "
             "start a new run with --out to change it"
         )
     from nnscratch.run.checkpoint.folder import has_checkpoint, is_run, run_root
@@ -256,7 +245,10 @@ def resume_config(ctx: click.Context, resume: Path, out: Path | None, overwrite:
     if epochs is None:
         epochs = saved.config.epochs
     check_resume(saved, epochs, checkpoint.run_dir(saved.path), resume)  # epochs, device
-    return saved, replace(saved.config, epochs=epochs).validate()
+    every = saved.config.checkpoint_every
+    if ctx.get_parameter_source("checkpoint_every") == ParameterSource.COMMANDLINE:
+        every = ctx.params["checkpoint_every"]
+    return saved, replace(saved.config, epochs=epochs, checkpoint_every=every).validate()
 
 
 def epoch_logger(epochs: int, quiet: bool):
