@@ -54,7 +54,9 @@ def detect(text: str, decimal: str = ".") -> str:
         if candidate == decimal:
             continue
         try:
-            counts = [len(row) for row in csv.reader(io.StringIO("\n".join(sample)), candidate)]
+            counts = [
+                len(row) for row in csv.reader(io.StringIO("\n".join(sample)), delimiter=candidate)
+            ]
         except csv.Error:
             continue  # e.g. a quote left open: this candidate does not read the file
         if not counts:
