@@ -4,6 +4,7 @@ scikit-learn's own iris.csv and wine_data.csv, --skip-rows, --no-header, --delim
 same way for --resume and predict."""
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -34,6 +35,18 @@ def write(tmp_path, name: str, text: str | bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode() if isinstance(text, str) else text)
     return path
+
+
+def edit_json(run_dir, name, change):
+    """Change checkpoint/<name> and fix its SHA-256 and size in the manifest."""
+    folder = run_dir / "checkpoint"
+    values = json.loads((folder / name).read_text())
+    change(values)
+    blob = json.dumps(values).encode()
+    (folder / name).write_bytes(blob)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = {"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def error_of(path, **kwargs) -> str:
@@ -248,3 +261,27 @@ def test_mean_imputer_equals_sklearn():
     torch.testing.assert_close(imp.transform(X.double()), expected, atol=1e-7, rtol=0)
     with pytest.raises(UserError, match="no value in any training row"):
         MeanImputer().fit(torch.tensor([[float("nan"), 1.0]]), ["a", "b"])
+
+
+def test_the_lab_takes_the_same_csv_settings():
+    from nnscratch.lab.live.settings import command_line, parse
+
+    body = {"data": "upload", "skip_rows": 1, "header": False, "delimiter": ";", "decimal": ","}
+    config, _ = parse({**body, "missing": "mean"}, has_upload=True)
+    assert (config.skip_rows, config.header, config.delimiter, config.decimal) == (
+        1,
+        False,
+        ";",
+        ",",
+    )
+    line = command_line(config, "iris.csv")
+    assert "--no-header --skip-rows 1 --delimiter ';' --decimal , --missing mean" in line
+
+
+def test_a_damaged_imputer_in_data_json_is_refused(tmp_path):
+    path, _ = table_with_gaps(tmp_path)
+    out = tmp_path / "run"
+    code, _, err = run("train", "--data", path, "--missing", "mean", "--out", out, *TINY)
+    assert code == 0, err
+    edit_json(out, "data.json", lambda data: data.update(imputer={"mean": [1.0]}))
+    assert_user_error(["predict", "--model", out, "--data", path], "'imputer' must hold 'mean'")
