@@ -47,3 +47,11 @@ def test_every_optimizer_name_builds_its_class(name):
     p = torch.zeros(2, requires_grad=True)
     built = build_optimizer(config.TrainConfig(optimizer=name, lr=0.1), [p])
     assert type(built) is optim.OPTIMIZERS[name]
+
+
+def test_missing_value_policies_have_one_list():
+    from nnscratch.data.missing import POLICIES
+
+    assert (
+        config.MISSING == POLICIES == choices("train", "missing") == choices("predict", "missing")
+    )

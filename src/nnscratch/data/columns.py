@@ -32,9 +32,10 @@ def choose(
             "give --features (the columns to use) or --drop (the ones to leave out), not both"
         )
     available = ", ".join(columns)
+    known = set(columns)  # one lookup per name: a file may have 100,000 columns
     for flag, names in (("--features", features), ("--drop", drop)):
         for name in names or []:
-            if name not in columns:
+            if name not in known:
                 raise UserError(
                     f"{flag}: {source} has no column {name!r}; its columns are {available}"
                 )
@@ -47,7 +48,8 @@ def choose(
             raise UserError(f"{flag}: a column is named twice in {','.join(names)}")
     if features is not None:
         return list(features)
-    chosen = [c for c in columns if c != target and c not in (drop or [])]
+    dropped = set(drop or [])
+    chosen = [c for c in columns if c != target and c not in dropped]
     if not chosen:
         raise UserError(f"--drop leaves no feature column in {source}; its columns are {available}")
     return chosen
@@ -64,5 +66,6 @@ def select(dataset: Dataset, features: list[str] | None, drop: list[str] | None)
             f"{dataset.name}: --features/--drop cannot pick columns of a .npy file read from disk; "
             "save the columns you want with numpy.save"
         )
-    index = [dataset.feature_names.index(n) for n in names]
+    position = {name: j for j, name in enumerate(dataset.feature_names)}
+    index = [position[n] for n in names]
     return replace(dataset, X=dataset.X[:, index], feature_names=names)  # (N, F')

@@ -28,6 +28,7 @@ LOSS_NAMES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "gelu")
 DEVICES = ("cpu", "cuda", "auto")
 BACKWARDS = ("autograd", "manual")
+MISSING = ("error", "drop", "mean")  # `nnscratch.data.missing.POLICIES`
 
 
 def _opt(help: str, **extra: Any) -> dict[str, Any]:
@@ -74,6 +75,33 @@ class TrainConfig:
         metadata=_opt(
             "the CSV's first row names the columns (--no-header: columns x0..xN, the last one "
             "the target)"
+        ),
+    )
+    skip_rows: int = field(
+        default=0,
+        metadata=_opt(
+            "lines at the top of a CSV that are not read (a title; the metadata line "
+            "'150,4,setosa,...' of sklearn's iris.csv: --skip-rows 1 --no-header)"
+        ),
+    )
+    delimiter: str | None = field(
+        default=None,
+        metadata=_opt(
+            "the CSV's field separator: , ; | or tab (default: detected among those four, "
+            "and recorded with the run)"
+        ),
+    )
+    decimal: str = field(
+        default=".",
+        metadata=_opt("the decimal mark of the CSV's numbers (',' for 1,5)", choices=(".", ",")),
+    )
+    missing: str = field(
+        default="error",
+        metadata=_opt(
+            "missing CSV cells (empty, NA, NaN, ?, null): error lists them; drop leaves their "
+            "rows out; mean fills a feature with its mean over the training rows (saved for "
+            "predict)",
+            choices=MISSING,
         ),
     )
     n_samples: int = field(default=100, metadata=_opt("number of synthetic samples"))
@@ -304,6 +332,11 @@ class TrainConfig:
             raise UserError(
                 f"--n-embd ({self.n_embd}) must be a positive multiple of --n-head ({self.n_head})"
             )
+        if self.skip_rows < 0:
+            raise UserError(f"--skip-rows must be >= 0, got {self.skip_rows}")
+        from nnscratch.data.delimiter import parse
+
+        parse(self.delimiter, self.decimal)  # one character, not the decimal mark
         if not 0 <= self.dropout < 1:
             raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.hidden is not None:

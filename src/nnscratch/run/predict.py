@@ -2,7 +2,10 @@
 with torch.no_grad(): model(X)``, plus the fitted scaler and label encoder kept beside it.
 
     X   ← the run's feature columns, picked by *name* from the file (extra columns are ignored;
-          a missing one is an error), in the training order
+          a missing one is an error), in the training order; a CSV is read as the run read its
+          own (header, skipped lines, delimiter, decimal mark), unless `CsvFormat` says otherwise
+    X   ← a missing cell: the saved training mean (--missing mean), or no prediction for the
+          row (--missing drop: an empty cell in the output), or an error (--missing error)
     X'  ← (X − μ) / σ                    the *saved* training statistics, never refitted
     z   ← model(X')                      (N, out), no graph (``torch.no_grad``)
 
@@ -17,7 +20,7 @@ predicted) and, when every label is known, ``log_loss``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +30,9 @@ from nnscratch import functional
 from nnscratch.data.arrays import np_load, npz_array
 from nnscratch.data.files import select_features
 from nnscratch.data.images import image_rows
+from nnscratch.data.missing import MeanImputer, is_missing
 from nnscratch.data.prepare import Standardizer
-from nnscratch.data.table import parse_number, read_csv
+from nnscratch.data.table import CsvFormat, parse_number, read_csv
 from nnscratch.errors import UserError
 from nnscratch.module import Module
 from nnscratch.run import build, checkpoint, metrics
@@ -42,13 +46,20 @@ class SavedModel:
     data: dict[str, Any]  # data.json: features, target, classes, task, standardizer
     standardizer: Standardizer | None
     path: Path  # the checkpoint folder
+    imputer: MeanImputer | None = None  # --missing mean: the training means
+
+    def csv_format(self, **changes: Any) -> CsvFormat:
+        """The run's own CSV format, with ``changes`` (the predict flags given) applied."""
+        c = self.config
+        given = {k: v for k, v in changes.items() if v is not None}
+        return replace(CsvFormat(c.header, c.skip_rows, c.delimiter, c.decimal), **given)
 
 
 @dataclass
 class Predictions:
     task: str
-    values: list  # (N,) regression values, or class labels
-    probabilities: list[list[float]] | None  # (N, C) for classification
+    values: list  # (N,) regression values, or class labels; None: not predicted (missing cells)
+    probabilities: list[list[float] | None] | None  # (N, C) for classification
     classes: list | None
     metrics: dict[str, Any] | None  # when the file holds the target column
 
@@ -70,13 +81,20 @@ def load_model(path: str | Path) -> SavedModel:
         ) from e
     std = data["standardizer"]
     standardizer = None if std is None else Standardizer.from_state_dict(std)
-    return SavedModel(model, config, data, standardizer, saved.path)
+    imp = data.get("imputer")
+    imputer = None if imp is None else MeanImputer.from_state_dict(imp, len(features))
+    return SavedModel(model, config, data, standardizer, saved.path, imputer)
 
 
 @torch.no_grad()
-def predict(saved: SavedModel, path: str | Path) -> Predictions:
+def predict(
+    saved: SavedModel, path: str | Path, fmt: CsvFormat | None = None, missing: str | None = None
+) -> Predictions:
+    """Predictions for every row of ``path``; ``fmt``: how the CSV is written (default: as the
+    run's own file); ``missing``: 'error' or 'drop' (default: the run's --missing)."""
     data, dtype = saved.data, getattr(torch, saved.config.dtype)
-    header = saved.config.header  # a run trained with --no-header reads headerless files
+    fmt = fmt or saved.csv_format()  # a run trained with --no-header reads headerless files
+    missing = missing or saved.config.missing
     if saved.config.model == "transformer":
         raise UserError(
             f"{saved.path} is a language model: generate text with "
@@ -85,25 +103,59 @@ def predict(saved: SavedModel, path: str | Path) -> Predictions:
     if data.get("image_shape") is not None:  # a CNN: images (N, C, H, W) or (N, H, W)
         X = image_rows(path, data["image_shape"])  # (N, C·H·W) float64
     else:
-        X = select_features(path, data["features"], torch.float64, header)  # (N, F)
+        X = select_features(path, data["features"], torch.float64, fmt, missing)  # (N, F)
+    if saved.imputer is not None and missing == "mean":
+        X = saved.imputer.transform(X)  # (N, F) a missing x_ij ← the training mean μ_j
+    present = ~torch.isnan(X).any(dim=1)  # (N,) rows without a missing cell (--missing drop)
     if saved.standardizer is not None:
         X = saved.standardizer.transform(X)  # (N, F) x' = (x − μ) / σ
-    X = X.to(dtype)  # (N, F)
-    z = saved.model(X)  # (N, out)
+    X = X[present].to(dtype)  # (n, F)
+    z = saved.model(X)  # (n, out)
     check_in_range(path, X, z, data["features"])
-    target = read_target(path, data["target"], len(data["features"]), header)
+    target = read_target(path, data["target"], len(data["features"]), fmt)
+    kept = present.nonzero().view(-1).tolist()  # the rows predicted
+    if target is not None:  # metrics on the rows that have a prediction and a target
+        kept = [i for i in kept if not is_missing(str(target[i]))]
+        target = [target[i] for i in kept]
+    rows_with = {i: k for k, i in enumerate(present.nonzero().view(-1).tolist())}
+    result = _predictions(saved, path, z, target, [rows_with[i] for i in kept])
+    return _spread(result, present)
+
+
+def _spread(result: Predictions, present: torch.Tensor) -> Predictions:
+    """The predictions of the present rows placed at their rows; None for a row left out."""
+    if bool(present.all()):
+        return result
+    values: list = [None] * len(present)
+    probabilities: list | None = None if result.probabilities is None else [None] * len(present)
+    for k, i in enumerate(present.nonzero().view(-1).tolist()):
+        values[i] = result.values[k]
+        if probabilities is not None:
+            probabilities[i] = result.probabilities[k]
+    return replace(result, values=values, probabilities=probabilities)
+
+
+def _predictions(saved, path, z, target, scored) -> Predictions:
+    """From the outputs z (n, out): values or labels and probabilities, and the metrics over
+    the rows ``scored`` (positions in z) against ``target`` (their true values)."""
+    data = saved.data
     if data["task"] == "regression":
-        y_hat = z[:, 0]  # (N,)
+        y_hat = z[:, 0]  # (n,)
         scores = None
-        if target is not None:
+        if target:
             where = f"{path}: target {data['target']!r}, data row"
+            decimal = saved.config.decimal
             y = torch.tensor(
-                [parse_number(str(v), f"{where} {i + 1}") for i, v in enumerate(target)],
+                [
+                    parse_number(str(v), f"{where} {i + 1}", "", decimal)
+                    for i, v in enumerate(target)
+                ],
                 dtype=torch.float64,
-            )  # (N,)
-            scores = {"mse": metrics.mse(y, y_hat.double()), "rows": len(y)}
+            )  # (m,)
+            y_scored = y_hat[scored].double()  # (m,)
+            scores = {"mse": metrics.mse(y, y_scored), "rows": len(y)}
             if len(y) >= 2:
-                scores["r2"] = metrics.r2_score(y, y_hat.double())
+                scores["r2"] = metrics.r2_score(y, y_scored)
         return Predictions("regression", y_hat.tolist(), None, None, scores)
     if z.shape[1] == 1:  # one logit (BCE): p(class 1) = σ(z)
         p1 = functional.sigmoid(z[:, 0])  # (N,)
@@ -112,7 +164,9 @@ def predict(saved: SavedModel, path: str | Path) -> Predictions:
         p = functional.softmax(z, dim=1)  # (N, C)
     classes = list(data["classes"])
     labels = [classes[k] for k in p.argmax(dim=1).tolist()]
-    scores = None if target is None else class_metrics(labels, target, classes, p)
+    scores = None
+    if target:
+        scores = class_metrics([labels[k] for k in scored], target, classes, p[scored])
     return Predictions("classification", labels, p.tolist(), classes, scores)
 
 
@@ -141,11 +195,12 @@ def class_metrics(labels: list, target: list, classes: list, p: torch.Tensor) ->
     truth = [as_label(v, classes) for v in target]
     correct = sum(a == b for a, b in zip(labels, truth, strict=True))
     scores: dict[str, Any] = {"accuracy": correct / len(truth), "rows": len(truth)}
-    unseen = sorted({str(t) for t in truth if t not in classes})
+    position = {c: k for k, c in enumerate(classes)}  # one lookup per row, however many classes
+    unseen = sorted({str(t) for t in truth if t not in position})
     if unseen:
         scores["unseen_labels"] = unseen
     else:
-        index = torch.tensor([classes.index(t) for t in truth])  # (N,)
+        index = torch.tensor([position[t] for t in truth])  # (N,)
         scores["log_loss"] = metrics.log_loss(index, p.double())
     return scores
 
@@ -161,12 +216,14 @@ def as_label(value: Any, classes: list) -> Any:
     return int(number) if number.is_integer() else number
 
 
-def read_target(path: str | Path, target: str, n_features: int, header: bool = True) -> list | None:
+def read_target(
+    path: str | Path, target: str, n_features: int, fmt: CsvFormat | None = None
+) -> list | None:
     """The target column's raw values, if the file has it (else None: predictions only)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
-        table = read_csv(path, header)
-        return table.column(target) if target in table.columns else None
+        table = read_csv(path, fmt or CsvFormat())
+        return table.column(target) if target in table.position else None
     if suffix == ".npz":
         y = npz_array(path, "y")
         return None if y is None else [v.item() for v in y.reshape(-1)]
@@ -177,14 +234,16 @@ def read_target(path: str | Path, target: str, n_features: int, header: bool = T
     return [v.item() for v in a[:, k]]
 
 
-def read_columns(path: str | Path, names: list[str], header: bool = True) -> dict[str, list[str]]:
+def read_columns(
+    path: str | Path, names: list[str], fmt: CsvFormat | None = None
+) -> dict[str, list[str]]:
     """The cells of the CSV columns ``names`` as text (``predict --keep id``: passed through to the
     output so that each prediction can be joined back to its input row)."""
     if Path(path).suffix.lower() != ".csv":
         raise UserError(f"--keep names CSV columns; {path} is not a .csv file")
-    table = read_csv(path, header)
+    table = read_csv(path, fmt or CsvFormat())
     for name in names:
-        if name not in table.columns:
+        if name not in table.position:
             raise UserError(
                 f"--keep: {path} has no column {name!r}; its columns are {', '.join(table.columns)}"
             )

@@ -1,7 +1,9 @@
 """Data preparation for a run: a `TrainConfig` in, the parts the loop trains on out.
 
 load_dataset(config, dtype)    synthetic | builtin:NAME | a file → one `Dataset`
-prepare(config)                validate and resolve the config, load, split (seeded),
+csv_format(config)             the config's --no-header/--skip-rows/--delimiter/--decimal
+prepare(config)                validate and resolve the config (a detected CSV delimiter too),
+                               load, split (seeded), fill missing cells (--missing mean) and
                                standardise with the training part's statistics only, move
                                to the device → `Prepared` (`nnscratch.run.train.train` takes it)
 loss_target(y, loss, dtype)    the target as the loss wants it
@@ -15,7 +17,9 @@ import torch
 
 from nnscratch.data import rows
 from nnscratch.data.dataset import Dataset
+from nnscratch.data.missing import MeanImputer
 from nnscratch.data.prepare import StandardizeOverflow, Standardizer, split
+from nnscratch.data.table import CsvFormat
 from nnscratch.errors import UserError
 from nnscratch.run import build, defaults, limits
 from nnscratch.run.config import TrainConfig
@@ -31,6 +35,7 @@ class Prepared:
     test: Dataset
     standardizer: Standardizer | None  # fitted on `train` (None for the raw synthetic data)
     out_features: int
+    imputer: MeanImputer | None = None  # --missing mean: fitted on `train`, else None
 
 
 def resolve_device(name: str) -> str:
@@ -56,8 +61,26 @@ def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
         return text.load_text(config.data, config.block_size)
     if special:
         return images.load_images(config.data, dtype)  # rows of pixels + image_shape
-    if not config.header and (name or not config.data.lower().endswith(".csv")):
-        raise UserError("--no-header is for .csv files; drop it")
+    fmt = csv_format(config)
+    if (fmt != CsvFormat() or config.missing != "error") and (
+        name or not config.data.lower().endswith(".csv")
+    ):
+        flags = [
+            flag
+            for flag, given in (
+                ("--no-header", not config.header),
+                ("--skip-rows", config.skip_rows != 0),
+                ("--delimiter", config.delimiter is not None),
+                ("--decimal", config.decimal != "."),
+                ("--missing", config.missing != "error"),
+            )
+            if given
+        ]
+        one = len(flags) == 1
+        raise UserError(
+            f"{', '.join(flags)} {'is' if one else 'are'} for .csv files; "
+            f"drop {'it' if one else 'them'}"
+        )
     if name == "synthetic":
         from nnscratch.data.synthetic import make_regression
 
@@ -79,12 +102,19 @@ def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
     else:
         from nnscratch.data.files import load_file
 
-        return load_file(config.data, config.target, task, dtype, None, chosen, drop, config.header)
+        return load_file(
+            config.data, config.target, task, dtype, None, chosen, drop, fmt, config.missing
+        )
     if task is not None and task != dataset.task:
         raise UserError(
             f"--task {task}: the built-in data set {name!r} is a {dataset.task} task; drop --task"
         )
     return dataset
+
+
+def csv_format(config: TrainConfig) -> CsvFormat:
+    """How the run's CSV file is written (`nnscratch.data.table.CsvFormat`), from its flags."""
+    return CsvFormat(config.header, config.skip_rows, config.delimiter, config.decimal)
 
 
 def prepare(config: TrainConfig) -> Prepared:
@@ -96,6 +126,8 @@ def prepare(config: TrainConfig) -> Prepared:
     kind = "images" if "image_shape" in dataset.extra else dataset.extra.get("kind", "table")
     config = defaults.resolve(config, dataset.task, dataset.n_classes, kind)
     config = replace(config, task=dataset.task, device=device).validate()
+    if "delimiter" in dataset.extra:  # a CSV: the delimiter it was read with, detected or given
+        config = replace(config, delimiter=dataset.extra["delimiter"])
     build.check_model_for_data(config, dataset.extra)
     build.check_loss_for_task(config, dataset.task, dataset.n_classes)
     out = build.output_size(config, dataset.task, dataset.n_classes)
@@ -105,13 +137,17 @@ def prepare(config: TrainConfig) -> Prepared:
         dataset = replace(dataset, X=dataset.X[:])  # (N, F) tensor
     parts = split(dataset, config.val_fraction, config.test_fraction, config.seed)
     check_part_sizes(parts, dataset.task)
+    imputer = None
+    if config.missing == "mean":  # μ of the training rows only, the same μ for every part
+        imputer = MeanImputer().fit(parts.train.X, parts.train.feature_names)
+        parts = type(parts)(*(replace(p, X=imputer.transform(p.X)) for p in parts))
     standardizer = None
     # the seed's data stays raw so that w, b keep their meaning; token ids are not measurements
     if dataset.name != "synthetic" and dataset.X.is_floating_point():
         standardizer = fit_standardizer(parts.train)
         parts = type(parts)(*(replace(p, X=standardizer.transform(p.X)) for p in parts))
     parts = type(parts)(*(replace(p, X=p.X.to(device), y=p.y.to(device)) for p in parts))
-    return Prepared(config, parts.train, parts.val, parts.test, standardizer, out)
+    return Prepared(config, parts.train, parts.val, parts.test, standardizer, out, imputer)
 
 
 def check_part_sizes(parts, task: str) -> None:

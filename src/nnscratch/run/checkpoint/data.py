@@ -3,7 +3,7 @@
 Replaces the ad-hoc "remember to pickle the scaler and the label encoder next to the weights":
 ``data.json`` holds the fitted standardizer's μ and σ, the feature names (the columns to pick
 at predict time, in order), the target name, the task, and ``classes`` (the original label of
-each class index), plus a SHA-256 of the standardized training rows, so that ``--resume``
+each class index), the means that fill missing cells (``--missing mean``), plus a SHA-256 of the standardized training rows, so that ``--resume``
 refuses a data file that changed since the run started (rows left on disk, `MappedRows`, are
 hashed block by block in file order, each block's features then its targets).
 """
@@ -43,6 +43,7 @@ def data_state(data: Prepared) -> dict[str, Any]:
         "out_features": data.out_features,
         "image_shape": train.extra.get("image_shape"),  # (C, H, W) for a CNN, else None
         "standardizer": None if data.standardizer is None else data.standardizer.state_dict(),
+        "imputer": None if data.imputer is None else data.imputer.state_dict(),  # --missing mean
         "rows": {"train": len(train), "val": len(data.val), "test": len(data.test)},
         "train_sha256": digest.hexdigest(),
     }
@@ -51,7 +52,7 @@ def data_state(data: Prepared) -> dict[str, Any]:
 def check_same_data(saved: dict[str, Any], data: Prepared) -> None:
     """`UserError` unless ``data`` is what the saved run trained on (needed to resume exactly)."""
     now = data_state(data)
-    for key in ("features", "target", "classes", "standardizer", "rows", "train_sha256"):
+    for key in ("features", "target", "classes", "standardizer", "imputer", "rows", "train_sha256"):
         if saved.get(key) != now[key]:
             raise UserError(
                 f"the training data differ from the saved run's ({key} changed since it started: "

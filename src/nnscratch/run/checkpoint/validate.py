@@ -8,7 +8,7 @@ run itself, rebuilt from the saved configuration:
                     restricts it (dtype, model, optimizer, loss, activation, device, backward,
                     scheduler, ...), nothing left unresolved, then `TrainConfig.validate`; a
                     field the checkpoint predates takes its default; an unknown one is an error
-    data.json       task, features, target, classes, out_features, standardizer, rows,
+    data.json       task, features, target, classes, out_features, standardizer, imputer, rows,
                     image_shape (a CNN's [C, H, W]): each of
                     its type and consistent with the others and with the config
     state, metrics  epoch, step, elapsed of their types; one metrics record per epoch
@@ -135,6 +135,20 @@ def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
             f"'standardizer' must hold 'mean' and 'std' ({len(features)} finite numbers each, "
             "every std > 0)",
         )
+    imputer = values.get("imputer")  # --missing mean: absent or null otherwise
+    need(
+        (imputer is None) == (cfg.missing != "mean")
+        and (
+            imputer is None
+            or isinstance(imputer, dict)
+            and set(imputer) == {"mean"}
+            and isinstance(imputer["mean"], list)
+            and len(imputer["mean"]) == len(features)
+            and all(number(v) for v in imputer["mean"])
+        ),
+        f"'imputer' must hold 'mean' ({len(features)} finite numbers) for a --missing mean run "
+        "and be null for any other",
+    )
     shape = values.get("image_shape")
     need(
         shape is None

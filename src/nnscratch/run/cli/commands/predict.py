@@ -42,8 +42,37 @@ from nnscratch.errors import UserError
     "predictions back to the rows)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print everything as one JSON object")
+@click.option(
+    "--header/--no-header",
+    default=None,
+    help="the CSV's first row names the columns (default: as the run's training file)",
+)
+@click.option(
+    "--skip-rows",
+    type=click.IntRange(min=0),
+    help="lines at the top of the CSV that are not read (default: as the run's training file)",
+)
+@click.option("--delimiter", help="the CSV's field separator: , ; | or tab (default: as the run's)")
+@click.option(
+    "--decimal",
+    type=click.Choice([".", ","]),
+    help="the decimal mark of the CSV's numbers (default: as the run's)",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["error", "drop", "mean"]),
+    help="missing cells: error; drop (no prediction for the row: an empty cell); mean (the "
+    "training means, for a run trained with --missing mean) (default: the run's --missing)",
+)
 def command(
-    model_dir: Path, data: Path, out: Path | None, overwrite: bool, keep: str | None, as_json: bool
+    model_dir: Path,
+    data: Path,
+    out: Path | None,
+    overwrite: bool,
+    keep: str | None,
+    as_json: bool,
+    missing: str | None,
+    **csv_flags: Any,
 ) -> None:
     from nnscratch.run.config import parse_names
     from nnscratch.run.predict import load_model, predict, read_columns
@@ -54,8 +83,21 @@ def command(
     if out is not None:
         check_out(out, overwrite, data, model_dir)
     saved = load_model(model_dir)
-    kept = {} if keep_names is None else read_columns(data, keep_names, saved.config.header)
-    result = predict(saved, data)
+    form = saved.csv_format(**csv_flags)
+    if missing == "mean" and saved.imputer is None:
+        raise UserError(
+            f"--missing mean: the run was trained with --missing {saved.config.missing}, so it "
+            "has no training means to fill with; use --missing drop"
+        )
+    kept = {} if keep_names is None else read_columns(data, keep_names, form)
+    result = predict(saved, data, form, missing)
+    left_out = sum(v is None for v in result.values)
+    if left_out:
+        click.echo(
+            f"warning: {data}: {left_out} rows have a missing value and no prediction (an "
+            "empty cell in the output; --missing drop)",
+            err=True,
+        )
     text = to_csv(result, kept)
     if out is not None:
         from nnscratch.run import atomic
@@ -108,9 +150,13 @@ def to_csv(result: Any, kept: dict[str, list[str]] | None = None) -> str:
     rows = list(zip(*kept.values(), strict=True)) or [()] * len(result.values)
     if result.probabilities is None:
         writer.writerow([*kept, "prediction"])
-        writer.writerows([*row, f"{v:.9g}"] for row, v in zip(rows, result.values, strict=True))
+        writer.writerows(
+            [*row, "" if v is None else f"{v:.9g}"]
+            for row, v in zip(rows, result.values, strict=True)
+        )
     else:
         writer.writerow([*kept, "prediction", *(f"prob_{c}" for c in result.classes)])
         for row, label, probs in zip(rows, result.values, result.probabilities, strict=True):
-            writer.writerow([*row, label, *(f"{p:.6g}" for p in probs)])
+            shown = [""] * len(result.classes) if probs is None else [f"{p:.6g}" for p in probs]
+            writer.writerow([*row, "" if label is None else label, *shown])
     return buffer.getvalue()

@@ -122,6 +122,8 @@ def run_command(ctx, out, resume, overwrite, quiet, as_json, options) -> None:
             if out is not None:
                 check_out(out, overwrite)
         data = prepare(config)  # every data mistake surfaces here, before the folder is touched
+        if main_rank:
+            print_data_messages(data.train.extra, quiet)
         if saved is not None:
             checkpoint.check_same_data(saved.data, data)
         if not main_rank:
@@ -175,6 +177,15 @@ def run_command(ctx, out, resume, overwrite, quiet, as_json, options) -> None:
         click.echo(f"\nsaved the run in {out}/ (checkpoint/, metrics.jsonl, summary.json)")
         for path in plots:
             click.echo(f"plot: {path}")
+
+
+def print_data_messages(extra: dict, quiet: bool) -> None:
+    """What reading the data file found (`nnscratch.data.files`): a header that may be a line
+    of metadata (a warning, always), the delimiter when not ',' and rows left out (notes)."""
+    for warning in extra.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+    for note in [] if quiet else extra.get("notes", []):
+        click.echo(f"note: {note}", err=True)
 
 
 def check_out(out: Path, overwrite: bool) -> None:
