@@ -28,9 +28,12 @@ from nnscratch.run.cli import main  # noqa: E402
 MOONS = {"data": "builtin:moons", "model": "mlp", "hidden": "8", "epochs": 25, "batch_size": 32}
 
 
+PORT = 8765  # the port the lab says it listens on (the test client never binds one)
+
+
 @pytest.fixture
 def lab():
-    lab = Lab(max_runs=2)
+    lab = Lab(max_runs=2, port=PORT)
     yield lab
     lab.close()
 
@@ -38,9 +41,17 @@ def lab():
 SOCKETS: list = []  # the tabs a test opened: closed at its end even when it fails
 
 
+def lab_client(lab):
+    """A test client at the lab's own address that opened the printed URL (the token's cookie)."""
+    c = TestClient(create_app(lab), base_url=f"http://127.0.0.1:{lab.port}")
+    c.ws_url = f"ws://127.0.0.1:{lab.port}/ws?token={lab.token}"
+    return c
+
+
 @pytest.fixture
 def client(lab):
-    with TestClient(create_app(lab)) as c:
+    with lab_client(lab) as c:
+        assert c.get(f"/?token={lab.token}").status_code == 200
         yield c
         while SOCKETS:
             try:
@@ -72,7 +83,7 @@ def ended(m):
 
 
 def open_session(client, settings):
-    ws = client.websocket_connect("/ws").__enter__()
+    ws = client.websocket_connect(client.ws_url).__enter__()
     SOCKETS.append(ws)
     sid = ws.receive_json()["session"]
     r = client.post(f"/api/session/{sid}/settings", json=settings)
@@ -112,12 +123,42 @@ def test_bad_settings_are_http_400_naming_the_field(client, settings, field, wor
     leave(ws)
 
 
+JSON = {"content-type": "application/json"}
+
+
 def test_bad_bodies_are_answered(client):
     ws, sid, _ = open_session(client, {})
-    r = client.post(f"/api/session/{sid}/settings", content=b"{not json")
+    r = client.post(f"/api/session/{sid}/settings", content=b"{not json", headers=JSON)
     assert r.status_code == 400 and r.json()["field"] == "settings"
     assert client.post(f"/api/session/{sid}/settings", json=[1, 2]).status_code == 400
     assert client.post("/api/session/nope/settings", json={}).status_code == 404
+    leave(ws)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"pitfall": {"a": 1}}', "pitfall"),
+        (b'{"pitfall": [1]}', "pitfall"),
+        (b'{"speed": [1]}', "speed"),
+        (b'{"alpha": Infinity, "optimizer": "rmsprop"}', "settings"),
+        (b'{"lr": NaN}', "settings"),
+        (b'{"alpha": "Infinity", "optimizer": "rmsprop"}', "alpha"),
+        (b'{"lr": "1e400"}', "lr"),
+        (b'{"hidden": {"a": 1}, "model": "mlp"}', "hidden"),
+        (b'{"data": ["synthetic"]}', "data"),
+        (b'{"[1]": 1}', "[1]"),
+        (b"[" * 50000, "settings"),
+    ],
+)
+def test_bodies_that_were_a_500_are_a_400_after_a_run_started(client, lab, body, field):
+    ws, sid, r = open_session(client, {"epochs": 100000, "n_samples": 20})
+    ws.send_json({"type": "play"})
+    wait_for(ws, lambda m: m.get("state") == "running")
+    r = client.post(f"/api/session/{sid}/settings", content=body, headers=JSON)
+    assert r.status_code == 400 and r.json()["field"] == field, r.text
+    assert "\n" not in r.json()["error"]  # one line
+    assert lab.sessions[sid].runs == 1 and lab.sessions[sid].run.state == "running"
     leave(ws)
 
 
@@ -202,6 +243,7 @@ def test_step_mode_numbers_are_explains(client, capsys):
     leave(ws)
 
 
+CSV_TYPE = {"content-type": "text/csv"}
 CSV = "a,b,label\n" + "".join(f"{i % 7},{(i * 3) % 5},{int(i % 7 > 3)}\n" for i in range(60))
 
 
@@ -210,28 +252,37 @@ def test_uploaded_csv_is_read_by_the_same_reader(client, tmp_path):
     from nnscratch.errors import UserError
 
     ws, sid, _ = open_session(client, {})
-    r = client.post(f"/api/session/{sid}/upload?name=../../evil.csv", content=CSV.encode())
+    r = client.post(
+        f"/api/session/{sid}/upload?name=../../evil.csv", content=CSV.encode(), headers=CSV_TYPE
+    )
     assert r.status_code == 200 and r.json()["name"] == "evil.csv"  # a name, never a path
     r = client.post(f"/api/session/{sid}/settings", json={"data": "upload", "epochs": 5})
     assert r.status_code == 200, r.text
     assert r.json()["scene"]["task"] == "classification"
     assert "--data evil.csv" in client.get(f"/api/session/{sid}/command").text
     bad = "a,b\n1,2,3\n4,5\n"
-    client.post(f"/api/session/{sid}/upload?name=bad.csv", content=bad.encode())
+    client.post(f"/api/session/{sid}/upload?name=bad.csv", content=bad.encode(), headers=CSV_TYPE)
     r = client.post(f"/api/session/{sid}/settings", json={"data": "upload"})
     assert r.status_code == 400
     (tmp_path / "bad.csv").write_text(bad)
     with pytest.raises(UserError) as e:
         load_file(tmp_path / "bad.csv")
     assert r.json()["error"] == str(e.value).replace(str(tmp_path / "bad.csv"), "bad.csv")
-    assert client.post(f"/api/session/{sid}/upload?name=x.pkl", content=b"x").status_code == 400
+    assert (
+        client.post(
+            f"/api/session/{sid}/upload?name=x.pkl", content=b"x", headers=CSV_TYPE
+        ).status_code
+        == 400
+    )
     leave(ws)
 
 
 def test_upload_size_is_limited(lab, client):
     lab.max_upload = 1000
     ws, sid, _ = open_session(client, {})
-    r = client.post(f"/api/session/{sid}/upload?name=big.csv", content=b"1,2\n" * 1000)
+    r = client.post(
+        f"/api/session/{sid}/upload?name=big.csv", content=b"1,2\n" * 1000, headers=CSV_TYPE
+    )
     assert r.status_code == 413 and "smaller" in r.json()["error"]
     leave(ws)
 
@@ -278,7 +329,7 @@ def test_updates_are_coalesced(client):
 def test_tabs_have_their_own_runs_a_limit_and_closing_stops(lab, client):
     a, sid_a, _ = open_session(client, {"epochs": 100000, "n_samples": 20})
     b, sid_b, _ = open_session(client, {"epochs": 3})
-    c = client.websocket_connect("/ws").__enter__()
+    c = client.websocket_connect(client.ws_url).__enter__()
     SOCKETS.append(c)
     refused = c.receive_json()
     assert refused["type"] == "refused" and "at most 2 runs" in refused["message"]
@@ -299,12 +350,17 @@ def test_tabs_have_their_own_runs_a_limit_and_closing_stops(lab, client):
 
 
 def test_a_token_guards_every_request():
-    lab = Lab(token="s3cret")
-    with TestClient(create_app(lab)) as c:
+    lab = Lab(token="s3cret", port=PORT)
+    with lab_client(lab) as c:
         assert c.get("/").status_code == 403
         assert c.get("/api/options").status_code == 403
-        assert c.get("/?token=s3cret").status_code == 200
         assert c.get("/static/lab.css").status_code == 200  # the page's own public files
+        assert c.get("/favicon.ico").status_code == 200
+        page = c.get("/?token=s3cret")  # the printed URL: the page, and a cookie for the rest
+        assert page.status_code == 200
+        cookie = page.headers["set-cookie"]
+        assert "SameSite=Strict" in cookie and "HttpOnly" in cookie
+        assert c.get("/api/options").status_code == 200
     lab.close()
 
 
@@ -370,7 +426,7 @@ def test_train_live_streams_a_command_line_run_read_only():
 
     data = prepare(TrainConfig(data="builtin:moons", model="mlp", hidden="4", epochs=20))
     feed = Feed(data, "nnscratch train ...")
-    with TestClient(create_app(Lab(watch=feed))) as c, c.websocket_connect("/ws") as ws:
+    with lab_client(Lab(watch=feed, port=PORT)) as c, c.websocket_connect(c.ws_url) as ws:
         hello = ws.receive_json()
         assert hello["type"] == "watch" and hello["scene"]["kind"] == "map"
         ws.send_json({"type": "play"})
@@ -386,13 +442,13 @@ def test_train_live_prints_its_url(capsys):
     assert "live: http://127.0.0.1:" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("host", "needs_token"), [("127.0.0.1", False), ("0.0.0.0", True)])
-def test_a_non_loopback_host_gets_a_token(monkeypatch, host, needs_token):
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_every_start_gets_a_new_token(monkeypatch, host):
     from nnscratch.run.cli.commands import lab as command
 
-    seen = {}
-    monkeypatch.setattr(command, "serve", lambda lab, *args: seen.update(token=lab.token))
+    seen = []
+    monkeypatch.setattr(command, "serve", lambda lab, *args: seen.append(lab))
     assert main(["lab", "--host", host]) in (0, None)
-    assert (seen["token"] is not None) == needs_token
-    if needs_token:
-        assert len(seen["token"]) >= 24
+    assert main(["lab", "--host", host]) in (0, None)
+    assert len(seen[0].token) >= 24 and seen[0].token != seen[1].token
+    assert seen[0].url.endswith(f":{seen[0].port}/?token={seen[0].token}")

@@ -35,12 +35,10 @@ def server():
     import uvicorn
 
     from nnscratch.lab.live.server import Lab, create_app
-    from nnscratch.run.cli.commands.lab import free_port
 
-    lab = Lab()
-    port = free_port("127.0.0.1")
+    lab = Lab()  # a free loopback port and a token: the browser opens the printed URL
     config = uvicorn.Config(
-        create_app(lab), host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+        create_app(lab), host=lab.host, port=lab.port, log_level="warning", ws="websockets-sansio"
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -49,7 +47,7 @@ def server():
         if srv.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/", lab
+    yield lab.url, lab
     srv.should_exit = True
     thread.join(10)
     lab.close()

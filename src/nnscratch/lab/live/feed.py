@@ -113,15 +113,14 @@ def start(data: Prepared, command: str, host: str = "127.0.0.1") -> tuple[Feed, 
     import uvicorn
 
     from nnscratch.lab.live.server import Lab, create_app
-    from nnscratch.run.cli.commands.lab import free_port
 
     feed = Feed(data, command)
-    port = free_port(host)
+    lab = Lab(host=host, watch=feed)  # a free port, a new token
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(Lab(watch=feed)),
+            create_app(lab),
             host=host,
-            port=port,
+            port=lab.port,
             log_level="warning",
             ws="websockets-sansio",
         )
@@ -130,7 +129,7 @@ def start(data: Prepared, command: str, host: str = "127.0.0.1") -> tuple[Feed, 
     thread.start()
     while not server.started and thread.is_alive():
         time.sleep(0.02)
-    click.echo(f"live: http://{host}:{port}/  (read-only page of this run)", err=True)
+    click.echo(f"live: {lab.url}  (read-only page of this run)", err=True)
 
     def stop(linger: float = 0.3) -> None:
         time.sleep(linger)  # the last frame reaches the open tabs

@@ -9,8 +9,9 @@
     GET  /api/session/ID/download   the run folder (the `train --out` format) as a zip
     GET  /api/session/ID/export     the run as a standalone PyTorch script (?style=raw or nn)
 
-A non-loopback host needs ``?token=...`` on every request (printed at start). Closing the tab
-closes its socket, which stops its run and deletes its folder.
+Every request passes `guard.Guard` first (Host, Origin, the per-start token); a body must say
+its type (``application/json``, ``text/csv``). Closing the tab closes its socket, which stops
+its run and deletes its folder.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from nnscratch.errors import UserError
+from nnscratch.lab.live.guard import Guard
 from nnscratch.lab.live.session import ENDED, RATE, Session
 from nnscratch.lab.live.settings import SettingError, field_of, parse
 from nnscratch.run.checkpoint import is_run
@@ -44,6 +46,7 @@ MAX_UPLOAD = 2 * 1024 * 1024  # bytes: a CSV larger than this is refused (413)
 MAX_RUNS = 4  # tabs training at once
 COMMANDS = ("play", "pause", "step", "phase", "reset", "stop", "speed")
 MAX_RECORDS_PER_FRAME = 2000
+PRIVATE = (".nnscratch.lock",)  # in the run folder, but not the user's: left out of the zip
 
 
 def error(message: str, field: str | None = None, status: int = 400) -> JSONResponse:
@@ -51,20 +54,32 @@ def error(message: str, field: str | None = None, status: int = 400) -> JSONResp
 
 
 class Lab:
-    """The server's state: the open sessions, the token, the limits."""
+    """The server's state: where it listens, its token, the open sessions, the limits."""
 
     def __init__(
         self,
+        host: str = "127.0.0.1",
+        port: int = 0,
         token: str | None = None,
         max_runs: int = MAX_RUNS,
         rate: float = RATE,
         max_upload: int = MAX_UPLOAD,
         watch: Any = None,
     ) -> None:
-        self.token, self.max_runs, self.rate, self.max_upload = token, max_runs, rate, max_upload
+        from nnscratch.run.cli.commands.lab import free_port
+
+        self.host, self.port = host, port or free_port(host)
+        self.token = token or secrets.token_urlsafe(24)  # a new one at every start
+        self.max_runs, self.rate, self.max_upload = max_runs, rate, max_upload
         self.sessions: dict[str, Session] = {}
         self.root = Path(tempfile.mkdtemp(prefix="nnscratch-lab-"))
         self.watch = watch  # a read-only `Feed` for `train --live`, or None
+
+    @property
+    def url(self) -> str:
+        """The page's address, with the token: the one URL that opens it."""
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{shown}:{self.port}/?token={self.token}"
 
     def session(self, sid: str) -> Session | None:
         return self.sessions.get(sid)
@@ -73,6 +88,19 @@ class Lab:
         for s in list(self.sessions.values()):
             s.close()
         self.sessions.clear()
+
+
+def body_type(request: Request, expected: str) -> JSONResponse | None:
+    """415 unless the body says it is ``expected``: a foreign page cannot send a JSON or CSV
+    body without a CORS preflight (which the lab never grants), only text/plain or a form."""
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given != expected:
+        return error(f"send the body as {expected} (got {given[:60] or 'no type'})", "body", 415)
+    return None
+
+
+def no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def options() -> dict[str, Any]:
@@ -97,6 +125,9 @@ def create_app(lab: Lab) -> Starlette:
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
+    async def favicon(request: Request) -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
     async def get_options(request: Request) -> Response:
         return JSONResponse(options() | {"watch": lab.watch is not None})
 
@@ -108,12 +139,15 @@ def create_app(lab: Lab) -> Starlette:
         s = find(request)
         if isinstance(s, JSONResponse):
             return s
+        refused = body_type(request, "application/json")
+        if refused is not None:
+            return refused
         raw = await request.body()
         if len(raw) > 64 * 1024:
             return error("the settings are larger than 64 KiB", "settings", 413)
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(raw, parse_constant=no_constant)  # no NaN, no Infinity
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return error('the body must be JSON: {"field": value, ...}', "settings")
         try:
             config, extra = parse(body, has_upload=s.upload_path.exists())
@@ -143,15 +177,21 @@ def create_app(lab: Lab) -> Starlette:
         name = Path(request.query_params.get("name", "upload.csv")).name[:100] or "upload.csv"
         if not name.lower().endswith(".csv"):
             return error(f"{name}: upload a .csv file (a text table with a header row)", "file")
+        refused = body_type(request, "text/csv")
+        if refused is not None:
+            return refused
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > lab.max_upload:
-                return error(
-                    f"{name}: larger than {lab.max_upload // 1024} KiB; upload a smaller CSV",
-                    "file",
-                    413,
-                )
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > lab.max_upload:
+                    return error(
+                        f"{name}: larger than {lab.max_upload // 1024} KiB; upload a smaller CSV",
+                        "file",
+                        413,
+                    )
+        except ClientDisconnect:  # the tab went away mid-upload: nothing stored, nothing logged
+            return error(f"{name}: the upload was interrupted", "file")
         s.upload_path.write_bytes(bytes(body))  # stored as data, read by the CSV reader only
         s.upload_name = name
         return JSONResponse({"name": name, "bytes": len(body)})
@@ -176,7 +216,7 @@ def create_app(lab: Lab) -> Starlette:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
             for path in sorted(run.folder.rglob("*")):
-                if path.is_file():
+                if path.is_file() and not path.is_symlink() and path.name not in PRIVATE:
                     z.write(path, Path("nnscratch-run") / path.relative_to(run.folder))
         headers = {"Content-Disposition": 'attachment; filename="nnscratch-run.zip"'}
         return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
@@ -199,7 +239,7 @@ def create_app(lab: Lab) -> Starlette:
         except UserError as e:
             return error(str(e).replace(str(run.folder), "the run"), "run")
         headers = {"Content-Disposition": f'attachment; filename="train_{style}.py"'}
-        return PlainTextResponse(script, headers=headers)
+        return Response(script, media_type="text/x-python; charset=utf-8", headers=headers)
 
     async def socket(ws: WebSocket) -> None:
         await ws.accept()
@@ -310,6 +350,7 @@ def create_app(lab: Lab) -> Starlette:
 
     routes = [
         Route("/", index),
+        Route("/favicon.ico", favicon),
         Route("/api/options", get_options),
         Route("/api/session/{sid}/settings", settings, methods=["POST"]),
         Route("/api/session/{sid}/upload", upload, methods=["POST"]),
@@ -326,30 +367,5 @@ def create_app(lab: Lab) -> Starlette:
         lab.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    if lab.token is not None:
-        app.add_middleware(TokenMiddleware, token=lab.token)
+    app.add_middleware(Guard, host=lab.host, port=lab.port, token=lab.token)
     return app
-
-
-class TokenMiddleware:
-    """Every HTTP request and socket must carry ``?token=...`` (compared in constant time)."""
-
-    def __init__(self, app: Any, token: str) -> None:
-        self.app, self.token = app, token
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] in ("http", "websocket") and not scope["path"].startswith("/static/"):
-            from urllib.parse import parse_qs
-
-            given = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0]
-            if not secrets.compare_digest(given, self.token):
-                if scope["type"] == "websocket":
-                    await send({"type": "websocket.close", "code": 1008})
-                    return
-                response = JSONResponse(
-                    {"error": "add ?token=... (printed at start) to the URL", "field": "token"},
-                    status_code=403,
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

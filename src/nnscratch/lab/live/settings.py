@@ -52,27 +52,38 @@ def _coerce(name: str, tp: Any, value: Any) -> Any:
     if base is bool:
         if isinstance(value, bool):
             return value
-        raise SettingError(name, f"{name} must be true or false, got {value!r}")
+        raise SettingError(name, f"{name} must be true or false, got {_short(value)}")
     if base is int:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise SettingError(name, f"{name} must be a whole number, got {value!r}")
+            raise SettingError(name, f"{name} must be a whole number, got {_short(value)}")
         try:
             number = float(value)
-        except ValueError:
-            raise SettingError(name, f"{name} must be a whole number, got {value!r}") from None
+        except (ValueError, OverflowError):
+            raise SettingError(
+                name, f"{name} must be a whole number, got {_short(value)}"
+            ) from None
         if not math.isfinite(number) or number != int(number) or abs(number) > 2**53:
-            raise SettingError(name, f"{name} must be a whole number, got {value!r}")
+            raise SettingError(name, f"{name} must be a whole number, got {_short(value)}")
         return int(number)
     if base is float:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise SettingError(name, f"{name} must be a number, got {value!r}")
+            raise SettingError(name, f"{name} must be a number, got {_short(value)}")
         try:
-            return float(value)
-        except ValueError:
-            raise SettingError(name, f"{name} must be a number, got {value!r}") from None
+            number = float(value)
+        except (ValueError, OverflowError):
+            raise SettingError(name, f"{name} must be a number, got {_short(value)}") from None
+        if not math.isfinite(number):
+            raise SettingError(name, f"{name} must be a finite number, got {_short(value)}")
+        return number
     if not isinstance(value, str) or len(value) > 200:
-        raise SettingError(name, f"{name} must be a short text, got {value!r}")
+        raise SettingError(name, f"{name} must be a short text, got {_short(value)}")
     return value
+
+
+def _short(value: Any) -> str:
+    """A value as the message shows it: its repr, on one line, at most 60 characters."""
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_data(value: str, has_upload: bool) -> None:
@@ -96,6 +107,8 @@ def parse(settings: Any, has_upload: bool = False) -> tuple[TrainConfig, dict[st
     values: dict[str, Any] = {}
     lab: dict[str, Any] = {"pitfall": "none", "speed": 0.0}
     for name, value in settings.items():
+        if isinstance(value, (dict, list)):  # no field takes one: refused by type, here
+            raise SettingError(str(name)[:60], f"{str(name)[:60]} takes a number or a text")
         if name in LAB_FIELDS:
             lab[name] = value
             continue
@@ -108,7 +121,7 @@ def parse(settings: Any, has_upload: bool = False) -> tuple[TrainConfig, dict[st
         choices = fld.metadata.get("choices")
         if choices and values[name] is not None and values[name] not in choices:
             raise SettingError(name, f"{name} must be one of {', '.join(choices)}")
-    _check_data(values.get("data", "synthetic"), has_upload)
+    _check_data(values.get("data") or "synthetic", has_upload)
     _check_lab(lab)
     config = TrainConfig(**values)
     try:
@@ -121,7 +134,7 @@ def parse(settings: Any, has_upload: bool = False) -> tuple[TrainConfig, dict[st
 def _check_lab(lab: dict[str, Any]) -> None:
     from nnscratch.lab.live.pitfalls import SWITCHES
 
-    if lab["pitfall"] not in SWITCHES:
+    if not isinstance(lab["pitfall"], str) or lab["pitfall"] not in SWITCHES:
         raise SettingError("pitfall", f"pitfall must be one of {', '.join(SWITCHES)}")
     speed = lab["speed"]
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 <= speed <= 1000:

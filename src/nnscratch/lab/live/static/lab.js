@@ -76,7 +76,7 @@ function sceneNote(s) {
 async function upload() {
   const file = $("file").files[0]; if (!file || !lab.sid) return;
   clearErrors();
-  const r = await fetch(q(`/api/session/${lab.sid}/upload?name=${encodeURIComponent(file.name)}`), { method: "POST", body: file });
+  const r = await fetch(q(`/api/session/${lab.sid}/upload?name=${encodeURIComponent(file.name)}`), { method: "POST", headers: { "Content-Type": "text/csv" }, body: file });
   const body = await r.json();
   if (!r.ok) { showError(body); return; }
   $("data").value = "upload"; await apply();

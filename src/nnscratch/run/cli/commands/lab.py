@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 def free_port(host: str) -> int:
     import socket
@@ -15,8 +13,8 @@ def free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
-def serve(lab, host: str, port: int | None, open_browser: bool, what: str = "the lab") -> None:
-    """Run uvicorn on ``host:port`` until Ctrl-C, printing the URL (with the token if any)."""
+def serve(lab, open_browser: bool, what: str = "the lab") -> None:
+    """Run uvicorn on the lab's host and port until Ctrl-C, printing its URL (with its token)."""
     import threading
     import webbrowser
 
@@ -24,13 +22,12 @@ def serve(lab, host: str, port: int | None, open_browser: bool, what: str = "the
 
     from nnscratch.lab.live.server import create_app
 
-    port = port or free_port(host)
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/" + (f"?token={lab.token}" if lab.token else "")
-    click.echo(f"{what}: {url}  (Ctrl-C to stop)")
+    click.echo(f"{what}: {lab.url}  (Ctrl-C to stop)")
     if open_browser:
-        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(lab), host=host, port=port, log_level="warning", ws="websockets-sansio")
+        threading.Timer(1.0, webbrowser.open, args=(lab.url,)).start()
+    uvicorn.run(
+        create_app(lab), host=lab.host, port=lab.port, log_level="warning", ws="websockets-sansio"
+    )
 
 
 @click.command(
@@ -44,7 +41,7 @@ def serve(lab, host: str, port: int | None, open_browser: bool, what: str = "the
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="address to listen on; any other than loopback requires the token printed at start",
+    help="address to listen on (the printed URL carries a token: open that one)",
 )
 @click.option("--open", "open_browser", is_flag=True, help="open the page in the default browser")
 @click.option(
@@ -55,13 +52,10 @@ def serve(lab, host: str, port: int | None, open_browser: bool, what: str = "the
     help="tabs that may train at once",
 )
 def command(port: int, host: str, open_browser: bool, max_runs: int) -> None:
-    import secrets
-
     from nnscratch.lab.live.server import Lab
 
-    token = None if host in LOOPBACK else secrets.token_urlsafe(24)
-    lab = Lab(token=token, max_runs=max_runs)
+    lab = Lab(host=host, port=port, max_runs=max_runs)  # a new token at every start
     try:
-        serve(lab, host, port or None, open_browser)
+        serve(lab, open_browser)
     finally:
         lab.close()
