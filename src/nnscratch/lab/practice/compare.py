@@ -181,12 +181,17 @@ def fits(mistake: Mistake, ctx: Context, wrong: set[tuple[str, str]]) -> bool:
 
 
 def error_line(mistake: Mistake, got: Observed) -> int | None:
+    """The learner's line for ``mistake``: the line that raised its exception, else its
+    function's definition, else the line of the first exception (a general mistake's)."""
     if mistake.raised is not None:
         kind = mistake.raised[0]
         for e in got.errors.values():
             if e["type"] == kind and e["line"] is not None:
                 return e["line"]
-    return got.lines.get(mistake.function)
+    if mistake.function in got.lines:
+        return got.lines[mistake.function]
+    error = first_error(got)
+    return error["line"] if error is not None else None
 
 
 def first_error(got: Observed) -> dict[str, Any] | None:

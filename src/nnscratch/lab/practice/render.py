@@ -45,7 +45,10 @@ def to_text(report: Report, filename: str) -> str:
         out += wrap(f"mistake {m.id}{where}: {m.why}", "")
         out += wrap(f"hint: {m.hint}", "  ")
     if report.error is not None and report.error.get("traceback"):
-        out += ["", "your code's traceback:", *report.error["traceback"].rstrip().splitlines()]
+        out += ["", "your code's traceback:"]
+        for line in report.error["traceback"].rstrip().splitlines():
+            long = len(line) > WIDTH and not line.startswith("  File")
+            out += wrap(line, "") if long else [line]
     if report.hints:
         out += ["", "hints:"]
         for i, hint in enumerate(report.hints, 1):

@@ -1,0 +1,261 @@
+"""Solutions for `nnscratch practice`'s tests: correct ones written in different ways, and wrong
+ones with one known mistake each (its id first), written as a learner would, not as the
+checker's own variants."""
+
+import textwrap
+
+CORRECT = {
+    "five-steps": [
+        """
+        def train_step(w, b, X, y, lr):
+            for p in (w, b):
+                if p.grad is not None:
+                    p.grad.zero_()  # reset first, zeros in place
+            pred = torch.matmul(X, w.t()) + b
+            loss = ((pred - y) ** 2).sum() / X.shape[0]
+            loss.backward()
+            with torch.no_grad():
+                w.sub_(lr * w.grad)
+                b.sub_(lr * b.grad)
+            return float(loss)
+        """,
+        """
+        def train_step(w, b, X, y, lr):
+            err = X @ w.T + b - y
+            loss = (err * err).mean()
+            loss.backward()
+            with torch.no_grad():
+                for p in (w, b):
+                    p -= lr * p.grad
+                    p.grad = None
+            return loss.item()
+        """,
+    ],
+    "linear-gradients": [
+        """
+        def gradients(w, b, X, y):
+            N = len(X)
+            r = torch.matmul(X, w.t()) + b - y
+            return 2 * (X * r).sum(0, keepdim=True) / N, 2 * r.mean(0)
+        """,
+        """
+        def gradients(w, b, X, y):
+            dw = torch.zeros_like(w)
+            db = torch.zeros_like(b)
+            for i in range(X.shape[0]):
+                r = (X[i] @ w[0] + b[0] - y[i, 0])
+                dw[0] += 2 * r * X[i] / X.shape[0]
+                db[0] += 2 * r / X.shape[0]
+            return dw, db
+        """,
+    ],
+    "softmax-cross-entropy": [
+        """
+        def cross_entropy(logits, targets):
+            z = logits - logits.max(dim=1, keepdim=True).values
+            logp = z - z.exp().sum(dim=1, keepdim=True).log()
+            return -logp.gather(1, targets[:, None]).mean()
+
+        def cross_entropy_grad(logits, targets):
+            z = logits - logits.max(dim=1, keepdim=True).values
+            p = z.exp() / z.exp().sum(dim=1, keepdim=True)
+            onehot = torch.zeros_like(p)
+            onehot[torch.arange(len(targets)), targets] = 1.0
+            return (p - onehot) / len(targets)
+        """,
+        """
+        def cross_entropy(logits, targets):
+            total = 0.0
+            for row, t in zip(logits, targets):
+                total = total + torch.logsumexp(row, 0) - row[t]
+            return total / len(targets)
+
+        def cross_entropy_grad(logits, targets):
+            grad = torch.softmax(logits, dim=1)
+            grad = grad - torch.eye(logits.shape[1], dtype=logits.dtype)[targets]
+            return grad / logits.shape[0]
+        """,
+    ],
+}
+
+STEP = """
+def train_step(w, b, X, y, lr):
+    loss = {loss}
+    loss.backward()
+    {update}
+    {reset}
+    return {ret}
+"""
+NO_GRAD = "with torch.no_grad():\n        w -= lr * w.grad\n        b -= lr * b.grad"
+MSE = "((X @ w.T + b - y) ** 2).mean()"
+RESET = "w.grad = None; b.grad = None"
+
+
+def step(loss=MSE, update=NO_GRAD, reset=RESET, ret="loss.item()"):
+    return STEP.format(loss=loss, update=update, reset=reset, ret=ret)
+
+
+GRADIENTS = """
+def gradients(w, b, X, y):
+    N = X.shape[0]
+    {body}
+"""
+
+
+def grads(body):
+    return GRADIENTS.format(body=textwrap.indent(textwrap.dedent(body), "    ").strip())
+
+
+CE_GRAD = """
+def cross_entropy_grad(logits, targets):
+    p = torch.softmax(logits, 1)
+    p[torch.arange(len(targets)), targets] -= 1
+    return p / len(targets)
+"""
+CE = """
+def cross_entropy(logits, targets):
+    return torch.logsumexp(logits, 1).sub(logits[torch.arange(len(targets)), targets]).mean()
+"""
+
+WRONG = [
+    # five-steps
+    ("five-steps", "not-written", "def train_step(w, b, X, y, lr):\n    raise NotImplementedError"),
+    ("five-steps", "no-zero-grad", step(reset="pass")),
+    ("five-steps", "no-zero-grad", step(reset="b.grad = None  # w is not reset")),
+    ("five-steps", "update-without-no-grad", step(update="w -= lr * w.grad; b -= lr * b.grad")),
+    (
+        "five-steps",
+        "rebind-parameter",
+        step(update="w = w.detach() - lr * w.grad; b = b.detach() - lr * b.grad", reset="pass"),
+    ),
+    (
+        "five-steps",
+        "gradient-ascent",
+        step(update="with torch.no_grad():\n        w.add_(lr * w.grad); b.add_(lr * b.grad)"),
+    ),
+    ("five-steps", "half-mse", step(loss="0.5 * ((X @ w.T + b - y) ** 2).mean()")),
+    ("five-steps", "sum-not-mean", step(loss="((X @ w.T + b - y) ** 2).sum()")),
+    ("five-steps", "returns-tensor", step(ret="loss")),
+    (
+        "five-steps",
+        "reset-before-backward",
+        """
+def train_step(w, b, X, y, lr):
+    w.grad.zero_(); b.grad.zero_()
+    loss = ((X @ w.T + b - y) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        w -= lr * w.grad; b -= lr * b.grad
+    return loss.item()
+""",
+    ),
+    # linear-gradients
+    (
+        "linear-gradients",
+        "missing-factor-2",
+        grads("r = X @ w.T + b - y\nreturn r.T @ X / N, r.mean(0)"),
+    ),
+    (
+        "linear-gradients",
+        "sum-not-mean",
+        grads("r = X @ w.T + b - y\nreturn 2 * r.T @ X, 2 * r.sum(0)"),
+    ),
+    (
+        "linear-gradients",
+        "wrong-sign",
+        grads("r = y - (X @ w.T + b)\nreturn 2 / N * (r.T @ X), 2 / N * r.sum(0)"),
+    ),
+    (
+        "linear-gradients",
+        "transposed",
+        grads("r = X @ w.T + b - y\nreturn 2 / N * X.T @ r, 2 / N * r.sum(0)"),
+    ),
+    (
+        "linear-gradients",
+        "used-autograd",
+        grads("loss = ((X @ w.T + b - y) ** 2).mean()\nloss.backward()\nreturn w.grad, b.grad"),
+    ),
+    (
+        "linear-gradients",
+        "changed-inputs",
+        grads("y -= X @ w.T + b\ny *= -2 / N\nreturn y.T @ X, y.sum(0)"),
+    ),
+    # softmax-cross-entropy
+    (
+        "softmax-cross-entropy",
+        "unstable-softmax",
+        """
+def cross_entropy(logits, targets):
+    p = logits.exp() / logits.exp().sum(1, keepdim=True)
+    return -p[torch.arange(len(targets)), targets].log().mean()
+"""
+        + CE_GRAD,
+    ),
+    (
+        "softmax-cross-entropy",
+        "wrong-axis",
+        """
+def cross_entropy(logits, targets):
+    logp = torch.log_softmax(logits, dim=0)
+    return -logp[torch.arange(len(targets)), targets].mean()
+
+def cross_entropy_grad(logits, targets):
+    p = torch.softmax(logits, dim=0)
+    p[torch.arange(len(targets)), targets] -= 1
+    return p / len(targets)
+""",
+    ),
+    (
+        "softmax-cross-entropy",
+        "sum-not-mean",
+        """
+def cross_entropy(logits, targets):
+    return (torch.logsumexp(logits, 1) - logits[torch.arange(len(targets)), targets]).sum()
+
+def cross_entropy_grad(logits, targets):
+    p = torch.softmax(logits, 1)
+    p[torch.arange(len(targets)), targets] -= 1
+    return p
+""",
+    ),
+    (
+        "softmax-cross-entropy",
+        "forgot-one-hot",
+        CE
+        + "\ndef cross_entropy_grad(logits, targets):\n    return torch.softmax(logits, 1) / len(targets)\n",
+    ),
+    (
+        "softmax-cross-entropy",
+        "wrong-sign",
+        CE
+        + """
+def cross_entropy_grad(logits, targets):
+    onehot = torch.nn.functional.one_hot(targets, logits.shape[1]).to(logits.dtype)
+    return (onehot - torch.softmax(logits, 1)) / len(targets)
+""",
+    ),
+    (
+        "softmax-cross-entropy",
+        "index-columns",
+        """
+def cross_entropy(logits, targets):
+    return (torch.logsumexp(logits, 1, keepdim=True) - logits[:, targets]).mean()
+"""
+        + CE_GRAD,
+    ),
+    (
+        "softmax-cross-entropy",
+        "changed-inputs",
+        """
+def cross_entropy(logits, targets):
+    logits -= logits.max(1, keepdim=True).values
+    return (logits.exp().sum(1).log() - logits[torch.arange(len(targets)), targets]).mean()
+"""
+        + CE_GRAD,
+    ),
+]
+
+
+def source(code: str) -> str:
+    """A whole solution file: torch imported, the code dedented."""
+    return "import torch\n\n" + textwrap.dedent(code).strip() + "\n"
