@@ -56,7 +56,7 @@ class Trial:
     params: Params
 
 
-Predict = Callable[["Context"], "Observed | None"]
+Predict = Callable[["Context"], "Observed | list[Observed]"]  # a list: any one may fit
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,9 @@ def transposed(quantities: tuple[str, ...]) -> Predict:
 def variant(**replaced: Callable[..., Any]) -> Predict:
     """A prediction: the probe run on the reference with ``replaced`` functions."""
     return lambda ctx: ctx.variant(**replaced)
+
+
+def variants(*alternatives: dict[str, Callable[..., Any]]) -> Predict:
+    """Predictions, any one of which may fit: the probe run on each alternative variant (the
+    mistake made in one function or another, for one parameter or all)."""
+    return lambda ctx: [ctx.variant(**replaced) for replaced in alternatives]

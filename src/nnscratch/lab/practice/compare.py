@@ -173,11 +173,14 @@ def fits(mistake: Mistake, ctx: Context, wrong: set[tuple[str, str]]) -> bool:
         )
     if mistake.broken is not None:
         return mistake.broken(got)
-    predicted = mistake.predict(ctx)
-    if predicted is None or not wrong:
+    if not wrong:
         return False
-    table = cells(ctx.exercise, got, predicted)
-    return all(table.get(key, Cell(WRONG)).ok for key in wrong)
+    predicted = mistake.predict(ctx)
+    for candidate in predicted if isinstance(predicted, list) else [predicted]:
+        table = cells(ctx.exercise, got, candidate)
+        if all(table.get(key, Cell(WRONG)).ok for key in wrong):
+            return True
+    return False
 
 
 def error_line(mistake: Mistake, got: Observed) -> int | None:

@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import torch
 
-from nnscratch.lab.practice.base import Exercise, Mistake, Params, Seen, Trial, variant
+from nnscratch.lab.practice.base import (
+    Exercise,
+    Mistake,
+    Params,
+    Seen,
+    Trial,
+    variant,
+    variants,
+)
 from nnscratch.lab.practice.observe import keep
 
 STEPS = 3
@@ -97,13 +105,21 @@ def probe(fns, params: Params, seen: Seen) -> None:
 # Wrong variants: the reference with one step changed (the mistakes' mathematics).
 
 
-def without_reset(w, b, X, y, lr):
-    loss = ((X @ w.T + b - y) ** 2).mean()
-    loss.backward()  # adds onto the previous calls' gradients: their running sum
-    with torch.no_grad():
-        w -= lr * w.grad
-        b -= lr * b.grad
-    return loss.item()
+def without_reset(*reset: str):
+    """The step with the reset left out, except for the parameters named in ``reset``."""
+
+    def step(w, b, X, y, lr):
+        loss = ((X @ w.T + b - y) ** 2).mean()
+        loss.backward()  # adds onto the previous calls' gradients: their running sum
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+        for name, p in (("w", w), ("b", b)):
+            if name in reset:
+                p.grad = None
+        return loss.item()
+
+    return step
 
 
 def rebinding(w, b, X, y, lr):
@@ -178,7 +194,7 @@ MISTAKES = (
         "backward adds into .grad and nothing reset it.",
         "after the update, `w.grad = None` and `b.grad = None` (or `.zero_()`); see "
         "`nnscratch pitfalls no-zero-grad`.",
-        predict=variant(train_step=without_reset),
+        predict=variants(*({"train_step": without_reset(*kept)} for kept in ((), ("w",), ("b",)))),
     ),
     Mistake(
         "rebind-parameter",
