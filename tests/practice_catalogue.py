@@ -259,3 +259,101 @@ def cross_entropy(logits, targets):
 def source(code: str) -> str:
     """A whole solution file: torch imported, the code dedented."""
     return "import torch\n\n" + textwrap.dedent(code).strip() + "\n"
+
+
+CORRECT["parameters"] = [
+    """
+    import math
+
+    def make_parameters(in_features, out_features):
+        k = 1 / math.sqrt(in_features)
+        w = torch.empty(out_features, in_features).uniform_(-k, k).requires_grad_()
+        b = torch.empty(out_features).uniform_(-k, k).requires_grad_()
+        return w, b
+    """,
+    """
+    def make_parameters(in_features, out_features):
+        k = in_features ** -0.5
+        w = torch.rand(out_features, in_features) * (2 * k) - k
+        b = torch.rand(out_features) * (2 * k) - k
+        w.requires_grad = True
+        b.requires_grad = True
+        return w, b
+    """,
+]
+CORRECT["forward"] = [
+    "def linear(x, w, b):\n    return torch.matmul(x, w.t()) + b",
+    """
+    def linear(x, w, b):
+        out = torch.zeros(x.shape[0], w.shape[0], dtype=x.dtype)
+        for j in range(w.shape[0]):
+            out[:, j] = (x * w[j]).sum(1) + b[j]
+        return out
+    """,
+]
+CORRECT["mse"] = [
+    "def mse_loss(pred, y):\n    d = pred - y.view_as(pred)\n    return (d * d).sum() / d.numel()",
+    "def mse_loss(pred, y):\n    return ((pred.flatten() - y.flatten()) ** 2).mean()",
+]
+
+PARAMS = """
+def make_parameters(in_features, out_features):
+    k = {k}
+    w = {w}
+    b = {b}
+    return {ret}
+"""
+
+
+def params(k="in_features ** -0.5", w=None, b=None, ret="w.requires_grad_(), b.requires_grad_()"):
+    w = w or "(torch.rand(out_features, in_features) * 2 - 1) * k"
+    b = b or "(torch.rand(out_features) * 2 - 1) * k"
+    return PARAMS.format(k=k, w=w, b=b, ret=ret)
+
+
+WRONG += [
+    (
+        "parameters",
+        "transposed-shape",
+        params(w="(torch.rand(in_features, out_features) * 2 - 1) * k"),
+    ),
+    (
+        "parameters",
+        "not-leaf",
+        params(
+            w="(torch.rand(out_features, in_features, requires_grad=True) * 2 - 1) * k",
+            ret="w, b.requires_grad_()",
+        ),
+    ),
+    ("parameters", "no-requires-grad", params(ret="w, b")),
+    ("parameters", "fan-out-bound", params(k="1 / out_features ** 0.5")),
+    ("parameters", "bound-one-over-fan-in", params(k="1 / in_features")),
+    ("parameters", "zero-bias", params(b="torch.zeros(out_features)")),
+    ("parameters", "normal-init", params(w="torch.randn(out_features, in_features)")),
+    ("forward", "transposed", "def linear(x, w, b):\n    return x @ w + b"),
+    ("forward", "missing-bias", "def linear(x, w, b):\n    return torch.mm(x, w.T)"),
+    ("forward", "elementwise-product", "def linear(x, w, b):\n    return w * x + b"),
+    ("forward", "bias-per-row", "def linear(x, w, b):\n    return x @ w.T + b.unsqueeze(1)"),
+    ("forward", "changed-inputs", "def linear(x, w, b):\n    return x @ w.t_() + b"),
+    ("mse", "broadcast-n-by-n", "def mse_loss(pred, y):\n    return ((pred - y) ** 2).mean()"),
+    (
+        "mse",
+        "half-mse",
+        "def mse_loss(pred, y):\n    return ((pred - y.reshape(pred.shape)) ** 2).mean() / 2",
+    ),
+    (
+        "mse",
+        "sum-not-mean",
+        "def mse_loss(pred, y):\n    return ((pred - y.reshape(pred.shape)) ** 2).sum()",
+    ),
+    (
+        "mse",
+        "root-mse",
+        "def mse_loss(pred, y):\n    return ((pred - y.view_as(pred)) ** 2).mean().sqrt()",
+    ),
+    (
+        "mse",
+        "square-of-mean",
+        "def mse_loss(pred, y):\n    return (pred - y.view_as(pred)).mean() ** 2",
+    ),
+]

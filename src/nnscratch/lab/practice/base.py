@@ -148,3 +148,20 @@ def variants(*alternatives: dict[str, Callable[..., Any]]) -> Predict:
     """Predictions, any one of which may fit: the probe run on each alternative variant (the
     mistake made in one function or another, for one parameter or all)."""
     return lambda ctx: [ctx.variant(**replaced) for replaced in alternatives]
+
+
+def template(name: str, task: str, see: str, body: str, main: str) -> str:
+    """The file `practice start` writes: the task, ``EXERCISE``, the functions to write
+    (``body``: each raising NotImplementedError) and a ``__main__`` part that calls them."""
+    return (
+        f'"""nnscratch practice: {name}.\n\n{task.strip()}\n\n'
+        "Check it with:   nnscratch practice check THIS_FILE.py\n"
+        f'See it done:     {see}\n"""\n\nimport torch\n\n'
+        f'EXERCISE = "{name}"  # which exercise this file is: keep this line\n\n\n'
+        f'{body.strip()}\n\n\nif __name__ == "__main__":\n{main.rstrip()}\n'
+    )
+
+
+def flag_changed(quantity: str) -> Callable[[Observed], bool]:
+    """A check on the learner's run alone: the flag ``quantity`` was False in some trial."""
+    return lambda got: any(s.get(quantity) is False for s in got.trials.values())

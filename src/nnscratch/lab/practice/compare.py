@@ -178,9 +178,20 @@ def fits(mistake: Mistake, ctx: Context, wrong: set[tuple[str, str]]) -> bool:
     predicted = mistake.predict(ctx)
     for candidate in predicted if isinstance(predicted, list) else [predicted]:
         table = cells(ctx.exercise, got, candidate)
-        if all(table.get(key, Cell(WRONG)).ok for key in wrong):
+        if all(explained(key, table, got, candidate) for key in wrong):
             return True
     return False
+
+
+def explained(key: tuple[str, str], table: dict, got: Observed, predicted: Observed) -> bool:
+    """Whether the learner's ``key`` is what ``predicted`` holds there: the same value, or
+    missing from both (the same exception came first)."""
+    if key in table:
+        return table[key].ok
+    label, quantity = key
+    return quantity not in got.trials.get(label, {}) and (
+        quantity not in predicted.trials.get(label, {})
+    )
 
 
 def error_line(mistake: Mistake, got: Observed) -> int | None:
