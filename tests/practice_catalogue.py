@@ -357,3 +357,95 @@ WRONG += [
         "def mse_loss(pred, y):\n    return (pred - y.view_as(pred)).mean() ** 2",
     ),
 ]
+
+CORRECT["sgd-momentum"] = [
+    """
+    def sgd_momentum_step(p, grad, buf, lr, momentum):
+        if buf is None:
+            buf = torch.clone(grad).detach()
+        else:
+            buf.mul_(momentum).add_(grad)
+        p.add_(buf, alpha=-lr)
+        return buf
+    """,
+    """
+    def sgd_momentum_step(p, grad, buf, lr, momentum):
+        new = grad if buf is None else grad + momentum * buf
+        p.sub_(lr * new)
+        return new.clone()
+    """,
+]
+CORRECT["adam"] = [
+    """
+    def adam_step(p, grad, m, v, t, lr, betas, eps):
+        b1, b2 = betas
+        m.mul_(b1).add_(grad, alpha=1 - b1)
+        v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        step = lr / (1 - b1 ** t)
+        denom = (v.sqrt() / (1 - b2 ** t) ** 0.5).add_(eps)
+        p.addcdiv_(m, denom, value=-step)
+        return m, v
+    """,
+    """
+    import math
+
+    def adam_step(p, grad, m, v, t, lr, betas, eps):
+        m = betas[0] * m + (1 - betas[0]) * grad
+        v = betas[1] * v + (1 - betas[1]) * grad * grad
+        mhat, vhat = m / (1 - math.pow(betas[0], t)), v / (1 - math.pow(betas[1], t))
+        p -= lr * mhat / (torch.sqrt(vhat) + eps)
+        return m, v
+    """,
+]
+
+SGD = """
+def sgd_momentum_step(p, grad, buf, lr, momentum):
+    {body}
+    return buf
+"""
+
+
+def sgd(body):
+    return SGD.format(body=textwrap.indent(textwrap.dedent(body), "    ").strip())
+
+
+ADAM = """
+def adam_step(p, grad, m, v, t, lr, betas, eps):
+    b1, b2 = betas
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * {g2}
+    m_hat, v_hat = {hats}
+    p -= lr * m_hat / {denominator}
+    return m, v
+"""
+HATS = "m / (1 - b1 ** t), v / (1 - b2 ** t)"
+
+
+def adam(g2="grad ** 2", hats=HATS, denominator="(v_hat.sqrt() + eps)"):
+    return ADAM.format(g2=g2, hats=hats, denominator=denominator)
+
+
+WRONG += [
+    (
+        "sgd-momentum",
+        "lr-inside-buffer",
+        sgd("buf = lr * grad if buf is None else momentum * buf + lr * grad\np -= buf"),
+    ),
+    (
+        "sgd-momentum",
+        "dampened-momentum",
+        sgd(
+            "buf = torch.zeros_like(p) if buf is None else buf\nbuf = momentum * buf + (1 - momentum) * grad\np -= lr * buf"
+        ),
+    ),
+    ("sgd-momentum", "no-momentum", sgd("p -= lr * grad\nbuf = None")),
+    (
+        "sgd-momentum",
+        "rebind-parameter",
+        sgd("buf = grad if buf is None else momentum * buf + grad\np = p - lr * buf"),
+    ),
+    ("adam", "no-bias-correction", adam(hats="m, v")),
+    ("adam", "eps-inside-sqrt", adam(denominator="torch.sqrt(v_hat + eps)")),
+    ("adam", "step-off-by-one", adam(hats="m / (1 - b1 ** (t + 1)), v / (1 - b2 ** (t + 1))")),
+    ("adam", "v-not-squared", adam(g2="grad")),
+]
