@@ -449,3 +449,127 @@ WRONG += [
     ("adam", "step-off-by-one", adam(hats="m / (1 - b1 ** (t + 1)), v / (1 - b2 ** (t + 1))")),
     ("adam", "v-not-squared", adam(g2="grad")),
 ]
+
+CORRECT["attention"] = [
+    """
+    import math
+
+    def causal_self_attention(x, w_q, w_k, w_v):
+        q, k, v = x @ w_q.T, x @ w_k.T, x @ w_v.T
+        T = x.shape[1]
+        att = (q @ k.transpose(1, 2)) / math.sqrt(q.shape[-1])
+        mask = torch.tril(torch.ones(T, T)) == 0
+        att = att.masked_fill(mask, float("-inf"))
+        return torch.softmax(att, dim=-1) @ v
+    """,
+    """
+    def causal_self_attention(x, w_q, w_k, w_v):
+        q = torch.einsum("btc,dc->btd", x, w_q)
+        k = torch.einsum("btc,dc->btd", x, w_k)
+        v = torch.einsum("btc,dc->btd", x, w_v)
+        B, T, d = q.shape
+        y = torch.zeros(B, T, d, dtype=x.dtype)
+        for i in range(T):
+            s = torch.einsum("bd,bjd->bj", q[:, i], k[:, : i + 1]) / d ** 0.5
+            y[:, i] = torch.einsum("bj,bjd->bd", s.softmax(-1), v[:, : i + 1])
+        return y
+    """,
+]
+CORRECT["batchnorm"] = [
+    """
+    def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+        if training:
+            mu = x.mean(dim=0)
+            var = ((x - mu) ** 2).mean(dim=0)
+            n = x.shape[0]
+            with torch.no_grad():
+                running_mean.copy_((1 - momentum) * running_mean + momentum * mu)
+                running_var.copy_((1 - momentum) * running_var + momentum * var * n / (n - 1))
+        else:
+            mu, var = running_mean, running_var
+        return (x - mu) / torch.sqrt(var + eps) * gamma + beta
+    """,
+    """
+    def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+        if not training:
+            return gamma * (x - running_mean) * torch.rsqrt(running_var + eps) + beta
+        mu, var = x.mean(0), x.var(0, correction=0)
+        running_mean.lerp_(mu, momentum)
+        running_var.lerp_(x.var(0, correction=1), momentum)
+        return gamma * (x - mu) * torch.rsqrt(var + eps) + beta
+    """,
+]
+
+ATTENTION = """
+import math
+
+def causal_self_attention(x, w_q, w_k, w_v):
+    q, k, v = x @ w_q.T, x @ w_k.T, x @ w_v.T
+    d, T = q.shape[-1], x.shape[1]
+    scores = {scores}
+    {mask}
+    return torch.softmax(scores, dim={dim}) @ v
+"""
+SCALED = "q @ k.transpose(-2, -1) / math.sqrt(d)"
+MASK = "scores = scores.masked_fill(torch.triu(torch.ones(T, T), diagonal={diagonal}).bool(), -math.inf)"
+
+
+def attention(scores=SCALED, diagonal=1, dim=-1, mask=None):
+    mask = MASK.format(diagonal=diagonal) if mask is None else mask
+    return ATTENTION.format(scores=scores, mask=mask, dim=dim)
+
+
+BATCHNORM = """
+def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    if not training:
+        {evaluation}
+    n = x.shape[0]
+    mean, var = x.mean(0), x.var(0, unbiased=False)
+    {update}
+    return gamma * (x - mean) / {root} + beta
+"""
+EVAL = "return gamma * (x - running_mean) / torch.sqrt(running_var + eps) + beta"
+UPDATE = "running_mean.mul_(1 - momentum).add_(momentum * mean)\n    running_var.mul_(1 - momentum).add_(momentum * {kept})"
+
+
+def batchnorm(evaluation=EVAL, update=None, root="torch.sqrt(var + eps)", kept="var * n / (n - 1)"):
+    update = UPDATE.format(kept=kept) if update is None else update
+    return BATCHNORM.format(evaluation=evaluation, update=update, root=root)
+
+
+WRONG += [
+    ("attention", "no-scale", attention(scores="q @ k.transpose(-2, -1)")),
+    ("attention", "scale-by-d", attention(scores="q @ k.transpose(-2, -1) / d")),
+    ("attention", "mask-hides-self", attention(diagonal=0)),
+    ("attention", "mask-sees-next", attention(diagonal=2)),
+    ("attention", "no-mask", attention(mask="pass")),
+    ("attention", "softmax-wrong-axis", attention(dim=1)),
+    ("batchnorm", "biased-running-var", batchnorm(kept="var")),
+    (
+        "batchnorm",
+        "unbiased-normalisation",
+        batchnorm(root="x.std(0)".join(["(", " ** 2 + eps) ** 0.5"])),
+    ),
+    (
+        "batchnorm",
+        "batch-stats-in-eval",
+        batchnorm(
+            evaluation="return gamma * (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + eps) + beta"
+        ),
+    ),
+    (
+        "batchnorm",
+        "momentum-reversed",
+        batchnorm(
+            update="running_mean.mul_(momentum).add_((1 - momentum) * mean)\n    running_var.mul_(momentum).add_((1 - momentum) * var * n / (n - 1))"
+        ),
+    ),
+    ("batchnorm", "eps-outside-sqrt", batchnorm(root="(var.sqrt() + eps)")),
+    (
+        "batchnorm",
+        "running-stats-rebound",
+        batchnorm(
+            update="running_mean = 0.9 * running_mean + 0.1 * mean\n    running_var = 0.9 * running_var + 0.1 * var * n / (n - 1)"
+        ),
+    ),
+]

@@ -108,6 +108,8 @@ def compare(got: Any, want: Any, rtol: float, atol: float) -> Cell:
         return Cell(NOT_RUN)
     numeric = isinstance(want, torch.Tensor) or is_number(want)
     if not numeric:
+        if isinstance(got, torch.Tensor) or type(got) is not type(want):
+            return Cell(WRONG, note=f"got {shape_of(got)}, expected {want!r}")
         return Cell(EXACT) if got == want else Cell(WRONG, note=f"got {got!r}, expected {want!r}")
     if not (isinstance(got, torch.Tensor) or is_number(got)):
         return Cell(WRONG, note=f"returned {type(got).__name__}, expected a number")
