@@ -573,3 +573,163 @@ WRONG += [
         ),
     ),
 ]
+
+CORRECT["minibatches"] = [
+    """
+    def epoch_batches(n, batch_size, generator, drop_last):
+        torch.randint(-(2**63), 2**63 - 1, (), generator=generator)  # DataLoader's base seed
+        perm = torch.randperm(n, generator=generator).tolist()
+        torch.randperm(n, generator=generator)
+        out = []
+        for start in range(0, n, batch_size):
+            batch = perm[start : start + batch_size]
+            if len(batch) < batch_size and drop_last:
+                break
+            out.append(torch.tensor(batch))
+        return out
+    """,
+    """
+    def epoch_batches(n, batch_size, generator, drop_last):
+        torch.empty((), dtype=torch.int64).random_(generator=generator)
+        perm, _ = torch.randperm(n, generator=generator), torch.randperm(n, generator=generator)
+        chunks = list(perm.split(batch_size))
+        if drop_last and len(chunks[-1]) < batch_size:
+            chunks.pop()
+        return chunks
+    """,
+]
+CORRECT["mlp-backward"] = [
+    """
+    def mlp_backward(x, targets, W1, b1, W2, b2):
+        h = x @ W1.T + b1
+        a = torch.tanh(h)
+        z = a @ W2.T + b2
+        N = x.shape[0]
+        dz = torch.softmax(z, 1)
+        dz[range(N), targets] -= 1
+        dz /= N
+        da = dz @ W2
+        dh = (1 - torch.tanh(h) ** 2) * da
+        return dict(dz=dz, dW2=dz.T @ a, db2=dz.sum(0), da=da, dh=dh, dW1=dh.T @ x, db1=dh.sum(0))
+    """,
+    """
+    def mlp_backward(x, targets, W1, b1, W2, b2):
+        N = len(targets)
+        a = torch.tanh(torch.addmm(b1, x, W1.t()))
+        z = torch.addmm(b2, a, W2.t())
+        onehot = torch.zeros_like(z).scatter_(1, targets[:, None], 1.0)
+        dz = (z.softmax(-1) - onehot) / N
+        da = torch.mm(dz, W2)
+        dh = da - da * a * a
+        return {"dz": dz, "dW2": torch.einsum("nc,nh->ch", dz, a), "db2": dz.sum(0),
+                "da": da, "dh": dh, "dW1": torch.einsum("nh,nd->hd", dh, x), "db1": dh.sum(0)}
+    """,
+]
+CORRECT["conv2d"] = [
+    """
+    def conv2d(x, weight, bias, stride, padding):
+        N, C, H, W = x.shape
+        O, _, kh, kw = weight.shape
+        x = torch.nn.functional.pad(x, (padding,) * 4)
+        Ho = (H + 2 * padding - kh) // stride + 1
+        Wo = (W + 2 * padding - kw) // stride + 1
+        out = torch.empty(N, O, Ho, Wo, dtype=x.dtype)
+        for i in range(Ho):
+            for j in range(Wo):
+                window = x[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+                out[:, :, i, j] = torch.einsum("nchw,ochw->no", window, weight) + bias
+        return out
+    """,
+    """
+    def conv2d(x, weight, bias, stride, padding):
+        N = x.shape[0]
+        O, C, kh, kw = weight.shape
+        xp = torch.zeros(N, C, x.shape[2] + 2 * padding, x.shape[3] + 2 * padding, dtype=x.dtype)
+        xp[:, :, padding : padding + x.shape[2], padding : padding + x.shape[3]] = x
+        cols = torch.nn.functional.unfold(xp, (kh, kw), stride=stride)  # (N, C*kh*kw, L)
+        Ho = (xp.shape[2] - kh) // stride + 1
+        out = weight.view(O, -1) @ cols + bias.view(1, O, 1)
+        return out.view(N, O, Ho, -1)
+    """,
+]
+
+BATCHES = """
+def epoch_batches(n, batch_size, generator, drop_last):
+    {draws}
+    {order}
+    stop = {stop}
+    return [order[i : i + batch_size] for i in range(0, stop, batch_size)]
+"""
+DRAWS = "torch.empty((), dtype=torch.int64).random_(generator=generator)"
+ORDER = "order = torch.randperm(n, generator=generator); torch.randperm(n, generator=generator)"
+STOP = "n - n % batch_size if drop_last else n"
+
+
+def epoch(draws=DRAWS, order=ORDER, stop=STOP):
+    return BATCHES.format(draws=draws, order=order, stop=stop)
+
+
+MLP = """
+def mlp_backward(x, targets, W1, b1, W2, b2):
+    N = x.shape[0]
+    h = x @ W1.T + b1
+    a = h.tanh()
+    z = a @ W2.T + b2
+    dz = z.softmax(1)
+    dz[torch.arange(N), targets] -= 1
+    dz = dz / {n}
+    da = dz @ W2
+    dh = {dh}
+    return {{"dz": dz, "dW2": {dW2}, "db2": {db2}, "da": da, "dh": dh, "dW1": {dW1}, "db1": {db1}}}
+"""
+
+
+def mlp(
+    n="N", dh="da * (1 - a ** 2)", dW2="dz.T @ a", db2="dz.sum(0)", dW1="dh.T @ x", db1="dh.sum(0)"
+):
+    return MLP.format(n=n, dh=dh, dW2=dW2, db2=db2, dW1=dW1, db1=db1)
+
+
+CONV = """
+def conv2d(x, weight, bias, stride, padding):
+    N, C, H, W = x.shape
+    O, _, kh, kw = weight.shape
+    xp = torch.zeros(N, C, H + 2 * {p}, W + 2 * {p}, dtype=x.dtype)
+    xp[:, :, {p} : {p} + H, {p} : {p} + W] = x
+    win = xp.unfold(2, kh, {s}).unfold(3, kw, {s})
+    Ho, Wo = win.shape[2], win.shape[3]
+    cols = win.permute({perm}).reshape(N, Ho * Wo, -1)
+    out = cols @ {kernel}.reshape(O, -1).T {bias}
+    return out.permute(0, 2, 1).reshape(N, O, Ho, Wo)
+"""
+
+
+def conv(p="padding", s="stride", perm="0, 2, 3, 1, 4, 5", kernel="weight", bias="+ bias"):
+    return CONV.format(p=p, s=s, perm=perm, kernel=kernel, bias=bias)
+
+
+WRONG += [
+    ("minibatches", "no-shuffle", epoch(order="order = torch.arange(n)")),
+    (
+        "minibatches",
+        "same-order-every-epoch",
+        epoch(draws="generator = torch.Generator().manual_seed(0)"),
+    ),
+    ("minibatches", "not-dataloaders-draws", epoch(draws="pass")),
+    ("minibatches", "drop-last-ignored", epoch(stop="n")),
+    ("minibatches", "global-generator", epoch(draws="pass", order="order = torch.randperm(n)")),
+    ("mlp-backward", "tanh-derivative-of-input", mlp(dh="da * (1 - h ** 2)")),
+    ("mlp-backward", "skipped-activation", mlp(dh="da")),
+    ("mlp-backward", "transposed", mlp(dW2="a.T @ dz")),
+    (
+        "mlp-backward",
+        "divide-twice",
+        mlp(dW2="dz.T @ a / N", db2="dz.mean(0)", dW1="dh.T @ x / N", db1="dh.mean(0)"),
+    ),
+    ("mlp-backward", "no-mean", mlp(n="1")),
+    ("conv2d", "flipped-kernel", conv(kernel="weight.flip(-1, -2)")),
+    ("conv2d", "padding-ignored", conv(p="0")),
+    ("conv2d", "stride-ignored", conv(s="1")),
+    ("conv2d", "im2col-order", conv(perm="0, 2, 3, 4, 5, 1")),
+    ("conv2d", "missing-bias", conv(bias="")),
+]
