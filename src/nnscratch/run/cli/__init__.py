@@ -28,6 +28,7 @@ SUMMARIES = {
     "sample": "Generate text with a saved character-level language model.",
     "bench": "Benchmark nnscratch against its PyTorch-abstraction equivalents.",
     "export": "Write a saved run as a standalone PyTorch script (by hand, or with nn/optim).",
+    "practice": "Exercises you write yourself: checked on seeded inputs, the mistake named.",
     "lab": "Start the live lab: a local web page that trains and shows every step as it happens.",
 }
 

@@ -1,0 +1,2 @@
+"""The exercises, one module each (found by itself: a module that defines ``EXERCISE`` and
+``ORDER``), from the seed up."""

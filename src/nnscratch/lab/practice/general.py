@@ -1,0 +1,70 @@
+"""Mistakes every exercise can show: a part not written yet, memory run out, and, when nothing
+known fits, the learner's own exception (or the stop) with its line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnscratch.lab.practice.base import Mistake, Observed
+from nnscratch.lab.practice.compare import Found, first_error
+
+
+def out_of_memory(got: Observed) -> bool:
+    return any(
+        e["type"] == "MemoryError" or "can't allocate memory" in e["message"]
+        for e in got.errors.values()
+    )
+
+
+GENERAL = (
+    Mistake(
+        "not-written",
+        "",
+        "a function still raises NotImplementedError: its body is not written yet.",
+        "replace `raise NotImplementedError` with the code its docstring asks for.",
+        raised=("NotImplementedError",),
+    ),
+    Mistake(
+        "out-of-memory",
+        "",
+        "the code asked for more memory than the check allows: a tensor far larger than the "
+        "inputs, or a list that never stops growing.",
+        "every tensor here is as small as the inputs: check the shapes you create.",
+        broken=out_of_memory,
+    ),
+)
+
+FATAL = {
+    "missing": (
+        "missing-function",
+        "keep the function names (and arguments) that `nnscratch practice start` wrote.",
+    ),
+    "stopped": (
+        "cpu-time",
+        "does a loop never end? Every exercise takes well under a second of CPU time.",
+    ),
+    "SyntaxError": ("syntax-error", "fix the line shown; Python could not read the file."),
+}
+
+
+def fallback(got: Observed) -> list[Found]:
+    """No known mistake fits: the learner's exception or the stop, else 'wrong numbers'."""
+    error: dict[str, Any] | None = first_error(got)
+    if error is None:
+        return [
+            Found(
+                "wrong-values",
+                None,
+                "the numbers differ from the reference in a way no known mistake explains.",
+                "compare the table's first wrong row with the docstring's formula, by hand on a "
+                "tiny input; `--hint` gives graded hints.",
+            )
+        ]
+    kind, hint = FATAL.get(
+        error["type"], ("exception", "read the traceback: the last line of your file in it.")
+    )
+    if error["type"] in FATAL:
+        why = error["message"]
+    else:
+        why = f"{error['type']}: {error['message']}" if error["message"] else error["type"]
+    return [Found(kind, error["line"], why, hint)]

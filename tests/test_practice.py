@@ -1,0 +1,116 @@
+"""`nnscratch practice`: every reference and differently written correct solutions pass; each
+wrong solution of the catalogue gets its mistake's id first; the references match PyTorch.
+
+The catalogue runs the checker's core in this process (`observe_text` + `check`); the child
+process itself is tested in test_practice_runner.py."""
+
+import pytest
+import torch
+from practice_catalogue import CORRECT, WRONG, source
+
+from nnscratch.lab.practice import EXERCISES
+from nnscratch.lab.practice.compare import check
+from nnscratch.lab.practice.observe import observe, observe_text
+
+_REFERENCE = {}
+
+
+def reference(name):
+    """The reference's observations, once per exercise for the whole module."""
+    if name not in _REFERENCE:
+        ex = EXERCISES[name]
+        _REFERENCE[name] = observe(ex, ex.namespace())
+    return _REFERENCE[name]
+
+
+def report(name, code):
+    ex = EXERCISES[name]
+    return check(ex, observe_text(ex, source(code), "solution.py"), reference(name))
+
+
+@pytest.mark.parametrize("name", list(EXERCISES))
+def test_the_reference_passes_and_the_template_does_not(name):
+    ex = EXERCISES[name]
+    assert check(ex, observe(ex, ex.namespace()), reference(name)).passed
+    got = check(ex, observe_text(ex, ex.template, "template.py"), reference(name))
+    assert not got.passed and got.mistakes[0].id == "not-written"
+    assert f'EXERCISE = "{name}"' in ex.template and "raise NotImplementedError" in ex.template
+
+
+CASES = [(name, i, code) for name, codes in CORRECT.items() for i, code in enumerate(codes)]
+
+
+@pytest.mark.parametrize(("name", "i", "code"), CASES, ids=[f"{n}-{i}" for n, i, _ in CASES])
+def test_a_correct_solution_written_differently_passes(name, i, code):
+    got = report(name, code)
+    assert got.passed, (got.rows, got.mistakes)
+    assert got.mistakes == []
+
+
+def test_every_exercise_has_two_other_correct_solutions_and_three_mistakes():
+    for name, ex in EXERCISES.items():
+        assert len(CORRECT.get(name, [])) >= 2, name
+        assert len(ex.mistakes) >= 3, name
+        assert len({m.id for m in ex.mistakes}) == len(ex.mistakes), name
+        assert {m for n, m, _ in WRONG if n == name} >= {m.id for m in ex.mistakes}, name
+
+
+@pytest.mark.parametrize(
+    ("name", "mistake", "code"), WRONG, ids=[f"{n}:{m}:{i}" for i, (n, m, _) in enumerate(WRONG)]
+)
+def test_a_wrong_solution_is_named_by_its_mistake(name, mistake, code):
+    got = report(name, code)
+    assert not got.passed
+    assert got.mistakes and got.mistakes[0].id == mistake, got.mistakes
+    first = got.mistakes[0]
+    assert first.line is not None and first.why and first.hint
+    text = source(code).splitlines()
+    assert 1 <= first.line <= len(text)
+
+
+def test_the_mistake_line_is_the_learners_line_for_an_exception():
+    code = [c for n, m, c in WRONG if m == "update-without-no-grad"][0]
+    got = report("five-steps", code)
+    line = source(code).splitlines()[got.mistakes[0].line - 1]
+    assert "w -= lr * w.grad" in line
+    assert "nnscratch" not in got.error["traceback"] and "solution.py" in got.error["traceback"]
+
+
+def test_the_table_says_exact_close_wrong_with_the_difference_and_tolerance():
+    code = [c for n, m, c in WRONG if m == "missing-factor-2"][0]
+    rows = {r.name: r for r in report("linear-gradients", code).rows}
+    assert rows["dw"].status == "wrong" and rows["dw"].max_diff > rows["dw"].tolerance > 0
+    assert rows["inputs unchanged"].status == "exact"
+    d = report("linear-gradients", code).to_dict()
+    assert set(d) >= {"exercise", "passed", "checks", "mistakes"}
+    assert set(d["checks"][0]) >= {"name", "passed", "max_diff", "tolerance"}
+    assert set(d["mistakes"][0]) == {"id", "line", "why", "hint"}
+
+
+def test_references_match_pytorch():
+    """The references are the oracle's numbers: autograd and torch.nn.functional, float64."""
+    from nnscratch.lab.practice.exercises import linear_gradients as lg
+    from nnscratch.lab.practice.exercises import softmax_cross_entropy as sce
+
+    g = torch.Generator().manual_seed(0)
+    X, y = (
+        torch.randn(9, 3, generator=g, dtype=torch.float64),
+        torch.randn(9, 1, dtype=torch.float64),
+    )
+    w = torch.randn(1, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(1, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.mse_loss(X @ w.T + b, y).backward()
+    dw, db = lg.gradients(w.detach(), b.detach(), X, y)
+    torch.testing.assert_close(dw, w.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(db, b.grad, rtol=1e-12, atol=1e-12)
+    for scale in (1.0, 1000.0):
+        z = (scale * torch.randn(7, 5, dtype=torch.float64)).requires_grad_()
+        t = torch.randint(0, 5, (7,))
+        loss = torch.nn.functional.cross_entropy(z, t)
+        loss.backward()
+        torch.testing.assert_close(
+            sce.cross_entropy(z.detach(), t), loss.detach(), rtol=1e-12, atol=1e-12
+        )
+        torch.testing.assert_close(
+            sce.cross_entropy_grad(z.detach(), t), z.grad, rtol=1e-12, atol=1e-12
+        )
