@@ -70,3 +70,23 @@ def test_predict_refuses_another_built_in_data_set(tmp_path):
     code, _, err = run("predict", "--model", out, "--data", "builtin:wine")
     assert code == 2 and err.startswith("error: --data builtin:wine: this run was trained on")
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_writer_asserts_that_the_reader_accepts_its_configuration():
+    data = prepare(TrainConfig(data="builtin:iris", epochs=1))
+    data.config.lr = None  # unresolved: the reader refuses a configuration it cannot rebuild
+    with pytest.raises(AssertionError, match="lr left unresolved"):
+        data_state(data)
+
+
+def test_a_cnn_run_without_its_image_shape_is_refused(tmp_path):
+    from test_checkpoint_validation import edit_json
+
+    out = tmp_path / "run"
+    cnn = ["--data", "builtin:digits", "--model", "cnn", "--channels", "2", "--epochs", "1"]
+    code, _, err = run("train", *cnn, "--batch-size", "512", "--out", out, "--quiet")
+    assert code == 0, err
+    edit_json(out, "data.json", lambda d: d.update(image_shape=None))
+    code, _, err = run("predict", "--model", out, "--data", "builtin:digits")
+    assert code == 2 and "'image_shape' is needed for a CNN run" in err, err
+    assert err.count("\n") == 1

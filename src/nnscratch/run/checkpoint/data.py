@@ -7,9 +7,10 @@ each class index), plus a SHA-256 of the standardized training rows, so that ``-
 refuses a data file that changed since the run started (rows left on disk, `MappedRows`, are
 hashed block by block in file order, each block's features then its targets).
 
-One contract for the writer and the reader: `data_state` passes what it returns, as JSON, through
-the reader's own check (`validate.data`) before anyone saves it, so that a run nnscratch writes
-is a run nnscratch reads (a disagreement fails at the first ``train --out``, not at ``--resume``).
+One contract for the writer and the reader: `data_state` passes what it returns and the run's
+configuration, as JSON, through the reader's own checks (`validate.config`, `validate.data`)
+before anyone saves them, so that a run nnscratch writes is a run nnscratch reads (a
+disagreement fails at the first ``train --out``, not at ``--resume``).
 """
 
 from __future__ import annotations
@@ -57,13 +58,18 @@ def data_state(data: Prepared) -> dict[str, Any]:
 
 
 def check_readable(state: dict[str, Any], data: Prepared) -> None:
-    """Assert that ``state``, written as data.json, passes the check `checkpoint.load` makes."""
+    """Assert that ``state`` and the run's configuration, written as data.json and config.json,
+    pass the checks `checkpoint.load` makes."""
     from nnscratch.run.checkpoint import validate
 
+    def as_read(values: dict[str, Any]) -> Any:
+        return json.loads(json.dumps(values))
+
     try:
-        validate.data(Path("data.json"), json.loads(json.dumps(state)), data.config)
+        config = validate.config(Path("config.json"), as_read(data.config.to_dict()))
+        validate.data(Path("data.json"), as_read(state), config)
     except UserError as e:  # nnscratch's own bug, not the user's: the reader refuses the writer
-        raise AssertionError(f"data.json as written would be refused on reading: {e}") from None
+        raise AssertionError(f"the run as written would be refused on reading: {e}") from None
 
 
 def check_same_data(saved: dict[str, Any], data: Prepared) -> None:
