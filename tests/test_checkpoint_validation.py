@@ -224,8 +224,8 @@ DATA_VALUES = [
     ("task", "classification", "the configuration says 'regression'"),
     ("standardizer", {"mean": [0.0], "std": [0.0]}, "every std > 0"),
     ("rows", {"train": "many"}, "'rows' must count"),
-    ("image_shape", [1, 10**9, 10**9], "'image_shape' must be [C, H, W]"),
-    ("image_shape", [1, 1, 1], "and null for any other"),
+    ("image_shape", [1, 10**9, 10**9], "'image_shape' must be null or [C, H, W]"),
+    ("image_shape", [1, 2, 1], "'image_shape' must be null or [C, H, W] with C·H·W = 1"),
 ]
 
 

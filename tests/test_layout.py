@@ -114,3 +114,34 @@ def test_in_memory_and_on_disk_rows_are_one_interface():
             ):
                 asking.append(str(path.relative_to(SRC)))
     assert set(asking) <= {"data/rows.py", "data/mapped.py"}, asking
+
+
+def _package_map() -> dict[str, str]:
+    """The map in nnscratch's docstring: {first column ('layers/', 'loop.py'): the rest}."""
+    entries: dict[str, str] = {}
+    last = None
+    for line in nnscratch.__doc__.splitlines():
+        words = line.split()
+        if line.startswith("    ") and words and words[0].endswith(("/", ".py")):
+            last = words[0]
+            entries[last] = line.strip()[len(last) :]
+        elif line.startswith(" " * 16) and last is not None:  # a continued description
+            entries[last] += " " + line.strip()
+        else:
+            last = None
+    return entries
+
+
+def test_the_package_map_names_what_is_there_and_all_of_it():
+    """Every module and folder the docstring's map names exists (the folders it names in an
+    entry's description, inside that entry), and every top-level module and subpackage is named
+    (issue 18: it listed models.py, explain/, ... long after they moved)."""
+    entries = _package_map()
+    there = {p.name + ("/" if p.is_dir() else "") for p in SRC.iterdir()}
+    there = {n for n in there if n.endswith(".py") or (SRC / n / "__init__.py").exists()}
+    there.discard("__init__.py")
+    assert set(entries) == there, (set(entries) - there, there - set(entries))
+    for name, text in entries.items():
+        inner = {w.strip(",:;") for w in text.split() if w.strip(",:;").endswith(("/", ".py"))}
+        for child in inner:
+            assert (SRC / name / child).exists(), f"{name} names {child}, not in {SRC / name}"

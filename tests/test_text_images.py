@@ -104,9 +104,10 @@ def test_text_is_never_a_regression(notes):
 
 def test_models_that_do_not_fit_the_data():
     assert_user_error(["train", "--data", "builtin:iris", "--model", "cnn"], "needs images")
-    assert_user_error(["train", "--data", "builtin:digits", "--model", "transformer"], "reads text")
+    assert_user_error(["train", "--data", "builtin:digits", "--model", "transformer"], "needs text")
     assert_user_error(
-        ["train", "--data", "builtin:python_docs", "--model", "mlp"], "needs --model transformer"
+        ["train", "--data", "builtin:python_docs", "--model", "mlp"],
+        "for text use --model transformer",
     )
     assert_user_error(
         ["train", "--data", "builtin:digits", "--model", "cnn", "--channels", "8,8,8,8"],

@@ -5,16 +5,20 @@ The layout is the mapping table (each module's docstring names the PyTorch piece
     module.py       parameter(), Module       ↔ nn.Parameter, nn.Module
     init.py         linear_ init              ↔ nn.init / nn.Linear.reset_parameters
     layers/         Linear, Conv2d, ...       ↔ nn.Linear, nn.Conv2d, ... (one module per family)
-    models.py       LinearRegression, MLP     ↔ nn.Linear(in_features, 1), nn.Sequential
+    models/         MLP, CNN, CharTransformer ↔ nn.Sequential(...) (one module per family)
     functional.py   relu, softmax, ...        ↔ torch.relu, F.softmax, ...
     losses.py       mse_loss, ...             ↔ nn.MSELoss, ...
-    optim/          SGD, ...                  ↔ torch.optim
-    data/batches.py batches                   ↔ DataLoader(TensorDataset)
+    optim/          SGD, Adam, ...            ↔ torch.optim
+    clip.py         clip_grad_norm_           ↔ nn.utils.clip_grad_norm_
+    data/           batches, data sets, files ↔ DataLoader(TensorDataset), torchvision.datasets
     loop.py         fit: the five-step loop   ↔ the training loop
     steps.py        steps 1–3 per variation   ↔ autograd / torch.compile / backprop by hand / DDP
     backprop/       loss_and_grads            ↔ loss.backward(), the chain rule by hand
-    explain/, pitfalls/, graph/   show the pieces at work (they replace nothing)
-    verify/         the executable mapping table (the only place that imports torch.nn)
+    run/            train, predict, the run folder, the command line (the tool around the pieces)
+    lab/            verify/, explain/, pitfalls/, graph/, bench/, export/, live/: the pieces at
+                    work and proven (they replace nothing; verify/ imports torch.nn)
+    errors.py       UserError: a mistake the user can fix, one ``error:`` line
+    __main__.py     ``python -m nnscratch``
 """
 
 from __future__ import annotations

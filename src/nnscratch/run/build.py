@@ -35,8 +35,12 @@ def check_loss_for_task(config: TrainConfig, task: str, n_classes: int | None) -
             f"--loss bce_with_logits needs exactly 2 classes, the target has {n_classes}; "
             "use --loss cross_entropy"
         )
-    if task == "regression" and config.model == "logistic":
-        raise UserError("--model logistic is for classification; use --model linear or mlp")
+    if task not in ACCEPTS[config.model][1]:
+        others = [m for m, (_, tasks) in ACCEPTS.items() if task in tasks]
+        raise UserError(
+            f"--model {config.model} is for {' or '.join(ACCEPTS[config.model][1])}; "
+            f"for a {task} use --model {', '.join(others)}"
+        )
 
 
 def output_size(config: TrainConfig, task: str, n_classes: int | None) -> int:
@@ -46,19 +50,40 @@ def output_size(config: TrainConfig, task: str, n_classes: int | None) -> int:
     return n_classes
 
 
+# What each model family reads: the kinds of data (`data_kind`) and the tasks it learns. The one
+# list: `check_model_for_data` and `check_loss_for_task` refuse the rest, and the round-trip
+# matrix (tests/test_roundtrip_matrix.py) trains every pair it allows and expects a refusal for
+# every other. A new family is one line here (and its name in `config.MODELS`).
+BOTH = ("regression", "classification")
+ACCEPTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # family: (kinds, tasks)
+    "linear": (("table", "images"), BOTH),  # one output: a regression; C: softmax regression
+    "logistic": (("table", "images"), ("classification",)),
+    "mlp": (("table", "images"), BOTH),  # images as rows of pixels
+    "cnn": (("images",), ("classification",)),  # image labels are classes
+    "transformer": (("text",), ("classification",)),  # the next character is a class
+}
+NOUN = {"table": "a table", "images": "images", "text": "text"}
+WHERE = {  # how to get data of a kind, for a family that reads only that kind
+    "images": "--data builtin:digits, or a .npz with 'X' (N, C, H, W) or (N, H, W) and labels 'y'",
+    "text": "--data builtin:python_docs or a UTF-8 .txt file",
+}
+
+
+def data_kind(extra: dict) -> str:
+    """'text', 'images' or 'table': what a `Dataset`'s ``extra`` says its rows are."""
+    return "images" if "image_shape" in extra else extra.get("kind", "table")
+
+
 def check_model_for_data(config: TrainConfig, extra: dict) -> None:
-    """Images need ``--model cnn`` or a flat model; text needs ``--model transformer``."""
-    text, images = extra.get("kind") == "text", "image_shape" in extra
-    if text and config.model != "transformer":
-        raise UserError(f"--model {config.model}: text data needs --model transformer")
-    if not text and config.model == "transformer":
+    """The family must read this kind of data (`ACCEPTS`): images need ``--model cnn`` or a flat
+    model; text needs ``--model transformer``."""
+    kind, kinds = data_kind(extra), ACCEPTS[config.model][0]
+    if kind not in kinds:
+        where = f": use {WHERE[kinds[0]]}" if len(kinds) == 1 and kinds[0] in WHERE else ""
+        needs = ", ".join(m for m, (k, _) in ACCEPTS.items() if kind in k)
         raise UserError(
-            "--model transformer reads text: use --data builtin:python_docs or a UTF-8 .txt file"
-        )
-    if config.model == "cnn" and not images:
-        raise UserError(
-            "--model cnn needs images: --data builtin:digits, or a .npz with 'X' (N, C, H, W) "
-            "or (N, H, W) and labels 'y'"
+            f"--model {config.model} needs {' or '.join(NOUN[k] for k in kinds)}, not "
+            f"{NOUN[kind]}{where}; for {NOUN[kind]} use --model {needs}"
         )
     if config.model == "cnn":
         _, H, W = extra["image_shape"]

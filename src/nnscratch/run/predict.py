@@ -13,6 +13,9 @@ with torch.no_grad(): model(X)``, plus the fitted scaler and label encoder kept 
     classification   p = softmax(z)   (C logits)        or   p = (1 − σ(z), σ(z))   (one logit, BCE)
                      label = classes[argmax p]            the original label, not the index
 
+``--data builtin:NAME`` (or ``synthetic``) predicts every row of the built-in data set the run
+trained on, made again as the run made it (seed, sizes, columns), with its targets.
+
 When the file has the target column too, the metrics: regression ``mse`` and ``r2``;
 classification ``accuracy`` (a label the model never saw counts as a mistake: it cannot be
 predicted) and, when every label is known, ``log_loss``.
@@ -100,7 +103,9 @@ def predict(
             f"{saved.path} is a language model: generate text with "
             f"`nnscratch sample --model {saved.path} --prompt TEXT`"
         )
-    if data.get("image_shape") is not None:  # a CNN: images (N, C, H, W) or (N, H, W)
+    if is_builtin(path):  # the data set the run was made from: every row, target included
+        X, target = builtin_rows(saved, str(path))  # (N, F) float64, (N,) values or labels
+    elif data.get("image_shape") is not None:  # images (N, C, H, W) or (N, H, W)
         X = image_rows(path, data["image_shape"])  # (N, C·H·W) float64
     else:
         X = select_features(path, data["features"], torch.float64, fmt, missing)  # (N, F)
@@ -112,7 +117,8 @@ def predict(
     X = X[present].to(dtype)  # (n, F)
     z = saved.model(X)  # (n, out)
     check_in_range(path, X, z, data["features"])
-    target = read_target(path, data["target"], len(data["features"]), fmt)
+    if not is_builtin(path):  # a built-in set's target came with its rows
+        target = read_target(path, data["target"], len(data["features"]), fmt)
     kept = present.nonzero().view(-1).tolist()  # the rows predicted
     if target is not None:  # metrics on the rows that have a prediction and a target
         kept = [i for i in kept if not is_missing(str(target[i]))]
@@ -168,6 +174,32 @@ def _predictions(saved, path, z, target, scored) -> Predictions:
     if target:
         scores = class_metrics([labels[k] for k in scored], target, classes, p[scored])
     return Predictions("classification", labels, p.tolist(), classes, scores)
+
+
+def is_builtin(source: str | Path) -> bool:
+    """``builtin:NAME`` or ``synthetic``: a data set nnscratch makes (as ``train --data``)."""
+    return str(source) == "synthetic" or str(source).startswith("builtin:")
+
+
+def builtin_rows(saved: SavedModel, source: str) -> tuple[torch.Tensor, list]:
+    """(X (N, F) float64, the target of each row) of the built-in data set the run trained on,
+    made as the run made it (its seed, sizes, dtype and columns): every row, not only the
+    training part. Another data set is refused: its columns are not the run's."""
+    from nnscratch.run.defaults import data_name
+    from nnscratch.run.prepare import load_dataset
+
+    config = saved.config
+    if data_name(replace(config, data=source)) != data_name(config):
+        raise UserError(
+            f"--data {source}: this run was trained on {config.data}; predict on that data set, "
+            f"or on a file with its feature columns ({', '.join(saved.data['features'][:5])}, ...)"
+        )
+    dataset = load_dataset(replace(config, data=source), getattr(torch, config.dtype))
+    column = {name: i for i, name in enumerate(dataset.feature_names)}
+    X = dataset.X[:, [column[name] for name in saved.data["features"]]].double()  # (N, F)
+    if dataset.classes is None:
+        return X, dataset.y.reshape(-1).tolist()  # (N,) values
+    return X, [dataset.classes[k] for k in dataset.y.tolist()]  # (N,) original labels
 
 
 def check_in_range(path: str | Path, X: torch.Tensor, z: torch.Tensor, features: list) -> None:

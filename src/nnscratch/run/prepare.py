@@ -123,7 +123,7 @@ def prepare(config: TrainConfig) -> Prepared:
     device = resolve_device(config.device)
     dataset = load_dataset(config, dtype)
     check_classes(dataset)
-    kind = "images" if "image_shape" in dataset.extra else dataset.extra.get("kind", "table")
+    kind = build.data_kind(dataset.extra)
     config = defaults.resolve(config, dataset.task, dataset.n_classes, kind)
     config = replace(config, task=dataset.task, device=device).validate()
     if "delimiter" in dataset.extra:  # a CSV: the delimiter it was read with, detected or given

@@ -6,11 +6,18 @@ at predict time, in order), the target name, the task, and ``classes`` (the orig
 each class index), the means that fill missing cells (``--missing mean``), plus a SHA-256 of the standardized training rows, so that ``--resume``
 refuses a data file that changed since the run started (rows left on disk, `MappedRows`, are
 hashed block by block in file order, each block's features then its targets).
+
+One contract for the writer and the reader: `data_state` passes what it returns and the run's
+configuration, as JSON, through the reader's own checks (`validate.config`, `validate.data`)
+before anyone saves them, so that a run nnscratch writes is a run nnscratch reads (a
+disagreement fails at the first ``train --out``, not at ``--resume``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -34,19 +41,36 @@ def data_state(data: Prepared) -> dict[str, Any]:
     for positions, xb in rows.blocks(train.X):  # one block in memory, file order on disk
         for t in (xb, train.y[positions.to(train.y.device)]):
             digest.update(_bytes(t))
-    return {
+    state = {
         "name": train.name,
         "task": train.task,
         "features": train.feature_names,
         "target": train.target_name,
         "classes": train.classes,
         "out_features": data.out_features,
-        "image_shape": train.extra.get("image_shape"),  # (C, H, W) for a CNN, else None
+        "image_shape": train.extra.get("image_shape"),  # (C, H, W) of images (any model), else None
         "standardizer": None if data.standardizer is None else data.standardizer.state_dict(),
         "imputer": None if data.imputer is None else data.imputer.state_dict(),  # --missing mean
         "rows": {"train": len(train), "val": len(data.val), "test": len(data.test)},
         "train_sha256": digest.hexdigest(),
     }
+    check_readable(state, data)
+    return state
+
+
+def check_readable(state: dict[str, Any], data: Prepared) -> None:
+    """Assert that ``state`` and the run's configuration, written as data.json and config.json,
+    pass the checks `checkpoint.load` makes."""
+    from nnscratch.run.checkpoint import validate
+
+    def as_read(values: dict[str, Any]) -> Any:
+        return json.loads(json.dumps(values))
+
+    try:
+        config = validate.config(Path("config.json"), as_read(data.config.to_dict()))
+        validate.data(Path("data.json"), as_read(state), config)
+    except UserError as e:  # nnscratch's own bug, not the user's: the reader refuses the writer
+        raise AssertionError(f"the run as written would be refused on reading: {e}") from None
 
 
 def check_same_data(saved: dict[str, Any], data: Prepared) -> None:

@@ -9,8 +9,8 @@ run itself, rebuilt from the saved configuration:
                     scheduler, ...), nothing left unresolved, then `TrainConfig.validate`; a
                     field the checkpoint predates takes its default; an unknown one is an error
     data.json       task, features, target, classes, out_features, standardizer, imputer, rows,
-                    image_shape (a CNN's [C, H, W]): each of
-                    its type and consistent with the others and with the config
+                    image_shape (the images' [C, H, W], for any model; a CNN needs it):
+                    each of its type and consistent with the others and with the config
     state, metrics  epoch, step, elapsed of their types; one metrics record per epoch
     model, rng      `validate_tensors`
     optimizer,      `validate_optim`
@@ -113,17 +113,6 @@ def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
     out = build.output_size(cfg, task, n_classes)
     got = values.get("out_features")
     need(type(got) is int and got == out, f"'out_features' must be {out} for this run")
-    shape = values.get("image_shape")  # (C, H, W) of a CNN's images, absent or null otherwise
-    need(
-        shape is None
-        if cfg.model != "cnn"
-        else isinstance(shape, list)
-        and len(shape) == 3
-        and all(type(v) is int and v >= 1 for v in shape)
-        and math.prod(shape) == len(features),
-        f"'image_shape' must be [C, H, W] with C·H·W = {len(features)} features for a CNN run "
-        "and null for any other",
-    )
     std = values.get("standardizer")
     if std is not None:
         need(
@@ -149,7 +138,7 @@ def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
         f"'imputer' must hold 'mean' ({len(features)} finite numbers) for a --missing mean run "
         "and be null for any other",
     )
-    shape = values.get("image_shape")
+    shape = values.get("image_shape")  # (C, H, W) of image data, whatever the model; else null
     need(
         shape is None
         or (
@@ -160,10 +149,7 @@ def data(file: Path, values: Any, cfg: TrainConfig) -> dict[str, Any]:
         ),
         f"'image_shape' must be null or [C, H, W] with C·H·W = {len(features)} features",
     )
-    need(
-        (shape is not None) == (cfg.model == "cnn"),
-        "'image_shape' is given for a CNN, and only for one",
-    )
+    need(shape is not None or cfg.model != "cnn", "'image_shape' is needed for a CNN run")
     rows = values.get("rows")
     need(
         isinstance(rows, dict)

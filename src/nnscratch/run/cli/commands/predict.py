@@ -26,7 +26,10 @@ from nnscratch.errors import UserError
     help="the run folder (train --out DIR)",
 )
 @click.option(
-    "--data", required=True, type=click.Path(path_type=Path), help="a .csv, .npy or .npz file"
+    "--data",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="a .csv, .npy or .npz file, or builtin:NAME (synthetic) for the run's own built-in data",
 )
 @click.option(
     "--out",
