@@ -44,6 +44,12 @@ def gelu_backward(g: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> torch.Te
     return g.mul_(Phi + z * phi)
 
 
+def gelu_backward_fast(g: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """`gelu_backward` in one kernel (the op behind exact GELU's own backward, the same
+    Φ(z) + z·φ(z)); the plain form takes six. Tested equal to it; out of place."""
+    return torch.ops.aten.gelu_backward(g, z)
+
+
 # act'(z) by activation name (the names of `nnscratch.layers.ACTIVATIONS`). Each function
 # multiplies the incoming gradient g = ∂L/∂h *in place* (g is always a fresh tensor of ours).
 DERIVATIVES = {

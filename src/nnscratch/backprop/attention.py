@@ -66,20 +66,53 @@ def self_attention_backward(
     x, q, k, v, a, a_drop, scaled_mask, out_saved = saved
     d_y = linear_backward(layer.out_proj, out_saved, dy, grads)  # (B, T, E)
     d_y = layer.split_heads(d_y)  # (B, H, T, D)
-    d_v = a_drop.transpose(-2, -1) @ d_y  # (B, H, T, T)ᵀ @ (B, H, T, D)
-    d_a = d_y @ v.transpose(-2, -1)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
-    if scaled_mask is not None:
-        d_a *= scaled_mask
-    d_s = a * (d_a - (d_a * a).sum(dim=-1, keepdim=True))  # softmax backward, row by row
-    scale = 1.0 / math.sqrt(layer.head_dim)
-    d_q = d_s @ k * scale  # (B, H, T, D)
-    d_k = d_s.transpose(-2, -1) @ q * scale  # (B, H, T, D)
+    d_q, d_k, d_v = attention_backward(d_y, q, k, v, a, a_drop, scaled_mask)
     d_qkv = torch.cat([_merge_heads(d_q), _merge_heads(d_k), _merge_heads(d_v)], dim=-1)
     d_qkv2 = d_qkv.reshape(-1, d_qkv.shape[-1])  # (B·T, 3E)
     grads.append((layer.in_proj_weight, d_qkv2.T @ x.reshape(-1, x.shape[-1])))  # (3E, E)
     if layer.in_proj_bias is not None:
         grads.append((layer.in_proj_bias, d_qkv2.sum(dim=0)))  # (3E,)
     return d_qkv @ layer.in_proj_weight if need_dx else None  # (B, T, E)
+
+
+def softmax_backward(g: torch.Tensor, a: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """a = softmax(s) along ``dim``:  ∂s = a ⊙ (g − Σ(g ⊙ a)), the Jacobian diag(a) − a aᵀ
+    applied to g row by row."""
+    return a * (g - (g * a).sum(dim=dim, keepdim=True))
+
+
+def log_softmax_backward(g: torch.Tensor, log_a: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """l = log softmax(s) along ``dim``:  ∂s = g − softmax(s)·Σ g  (∂lᵢ/∂sⱼ = [i = j] − aⱼ)."""
+    return g - log_a.exp() * g.sum(dim=dim, keepdim=True)
+
+
+def attention_scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """A = softmax(Q Kᵀ / √D + causal −∞) per head: (B, H, T, T) (the plain form's weights)."""
+    T = q.shape[-2]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, T, T)
+    scores.masked_fill_(causal_mask(T, q.device), -torch.inf)
+    return functional.softmax(scores, dim=-1)
+
+
+def attention_backward(
+    d_y: torch.Tensor,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    a: torch.Tensor,
+    a_drop: torch.Tensor,
+    scaled_mask: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(dQ, dK, dV) of Y = drop(softmax(Q Kᵀ/√D + mask)) V, given dY: (B, H, T, D) each."""
+    d_v = a_drop.transpose(-2, -1) @ d_y  # (B, H, T, T)ᵀ @ (B, H, T, D)
+    d_a = d_y @ v.transpose(-2, -1)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
+    if scaled_mask is not None:
+        d_a = d_a * scaled_mask
+    d_s = softmax_backward(d_a, a)  # (B, H, T, T), row by row
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    d_q = d_s @ k * scale  # (B, H, T, D)
+    d_k = d_s.transpose(-2, -1) @ q * scale  # (B, H, T, D)
+    return d_q, d_k, d_v
 
 
 class _AttentionDropout(Dropout):

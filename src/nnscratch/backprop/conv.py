@@ -15,6 +15,18 @@ gradient back onto the pixels it was read from (a pixel in several windows gets 
                 ∂cols[n, c, :, p, q] = dy[n, c, p, q] / k;                  ∂x = col2im(∂cols)
 
 The forward rules compute the plain (im2col) forms and keep cols, the argmax or the divisor.
+
+Per operation (what `nnscratch.autograd` applies to ``torch.conv2d`` and ``max_pool2d``), the same
+formulas from x itself, and their fast forms, each one torch op computing the same sum (tested
+equal to the plain form):
+
+    conv2d_weight_grad         ∂W = Σₙ dyₙ im2col(x)ₙᵀ          plain: im2col + matmul
+    conv2d_weight_grad_fast    ∂W[o, c] = (x[:, c] ⋆ dy[:, o]): the same sum is a convolution of
+                               x with dy as the filter (batch ↔ channels, stride ↔ dilation)
+    conv2d_input_grad          ∂x = col2im(W_flatᵀ dy)          plain: matmul + col2im
+    conv2d_input_grad_fast     ∂x = conv_transpose2d(dy, W): col2im∘W_flatᵀ is exactly the
+                               transposed convolution (the adjoint of the convolution)
+    max_pool2d_input_grad      dy to each window's argmax, given as flat indices into H·W
 """
 
 from __future__ import annotations
@@ -68,6 +80,99 @@ def conv2d_backward(
     dcols = dcols.reshape(N, x_shape[1], kh * kw, OH, OW)  # (N, C, kH·kW, OH, OW)
     dx = col2im(dcols, x_shape[-2:], layer.kernel_size, layer.stride, padding, layer.dilation)
     return dx[:, :, :H, :W]  # without the extra row/column of padding="same"
+
+
+def conv2d_weight_grad(
+    dy: torch.Tensor,
+    x: torch.Tensor,
+    weight_shape: torch.Size,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> torch.Tensor:
+    """∂W = Σₙ dyₙ colsₙᵀ per group (the plain form): (O, C/G, kH, kW)."""
+    N, G = x.shape[0], groups
+    O, Cg, kh, kw = weight_shape
+    cols = im2col(x, (kh, kw), stride, padding, dilation)  # (N, C, kH·kW, OH, OW)
+    cols = cols.reshape(N, G, Cg * kh * kw, -1)  # (N, G, K, L)
+    dy_g = dy.reshape(N, G, O // G, -1)  # (N, G, O/G, L)
+    dw = (dy_g @ cols.transpose(-2, -1)).sum(dim=0)  # (G, O/G, K)
+    return dw.reshape(weight_shape)
+
+
+def conv2d_weight_grad_fast(
+    dy: torch.Tensor,
+    x: torch.Tensor,
+    weight_shape: torch.Size,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> torch.Tensor:
+    """`conv2d_weight_grad` as one convolution (groups = 1; other groups: the plain form).
+
+    ∂W[o, c, i, j] = Σ_{n,p,q} dy[n, o, p, q] · x_pad[n, c, p·s + i·d, q·s + j·d]: with the batch
+    as the channels (x: (C, N, H, W), dy: (O, N, OH, OW) as O filters) that is a convolution of x
+    by dy with stride d and dilation s; its output may have extra rows/columns past kH, kW.
+    """
+    if groups != 1:
+        return conv2d_weight_grad(dy, x, weight_shape, stride, padding, dilation, groups)
+    kh, kw = weight_shape[-2:]
+    dw = torch.conv2d(
+        x.transpose(0, 1), dy.transpose(0, 1), None, dilation, padding, stride
+    )  # (C, O, ≥kH, ≥kW)
+    return dw[:, :, :kh, :kw].transpose(0, 1)  # (O, C, kH, kW)
+
+
+def conv2d_input_grad(
+    dy: torch.Tensor,
+    weight: torch.Tensor,
+    x_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> torch.Tensor:
+    """∂x = col2im(W_flatᵀ dy) per group (the plain form): (N, C, H, W)."""
+    N, O, OH, OW = dy.shape
+    G = groups
+    _, Cg, kh, kw = weight.shape
+    w = weight.reshape(G, O // G, Cg * kh * kw)  # (G, O/G, K)
+    dcols = w.transpose(-2, -1) @ dy.reshape(N, G, O // G, OH * OW)  # (N, G, K, L)
+    dcols = dcols.reshape(N, G * Cg, kh * kw, OH, OW)  # (N, C, kH·kW, OH, OW)
+    return col2im(dcols, x_size, (kh, kw), stride, padding, dilation)
+
+
+def conv2d_input_grad_fast(
+    dy: torch.Tensor,
+    weight: torch.Tensor,
+    x_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> torch.Tensor:
+    """`conv2d_input_grad` as one transposed convolution; ``output_padding`` adds back the
+    rows/columns the forward's stride skipped at the bottom/right."""
+    kh, kw = weight.shape[-2:]
+    extra = [
+        n - ((o - 1) * s - 2 * p + d * (k - 1) + 1)
+        for n, o, s, p, d, k in zip(
+            x_size, dy.shape[-2:], stride, padding, dilation, (kh, kw), strict=True
+        )
+    ]
+    return torch.conv_transpose2d(dy, weight, None, stride, padding, extra, groups, dilation)
+
+
+def max_pool2d_input_grad(
+    dy: torch.Tensor, indices: torch.Tensor, x_shape: torch.Size
+) -> torch.Tensor:
+    """dy to each window's argmax, ``indices`` flat into H·W (as ``max_pool2d_with_indices``
+    gives them); overlapping windows with one argmax add up."""
+    N, C, H, W = x_shape
+    dx = dy.new_zeros(N, C, H * W)
+    return dx.scatter_add_(2, indices.flatten(2), dy.flatten(2)).view(x_shape)
 
 
 def max_pool2d_forward(layer: MaxPool2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:

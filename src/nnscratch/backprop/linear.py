@@ -11,6 +11,11 @@ grads, need_dx) -> dx`` appends ``(p, ∂L/∂p)`` to ``grads`` for every parame
                                                           ∂L/∂x = dy W      (..., F)
     Activation  h = act(z)           ∂L/∂z = dy ⊙ act'(z)            (`backprop.activations`)
     Flatten     y = x.flatten(...)   ∂L/∂x = dy reshaped to x's shape     (any reshape: `reshape_*`)
+
+The matrix product itself, for any operands (`matmul_backward`, the rule `nnscratch.autograd`
+applies to ``@``; `Linear`'s rule is its case a = x, b = Wᵀ):
+
+    C = A B        ∂A = dC Bᵀ        ∂B = Aᵀ dC        (batch dims of a broadcast operand summed)
 """
 
 from __future__ import annotations
@@ -43,6 +48,33 @@ def linear_backward(
     if layer.bias is not None:
         grads.append((layer.bias, dy2.sum(dim=0)))  # (O,)
     return dy @ layer.weight if need_dx else None  # (..., O) @ (O, F) -> (..., F)
+
+
+def matmul_backward(
+    g: torch.Tensor, a: torch.Tensor, b: torch.Tensor, need_a: bool = True, need_b: bool = True
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """C = A @ B (``torch.matmul``'s shapes):  ∂A = g Bᵀ,  ∂B = Aᵀ g, each summed over the batch
+    dims its operand was broadcast along; a 1-D operand is a row (A) or a column (B)."""
+    from nnscratch.backprop.elementwise import unbroadcast
+
+    a2 = a.unsqueeze(0) if a.dim() == 1 else a  # (n, k) or (..., n, k)
+    b2 = b.unsqueeze(-1) if b.dim() == 1 else b  # (k, m) or (..., k, m)
+    g2 = g
+    if a.dim() == 1:
+        g2 = g2.unsqueeze(-2)  # the row's dim back
+    if b.dim() == 1:
+        g2 = g2.unsqueeze(-1)  # the column's dim back
+    da = db = None
+    if need_a:
+        da = unbroadcast(g2 @ b2.transpose(-2, -1), a2.shape)  # (..., n, m) @ (..., m, k)
+        da = da.squeeze(0) if a.dim() == 1 else da
+    if need_b:
+        if b2.dim() == 2:  # one matrix for the whole batch: (k, M) @ (M, m), M = Σ of the rows
+            db = a2.reshape(-1, a2.shape[-1]).T @ g2.reshape(-1, g2.shape[-1])
+        else:
+            db = unbroadcast(a2.transpose(-2, -1) @ g2, b2.shape)  # (..., k, n) @ (..., n, m)
+        db = db.squeeze(-1) if b.dim() == 1 else db
+    return da, db
 
 
 def activation_forward(layer: Activation, z: torch.Tensor) -> tuple[torch.Tensor, Any]:

@@ -63,16 +63,33 @@ def layer_norm_backward(
 ) -> torch.Tensor | None:
     x_hat, r = saved
     k = len(layer.normalized_shape)
-    flat = (-1, *layer.normalized_shape)  # every dim but the normalized ones in one (may be none)
-    if layer.weight is not None:
-        grads.append((layer.weight, (dy * x_hat).reshape(flat).sum(dim=0)))  # (*shape,)
-    if layer.bias is not None:
-        grads.append((layer.bias, dy.reshape(flat).sum(dim=0)))  # (*shape,)
+    dx, dw, db = layer_norm_grads(dy, x_hat, r, layer.weight, layer.bias is not None, k, need_dx)
+    if dw is not None:
+        grads.append((layer.weight, dw))
+    if db is not None:
+        grads.append((layer.bias, db))
+    return dx
+
+
+def layer_norm_grads(
+    dy: torch.Tensor,
+    x_hat: torch.Tensor,
+    r: torch.Tensor,
+    weight: torch.Tensor | None,
+    has_bias: bool,
+    k: int,
+    need_dx: bool = True,
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """(∂x, ∂γ, ∂β) of y = γ x̂ + β normalized over the last ``k`` dims: ∂γ = Σ dy ⊙ x̂ and
+    ∂β = Σ dy over the other dims, ∂x from `normalize_backward`."""
+    flat = (-1, *x_hat.shape[x_hat.dim() - k :])  # every other dim in one (may be none)
+    dw = None if weight is None else (dy * x_hat).reshape(flat).sum(dim=0)  # (*shape,)
+    db = dy.reshape(flat).sum(dim=0) if has_bias else None  # (*shape,)
     if not need_dx:
-        return None
-    g = dy if layer.weight is None else dy * layer.weight  # ∂L/∂x̂
+        return None, dw, db
+    g = dy if weight is None else dy * weight  # ∂L/∂x̂
     n = x_hat[(0,) * (x_hat.dim() - k)].numel()  # values per normalized group
-    return normalize_backward(g, x_hat, r, tuple(range(-k, 0)), n)
+    return normalize_backward(g, x_hat, r, tuple(range(-k, 0)), n), dw, db
 
 
 def batch_norm_forward(layer: _BatchNorm, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
@@ -99,14 +116,32 @@ def batch_norm_backward(
     layer: _BatchNorm, saved: Any, dy: torch.Tensor, grads: Grads, need_dx: bool = True
 ) -> torch.Tensor | None:
     x_hat, r, dims, n, batch_stats = saved
-    shape = r.shape  # (1, C, 1, ...)
+    dx, dw, db = batch_norm_grads(dy, x_hat, r, layer.weight, batch_stats, need_dx)
     if layer.weight is not None:
-        grads.append((layer.weight, (dy * x_hat).sum(dim=dims)))  # (C,)
+        grads.append((layer.weight, dw))
     if layer.bias is not None:
-        grads.append((layer.bias, dy.sum(dim=dims)))  # (C,)
+        grads.append((layer.bias, db))
+    return dx
+
+
+def batch_norm_grads(
+    dy: torch.Tensor,
+    x_hat: torch.Tensor,
+    r: torch.Tensor,
+    weight: torch.Tensor | None,
+    batch_stats: bool,
+    need_dx: bool = True,
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """(∂x, ∂γ, ∂β) of y = γ x̂ + β per channel (dim 1), r: (1, C, 1, ...);  batch statistics
+    (training) or running ones (eval: an affine map, ∂x = dy γ r)."""
+    shape = r.shape  # (1, C, 1, ...)
+    dims = tuple(d for d in range(dy.dim()) if d != 1)
+    n = dy.numel() // dy.shape[1]
+    dw = (dy * x_hat).sum(dim=dims) if weight is not None else None  # (C,)
+    db = dy.sum(dim=dims)  # (C,) used only where the layer has β
     if not need_dx:
-        return None
-    g = dy if layer.weight is None else dy * layer.weight.view(shape)  # ∂L/∂x̂
+        return None, dw, db
+    g = dy if weight is None else dy * weight.view(shape)  # ∂L/∂x̂
     if not batch_stats:
-        return g * r  # eval: μ and r are constants
-    return normalize_backward(g, x_hat, r, dims, n)
+        return g * r, dw, db  # eval: μ and r are constants
+    return normalize_backward(g, x_hat, r, dims, n), dw, db

@@ -1,0 +1,47 @@
+"""Recording one operation: the output tensor and, when a gradient is needed, its `Node`.
+
+Every op of `nnscratch.autograd.ops` computes its result on plain tensors (``.data``) and calls
+
+    record(name, data, inputs, vjp)
+
+which wraps ``data`` in a `Tensor` and, if recording is on (`mode`) and some input requires a
+gradient, gives it a ``grad_fn``: a `Node` holding the inputs and ``vjp``, the closure that turns
+∂L/∂output into ∂L/∂(each input) (``torch.autograd.Function``'s ``forward`` / ``backward`` pair,
+with the closure's variables as ``ctx.save_for_backward``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from nnscratch.autograd.mode import is_grad_enabled
+from nnscratch.autograd.node import VJP, Node
+from nnscratch.autograd.tensor import Tensor
+
+
+def unwrap(x: Any) -> Any:
+    """The plain tensor inside a `Tensor`; anything else as it is."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def needs(x: Any) -> bool:
+    """Whether ``x`` is a `Tensor` a gradient must reach."""
+    return isinstance(x, Tensor) and x.requires_grad
+
+
+def recording(*inputs: Any) -> bool:
+    """Whether an op on ``inputs`` records a node (so its forward must keep what vjp needs)."""
+    return is_grad_enabled() and any(needs(x) for x in inputs)
+
+
+def record(name: str, data: torch.Tensor, inputs: tuple[Any, ...], vjp: VJP) -> Tensor:
+    """``data`` as a `Tensor`, with a ``grad_fn`` named ``name`` if any input needs a gradient."""
+    out = Tensor(data)
+    if is_grad_enabled():
+        kept = tuple(x if needs(x) else None for x in inputs)
+        if any(x is not None for x in kept):
+            out.requires_grad = True
+            out.grad_fn = Node(name, kept, vjp, data.shape)
+    return out

@@ -1,0 +1,174 @@
+"""Element-wise operations with broadcasting; formulas: `nnscratch.backprop.elementwise` and
+(for the activations) `nnscratch.backprop.activations`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from nnscratch.autograd.function import needs, record, unwrap
+from nnscratch.autograd.tensor import Tensor
+from nnscratch.backprop import elementwise as E
+from nnscratch.backprop.activations import DERIVATIVES, gelu_backward_fast
+
+
+def _shape(x: Any) -> torch.Size:
+    return unwrap(x).shape if isinstance(unwrap(x), torch.Tensor) else torch.Size([])
+
+
+def add(x: Any, y: Any, alpha: float = 1.0) -> Tensor:
+    """z = x + α·y."""
+    xs, ys = _shape(x), _shape(y)
+    z = torch.add(unwrap(x), unwrap(y), alpha=alpha)
+
+    def vjp(g: torch.Tensor) -> tuple:
+        gx = E.unbroadcast(g, xs) if needs(x) else None
+        gy = E.unbroadcast(g if alpha == 1 else g * alpha, ys) if needs(y) else None
+        return gx, gy
+
+    return record("add", z, (x, y), vjp)
+
+
+def sub(x: Any, y: Any, alpha: float = 1.0) -> Tensor:
+    """z = x − α·y."""
+    xs, ys = _shape(x), _shape(y)
+    z = torch.sub(unwrap(x), unwrap(y), alpha=alpha)
+
+    def vjp(g: torch.Tensor) -> tuple:
+        gx = E.unbroadcast(g, xs) if needs(x) else None
+        gy = E.unbroadcast(g * -alpha, ys) if needs(y) else None
+        return gx, gy
+
+    return record("sub", z, (x, y), vjp)
+
+
+def mul(x: Any, y: Any) -> Tensor:
+    """z = x ⊙ y."""
+    xd, yd = unwrap(x), unwrap(y)
+    xs, ys = _shape(x), _shape(y)
+
+    def vjp(g: torch.Tensor) -> tuple:
+        gx = E.unbroadcast(E.mul_backward(g, yd), xs) if needs(x) else None
+        gy = E.unbroadcast(E.mul_backward(g, xd), ys) if needs(y) else None
+        return gx, gy
+
+    return record("mul", xd * yd, (x, y), vjp)
+
+
+def div(x: Any, y: Any) -> Tensor:
+    """z = x / y."""
+    yd = unwrap(y)
+    xs, ys = _shape(x), _shape(y)
+    z = unwrap(x) / yd
+
+    def vjp(g: torch.Tensor) -> tuple:
+        gx = E.unbroadcast(g / yd, xs) if needs(x) else None
+        gy = E.unbroadcast(E.div_backward_denominator(g, z, yd), ys) if needs(y) else None
+        return gx, gy
+
+    return record("div", z, (x, y), vjp)
+
+
+def pow(x: Tensor, p: float) -> Tensor:
+    """z = xᵖ for a number p."""
+    if isinstance(p, (Tensor, torch.Tensor)):
+        raise NotImplementedError("nnscratch.autograd: x ** y needs a number y, not a tensor")
+    xd = x.data
+    return record("pow", xd**p, (x,), lambda g: (E.pow_backward(g, xd, p),))
+
+
+def neg(x: Tensor) -> Tensor:
+    return record("neg", -x.data, (x,), lambda g: (-g,))
+
+
+def _unary(name: str, fn: Any, backward: Any, uses_output: bool) -> Any:
+    """An op z = fn(x) whose ∂x = backward(g, z) (``uses_output``) or backward(g, x)."""
+
+    def op(x: Tensor) -> Tensor:
+        xd = x.data
+        z = fn(xd)
+        kept = z if uses_output else xd
+        return record(name, z, (x,), lambda g: (backward(g, kept),))
+
+    op.__name__ = name
+    return op
+
+
+exp = _unary("exp", torch.exp, E.exp_backward, True)
+expm1 = _unary("expm1", torch.expm1, E.expm1_backward, True)
+log = _unary("log", torch.log, E.log_backward, False)
+log1p = _unary("log1p", torch.log1p, E.log1p_backward, False)
+erfc = _unary("erfc", torch.erfc, E.erfc_backward, False)
+sqrt = _unary("sqrt", torch.sqrt, E.sqrt_backward, True)
+abs = _unary("abs", torch.abs, E.abs_backward, False)
+
+
+def square(x: Tensor) -> Tensor:
+    return pow(x, 2)
+
+
+def _activation(name: str, fn: Any) -> Any:
+    """z = act(x), ∂x = g ⊙ act'(x) from `backprop.activations` (which works in g's memory:
+    g is copied first, it may be shared)."""
+    derivative = DERIVATIVES[name]
+
+    def op(x: Tensor) -> Tensor:
+        xd = x.data
+        h = fn(xd)
+        return record(name, h, (x,), lambda g: (derivative(g.clone(), xd, h),))
+
+    op.__name__ = name
+    return op
+
+
+relu = _activation("relu", torch.relu)
+tanh = _activation("tanh", torch.tanh)
+sigmoid = _activation("sigmoid", torch.sigmoid)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """Exact GELU; ∂x by `gelu_backward_fast` (one kernel, tested equal to the plain form)."""
+    if approximate != "none":
+        raise NotImplementedError("nnscratch.autograd: only the exact GELU (approximate='none')")
+    xd = x.data
+    h = torch.ops.aten.gelu(xd)
+    return record("gelu", h, (x,), lambda g: (gelu_backward_fast(g, xd, h),))
+
+
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    """``torch.threshold(x, 0, 0)`` is relu (what `nnscratch.functional.relu` calls)."""
+    if threshold != 0 or value != 0:
+        raise NotImplementedError("nnscratch.autograd: threshold only as relu (0, 0)")
+    return relu(x)
+
+
+def where(condition: torch.Tensor, x: Any, y: Any) -> Tensor:
+    """z = x where condition else y."""
+    c = unwrap(condition)
+    xs, ys = _shape(x), _shape(y)
+    z = torch.where(c, unwrap(x), unwrap(y))
+
+    def vjp(g: torch.Tensor) -> tuple:
+        gx = E.unbroadcast(E.where_backward(g, c, True), xs) if needs(x) else None
+        gy = E.unbroadcast(E.where_backward(g, c, False), ys) if needs(y) else None
+        return None, gx, gy
+
+    return record("where", z, (condition, x, y), vjp)
+
+
+def masked_fill(x: Tensor, mask: torch.Tensor, value: float) -> Tensor:
+    """z = x with ``value`` where ``mask`` (a number: no gradient to it)."""
+    m = unwrap(mask)
+    z = x.data.masked_fill(m, unwrap(value))
+    return record("masked_fill", z, (x,), lambda g: (E.masked_fill_backward(g, m),))
+
+
+def to_dtype(x: Tensor, dtype: torch.dtype) -> Tensor:
+    """A cast: ∂x is g cast back."""
+    src = x.data.dtype
+    return record("to", x.data.to(dtype), (x,), lambda g: (g.to(src),))
+
+
+def clone(x: Tensor) -> Tensor:
+    return record("clone", x.data.clone(), (x,), lambda g: (g,))

@@ -1,0 +1,184 @@
+"""The coarse operations, one node each: convolution, max pooling, the norms, softmax, attention.
+Formulas: `nnscratch.backprop.conv`, `.norm`, `.attention`.
+
+Each forward is the torch op the layer calls (``torch.conv2d``, ``torch.layer_norm``, the fused
+attention kernel), run on plain tensors. Each backward is the hand-derived formula; where its
+plain tensor form is much slower than one torch op computing the same formula, the op uses the
+*fast form*, a named variant tested equal to the plain one (``FAST = False`` uses the plain forms
+everywhere, for checking):
+
+    conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
+                ∂W: conv2d_weight_grad_fast (a convolution)             plain: im2col + matmul
+    attention   forward: the fused kernel, then the written-out backward from A recomputed
+                (`backprop.attention.attention_backward`)               plain: A kept from the
+                                                                        plain forward
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from nnscratch.autograd.function import needs, record, unwrap
+from nnscratch.autograd.tensor import Tensor
+from nnscratch.backprop import attention as A
+from nnscratch.backprop import conv as C
+from nnscratch.backprop import norm as N
+from nnscratch.layers.conv import pad_bottom_right, pair, same_padding
+
+FAST = True  # the fast forms of the backward formulas (False: the plain forms)
+
+
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """y = W ⋆ x + b (``torch.conv2d``)."""
+    x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    H, W = x.shape[-2:]
+    if padding == "same":  # symmetric, plus the odd row/column at the bottom/right
+        padding, extra = same_padding(tuple(w.shape[-2:]), dilation)
+        x = pad_bottom_right(x, extra)
+    padding = (0, 0) if padding == "valid" else pair(padding, "padding")
+    y = torch.conv2d(x, w, b, stride, padding, dilation, groups)  # (N, O, OH, OW)
+    wgrad = C.conv2d_weight_grad_fast if FAST else C.conv2d_weight_grad
+    xgrad = C.conv2d_input_grad_fast if FAST else C.conv2d_input_grad
+
+    def vjp(g: torch.Tensor) -> tuple:
+        gx = gw = gb = None
+        if needs(input):
+            gx = xgrad(g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups)
+            gx = gx[:, :, :H, :W]  # without padding="same"'s extra row/column
+        if needs(weight):
+            gw = wgrad(g, x, w.shape, stride, padding, dilation, groups)
+        if needs(bias):
+            gb = g.sum(dim=(0, 2, 3))  # (O,)
+        return gx, gw, gb
+
+    return record("conv2d", y, (input, weight, bias), vjp)
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """y = the max of each window; ∂x: dy to each window's argmax."""
+    x = input.data
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else pair(stride, "stride")
+    y, indices = torch.ops.aten.max_pool2d_with_indices(
+        x, kernel, stride, pair(padding, "padding"), pair(dilation, "dilation"), ceil_mode
+    )  # (N, C, OH, OW) each; indices flat into H·W
+    shape = x.shape
+    return record(
+        "max_pool2d", y, (input,), lambda g: (C.max_pool2d_input_grad(g, indices, shape),)
+    )
+
+
+def layer_norm(
+    input: Any,
+    normalized_shape: Any,
+    weight: Any = None,
+    bias: Any = None,
+    eps: float = 1e-5,
+    cudnn_enable: bool = True,
+) -> Tensor:
+    """y = γ x̂ + β over the last dims; ∂ by `backprop.norm.layer_norm_grads`."""
+    x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
+    shape = tuple(normalized_shape)
+    y, mu, r = torch.native_layer_norm(x, shape, w, b, eps)  # r = 1/√(σ² + ε): (..., 1)
+
+    def vjp(g: torch.Tensor) -> tuple:
+        x_hat = (x - mu) * r
+        gx, gw, gb = N.layer_norm_grads(g, x_hat, r, w, b is not None, len(shape), needs(input))
+        return gx, gw if needs(weight) else None, gb if needs(bias) else None
+
+    return record("layer_norm", y, (input, weight, bias), vjp)
+
+
+def batch_norm(
+    input: Any,
+    weight: Any,
+    bias: Any,
+    running_mean: torch.Tensor | None,
+    running_var: torch.Tensor | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+    cudnn_enabled: bool = False,
+) -> Tensor:
+    """y = γ x̂ + β per channel (running statistics updated in training, as the torch op does);
+    ∂ by `backprop.norm.batch_norm_grads`."""
+    x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
+    y, mu, invstd = torch.native_batch_norm(
+        x, w, b, running_mean, running_var, training, momentum, eps
+    )
+    shape = [1] * x.dim()
+    shape[1] = x.shape[1]  # (1, C, 1, ...)
+    if not training:
+        mu, invstd = running_mean, 1.0 / torch.sqrt(running_var + eps)
+
+    def vjp(g: torch.Tensor) -> tuple:
+        r = invstd.view(shape)
+        x_hat = (x - mu.view(shape)) * r
+        gx, gw, gb = N.batch_norm_grads(g, x_hat, r, w, training, needs(input))
+        return gx, gw if needs(weight) else None, gb if needs(bias) else None
+
+    return record("batch_norm", y, (input, weight, bias), vjp)
+
+
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    a = torch.softmax(input.data, dim)
+    return record("softmax", a, (input,), lambda g: (A.softmax_backward(g, a, dim),))
+
+
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    la = torch.log_softmax(input.data, dim)
+    return record("log_softmax", la, (input,), lambda g: (A.log_softmax_backward(g, la, dim),))
+
+
+def scaled_dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: Any = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """Causal attention, Y = drop(softmax(Q Kᵀ/√D + mask)) V (what `CausalSelfAttention` calls)."""
+    if attn_mask is not None or not is_causal or scale is not None or enable_gqa:
+        raise NotImplementedError(
+            "nnscratch.autograd: attention only as CausalSelfAttention calls it (is_causal=True, "
+            "no attn_mask, the default scale)"
+        )
+    q, k, v = unwrap(query), unwrap(key), unwrap(value)
+    if FAST and dropout_p == 0.0:  # the fused forward; A is recomputed in the backward
+        y = torch.ops.aten.scaled_dot_product_attention(q, k, v, None, 0.0, True)
+        a = a_drop = mask = None
+    else:  # the plain form, keeping A and the dropout mask (drawn as the fused op draws it)
+        a = A.attention_scores(q, k)  # (B, H, T, T)
+        a_drop, mask = a, None
+        if dropout_p > 0.0:
+            mask = torch.empty_like(a).bernoulli_(1.0 - dropout_p).div_(1.0 - dropout_p)
+            a_drop = a * mask
+        y = a_drop @ v  # (B, H, T, D)
+
+    def vjp(g: torch.Tensor) -> tuple:
+        weights = A.attention_scores(q, k) if a is None else a
+        dropped = weights if a_drop is None else a_drop
+        return A.attention_backward(g, q, k, v, weights, dropped, mask)
+
+    return record("attention", y, (query, key, value), vjp)
