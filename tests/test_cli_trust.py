@@ -112,8 +112,9 @@ def test_a_failed_write_says_cannot_write_once(tmp_path):
 def test_predict_refuses_many_classes_for_a_one_output_model(tmp_path):
     import hashlib
 
-    out = tmp_path / "run"
-    argv = ["--data", "builtin:moons", "--loss", "bce_with_logits", "--epochs", "1"]
+    out, data = tmp_path / "run", tmp_path / "binary.csv"
+    data.write_text("a,b,c,label\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(20)))
+    argv = ["--data", data, "--loss", "bce_with_logits", "--epochs", "1"]
     code, _, err = run("train", *argv, "--json", "--out", out)
     assert code == 0, err
     folder = out / "checkpoint"
@@ -128,7 +129,7 @@ def test_predict_refuses_many_classes_for_a_one_output_model(tmp_path):
         "bytes": len(blob),
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    (tmp_path / "x.csv").write_text("x0,x1\n0.5,0.1\n")
+    (tmp_path / "x.csv").write_text("a,b,c\n0.5,0.1,1\n")
     assert_user_error(["predict", "--model", out, "--data", tmp_path / "x.csv"], "exactly 2")
 
 
