@@ -117,3 +117,16 @@ def test_the_budget_is_a_quarter_of_the_address_space_limit():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     physical = limits.memory_bytes()
     assert int(out.stdout) == min(2 << 30, physical) // 4
+
+
+def test_a_npy_loaded_whole_is_budgeted_and_a_mapped_one_is_not(tmp_path, monkeypatch):
+    from nnscratch.data.arrays import np_load
+    from nnscratch.data.mapped import NpyFile
+    from nnscratch.errors import UserError
+
+    path = tmp_path / "rows.npy"
+    np.save(path, np.zeros((200, 3)))  # 4,800 bytes of data
+    monkeypatch.setattr(limits, "memory_bytes", lambda: 16_000)  # a budget of 4,000 bytes
+    with pytest.raises(UserError, match="the array unpacks to .* budget"):
+        np_load(path)
+    assert isinstance(np_load(path, mapped=True), NpyFile)  # stays on disk: not counted

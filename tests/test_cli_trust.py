@@ -30,7 +30,7 @@ TINY = ["--epochs", "2", "--json"]
         (["--optimizer", "rmsprop", "--alpha", "1e308"], "--alpha"),
         (["--scheduler", "step", "--step-size", "1", "--gamma", "1e308"], "--gamma"),
         (
-            ["--scheduler", "step", "--step-size", "1", "--gamma", "1000", "--epochs", "10"],
+            ["--scheduler", "step", "--step-size", "1", "--gamma", "1e4", "--epochs", "10"],
             "--gamma",
         ),
     ],
@@ -51,14 +51,27 @@ def test_a_growing_schedule_within_the_range_is_accepted():
 
 
 @pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["--optimizer", "adamw", "--lr", "1e20", "--weight-decay", "1e20"], "AdamW's decay"),
+        (["--optimizer", "adam", "--lr", "1e20", "--betas", "0.9999999999999999,0.9"], "Adam's"),
+    ],
+    ids=["adamw-decay", "adam-step"],
+)
+def test_a_product_of_two_hyperparameters_that_overflows_is_refused(argv, what):
+    assert_user_error(["train", *argv], what)
+
+
+@pytest.mark.parametrize(
     "argv",
     [
-        ["--optimizer", "adamw", "--lr", "1e12", "--weight-decay", "1e12"],
-        ["--optimizer", "adam", "--lr", "1e12", "--betas", "0.9999999999999999,0.999"],
-        ["--optimizer", "rmsprop", "--alpha", "1e12", "--momentum", "1e12"],
-        ["--optimizer", "sgd", "--momentum", "1e12", "--weight-decay", "1e12", "--lr", "1e12"],
+        ["--optimizer", "adamw", "--lr", "1e15", "--weight-decay", "1e15"],
+        ["--optimizer", "adam", "--lr", "1e14", "--betas", "0.9999999999999999,0.999"],
+        ["--optimizer", "rmsprop", "--alpha", "1e30", "--momentum", "1e30", "--lr", "1e30"],
+        ["--optimizer", "sgd", "--momentum", "1e30", "--weight-decay", "1e30", "--lr", "1e30"],
+        ["--backward", "manual", "--lr", "1e30"],
     ],
-    ids=["adamw", "adam", "rmsprop", "sgd"],
+    ids=["adamw", "adam", "rmsprop", "sgd", "manual"],
 )
 def test_the_largest_values_allowed_train_or_diverge_without_a_traceback(argv):
     code, _, err = run("train", *argv, *TINY)
@@ -99,8 +112,9 @@ def test_a_failed_write_says_cannot_write_once(tmp_path):
 def test_predict_refuses_many_classes_for_a_one_output_model(tmp_path):
     import hashlib
 
-    out = tmp_path / "run"
-    argv = ["--data", "builtin:moons", "--loss", "bce_with_logits", "--epochs", "1"]
+    out, data = tmp_path / "run", tmp_path / "binary.csv"
+    data.write_text("a,b,c,label\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(20)))
+    argv = ["--data", data, "--loss", "bce_with_logits", "--epochs", "1"]
     code, _, err = run("train", *argv, "--json", "--out", out)
     assert code == 0, err
     folder = out / "checkpoint"
@@ -115,7 +129,7 @@ def test_predict_refuses_many_classes_for_a_one_output_model(tmp_path):
         "bytes": len(blob),
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    (tmp_path / "x.csv").write_text("x0,x1\n0.5,0.1\n")
+    (tmp_path / "x.csv").write_text("a,b,c\n0.5,0.1,1\n")
     assert_user_error(["predict", "--model", out, "--data", tmp_path / "x.csv"], "exactly 2")
 
 

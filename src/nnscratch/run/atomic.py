@@ -29,14 +29,14 @@ Writing a regular file atomically (`write_bytes`), for one file:
 
 A failure at any step (disk full, permission, a path under a file) removes the temporary file and
 raises `WriteError` (a `UserError`: ``error: <path>: cannot write (<cause>)``, exit 2), and the old
-file is untouched. A folder of files (a checkpoint) is built beside the old one and swapped in by
-`replace_dir`.
+file is untouched. Inside a run folder, files are written relative to the folder and never
+through a link, and a checkpoint is built beside the old one and swapped in whole
+(`nnscratch.run.checkpoint.nofollow`, `nnscratch.run.checkpoint.store.swap`).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import sys
 import tempfile
@@ -241,60 +241,8 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def write_new(path: str | Path, data: bytes) -> Path:
-    """Create ``path`` (it must not exist) with ``data``, fsynced: for the files of a folder
-    that is built whole and then swapped in by `replace_dir`, where the swap is the atomic step
-    (the caller fsyncs the folder once, after its last file)."""
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as e:
-        raise write_error(path, e) from None
-    return path
-
-
 def write_text(path: str | Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
-
-
-def remove_tree(path: str | Path) -> None:
-    """Remove a folder (or file) that nnscratch wrote; missing is fine."""
-    path = Path(path)
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with suppress(FileNotFoundError, IsADirectoryError):
-            path.unlink()
-
-
-def replace_dir(new: str | Path, path: str | Path) -> Path:
-    """Make the complete folder ``new`` appear at ``path``, replacing whatever folder was there.
-
-    ``path`` → ``path.old``, ``new`` → ``path``, then ``path.old`` is deleted. A crash between the
-    two renames leaves only ``path.old`` (the previous, complete folder); after the second, the
-    new one. Both ``new`` and ``path`` must be in the same parent folder.
-    """
-    new, path = Path(new), Path(path)
-    old = path.with_name(path.name + ".old")
-    try:
-        if old.exists() and path.exists():  # a crash after a swap, before the cleanup
-            shutil.rmtree(old)
-        if path.exists():
-            os.replace(path, old)
-        os.replace(new, path)
-    except OSError as e:
-        if old.exists() and not path.exists():  # put the previous folder back
-            with suppress(OSError):
-                os.replace(old, path)
-        raise write_error(path, e, "cannot replace the folder") from None
-    fsync_dir(path.parent)
-    shutil.rmtree(old, ignore_errors=True)
-    return path
 
 
 __all__ = [
@@ -303,11 +251,8 @@ __all__ = [
     "check_target",
     "inside",
     "fsync_dir",
-    "remove_tree",
-    "replace_dir",
     "same_file",
     "write_bytes",
-    "write_new",
     "write_stream",
     "write_text",
 ]

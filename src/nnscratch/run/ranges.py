@@ -5,17 +5,18 @@ first step, after the data was loaded).
 Every real number of the configuration (``--lr``, ``--momentum``, ``--alpha``, ``--gamma``,
 ``--weight-decay``, ``--eps``, ``--noise``, ``--clip-grad-norm``, ...; found from the dataclass's
 field types, so a new field is covered) must be finite and at most `LARGEST` in size, and so
-must the largest learning rate the schedule reaches:
+must every number the optimizers make of two of them and hand to torch:
 
-    step     lr · gamma^⌊(epochs − 1) / step_size⌋      (gamma > 1 raises it every step_size)
-    others   lr                                          (cosine, linear warm-up: at most lr)
+    peak lr       lr · gamma^⌊(epochs − 1) / step_size⌋   (--scheduler step, gamma > 1 raises
+                                                         it every step_size epochs; the other
+                                                         schedules stay at or below lr)
+    Adam's step   peak lr / (1 − β₁)                     (lr / (1 − β₁ᵗ) is largest at t = 1)
+    AdamW's decay peak lr · weight_decay                 (p ← p·(1 − lr·λ))
 
-Why 10¹²: the optimizers hand torch Python numbers made of at most two of these, e.g.
-``lr · weight_decay`` (AdamW's decay) ≤ 10²⁴, ``1 − alpha`` (RMSprop) ≤ 10¹², and
-``lr / (1 − β₁ᵗ)`` (Adam's step) ≤ 10¹² / 1.1·10⁻¹⁶ ≈ 10²⁸, the largest β₁ below 1 being
-1 − 1.1·10⁻¹⁶: every one stays below float32's largest, 3.4·10³⁸, which a number must fit to
-be used with a float32 tensor. What overflows after that is a tensor's value (inf), which the
-loop reports as a divergence.
+A Python number used with a float32 tensor must fit float32 (largest 3.4·10³⁸), else torch
+raises "value cannot be converted to type float without overflow" mid-run. `LARGEST` = 10³⁰
+leaves a factor 10⁸ for the small constants the code multiplies in (2·lr in the manual step).
+What overflows after that is a tensor's value (inf), which the loop reports as a divergence.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from nnscratch.errors import UserError
 
-LARGEST = 1e12
+LARGEST = 1e30
 
 
 def flag(name: str) -> str:
@@ -49,15 +50,36 @@ def check(config: Any) -> None:
         if abs(value) > LARGEST:
             raise UserError(
                 f"{flag(name)} {value:g} is too large: real hyperparameters must be at most "
-                f"{LARGEST:g} in size, so that the optimizer's numbers fit a float32 tensor"
+                f"{LARGEST:g} in size (the optimizer's numbers must fit a float32 tensor)"
             )
+    for what, value in derived(config):
+        if value > LARGEST:
+            raise UserError(
+                f"{what} would be {value:.3g}, more than {LARGEST:g} (the optimizer's numbers "
+                "must fit a float32 tensor); use a smaller --lr"
+                + (", --gamma <= 1 or fewer --epochs" if config.scheduler == "step" else "")
+            )
+
+
+def derived(config: Any) -> list[tuple[str, float]]:
+    """(what, value) of each number made of two hyperparameters (the table above)."""
     peak = peak_lr(config)
-    if peak is not None and peak > LARGEST:
-        raise UserError(
-            f"--scheduler step --gamma {config.gamma:g} raises --lr {config.lr:g} every "
-            f"{config.step_size} epochs to {peak:.3g} by epoch {config.epochs}, more than "
-            f"{LARGEST:g}; use --gamma <= 1 (a decay), or fewer --epochs"
+    if peak is None:
+        return []
+    out = [(f"--lr {config.lr:g} raised by --scheduler step --gamma {config.gamma:g}", peak)]
+    if config.optimizer in ("adam", "adamw"):
+        b1 = config.betas_pair()[0]
+        out.append(
+            (f"Adam's first step, --lr / (1 - beta1) = {peak:g} / {1 - b1:g},", peak / (1 - b1))
         )
+    if config.optimizer == "adamw":
+        out.append(
+            (
+                f"AdamW's decay --lr × --weight-decay {config.weight_decay:g}",
+                peak * config.weight_decay,
+            )
+        )
+    return out
 
 
 def peak_lr(config: Any) -> float | None:
@@ -68,4 +90,4 @@ def peak_lr(config: Any) -> float | None:
         return config.lr
     steps = (config.epochs - 1) // config.step_size
     log_peak = math.log(config.lr) + steps * math.log(config.gamma)
-    return math.inf if log_peak > math.log(LARGEST) + 1 else math.exp(log_peak)
+    return math.exp(log_peak) if log_peak < 700 else math.inf

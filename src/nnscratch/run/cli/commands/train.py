@@ -191,7 +191,13 @@ def print_data_messages(extra: dict, quiet: bool) -> None:
 def check_out(out: Path, overwrite: bool) -> None:
     """Refuse an --out that would destroy something or cannot be made, before any data is loaded
     or trained (`nnscratch.run.checkpoint.folder`); changes nothing."""
-    from nnscratch.run.checkpoint.folder import check_creatable, has_checkpoint, is_run, probe_lock
+    from nnscratch.run.checkpoint.folder import (
+        check_creatable,
+        check_names,
+        has_checkpoint,
+        is_run,
+        probe_lock,
+    )
 
     if str(out) == "-":
         raise UserError("--out -: a run is a folder of files, not standard output; give a folder")
@@ -199,6 +205,7 @@ def check_out(out: Path, overwrite: bool) -> None:
     if (out / "manifest.json").exists():
         raise UserError(f"--out {out}: is a checkpoint inside a run; give another folder")
     probe_lock(out)  # another run training there: refused, --overwrite or not
+    check_names(out)  # a link or a foreign file at a run's name: refused before the data loads
     if is_run(out):
         if not has_checkpoint(out) and not overwrite:
             raise UserError(
