@@ -206,6 +206,9 @@ def test_script_reproduces_the_run(exported, name, style):
             assert torch.equal(got[key], value), key
             continue
         assert value.dtype == getattr(torch, r["dtype"])
+        if style == "raw" and r["dtype"] == "float32" and "transformer" not in name:
+            assert torch.equal(got[key], value), key  # the same operations: bit for bit
+            continue
         gap = (got[key].double() - value.double()).abs().max().item()
         assert gap <= r["tol"] * (1 + value.abs().max().item()), (key, gap)
 
@@ -251,7 +254,8 @@ def test_generated_code_passes_ruff(exported, tmp_path):
 
 def test_raw_script_is_the_seed_shape(exported):
     text = exported["seed"]["raw"].read_text()
-    for line in ("loss.backward()", "with torch.no_grad():", "p -= lr * p.grad", "p.grad = None"):
+    steps = ("loss.backward()", "with torch.no_grad():", "p.add_(p.grad, alpha=-lr)")
+    for line in (*steps, "p.grad = None"):
         assert line in text
     assert "import torch.nn" not in text and "from torch import nn" not in text
     nn_text = exported["seed"]["nn"].read_text()

@@ -88,7 +88,7 @@ def test_train_export_script(tmp_path, capsys):
     script = tmp_path / "seed.py"
     flags = ["--epochs", "3", "--out", str(tmp_path / "run"), "--quiet"]
     assert main(["train", *flags, "--export-script", str(script)]) == 0
-    assert "p -= lr * p.grad" in script.read_text()
+    assert "p.add_(p.grad, alpha=-lr)" in script.read_text()
     assert main(["train", "--epochs", "3", "--export-script", str(script)]) == 2
     assert "--out" in capsys.readouterr().err
 

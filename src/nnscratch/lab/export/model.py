@@ -17,11 +17,28 @@ NN_ACTIVATIONS = {
     "sigmoid": "nn.Sigmoid()",
     "gelu": "nn.GELU()",
 }
-RAW_ACTIVATIONS = {
+RAW_ACTIVATIONS = {  # the expression, and the helper it needs (nnscratch.functional's form)
     "relu": "torch.relu(z)",
-    "tanh": "torch.tanh(z)",
-    "sigmoid": "torch.sigmoid(z)",
-    "gelu": "z * 0.5 * (1 + torch.erf(z / math.sqrt(2)))  # exact GELU: z·Φ(z)",
+    "tanh": "tanh(z)",
+    "sigmoid": "sigmoid(z)",
+    "gelu": "z * (0.5 * torch.erfc(-z / math.sqrt(2.0)))  # exact GELU: z·Φ(z)",
+}
+SIGN = "s = torch.where(z >= 0, torch.ones_like(z), -torch.ones_like(z))  # sign, +1 at 0"
+RAW_HELPERS = {
+    "tanh": [
+        "def tanh(z):",
+        '    """tanh(z) = s·(1 − e^(−2a)) / (1 + e^(−2a)), a = s·z = |z|: never overflows."""',
+        f"    {SIGN}",
+        "    a = s * z",
+        "    return s * -torch.expm1(-2.0 * a) / (1.0 + torch.exp(-2.0 * a))",
+    ],
+    "sigmoid": [
+        "def sigmoid(z):",
+        '    """σ(z) = 1 / (1 + e^(−a)) for z ≥ 0, e^(−a) / (1 + e^(−a)) below, a = |z|."""',
+        f"    {SIGN}",
+        "    e = torch.exp(-(s * z))  # in (0, 1]",
+        "    return torch.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
+    ],
 }
 NN_LOSSES = {
     "mse": "nn.MSELoss()",
@@ -30,21 +47,26 @@ NN_LOSSES = {
     "cross_entropy": "nn.CrossEntropyLoss()",
     "bce_with_logits": "nn.BCEWithLogitsLoss()",
 }
-RAW_LOSSES = {
+RAW_LOSSES = {  # nnscratch.losses' operations, in its order: the same float32 bits
     "mse": ["return ((y_pred - y) ** 2).mean()  # mean squared error"],
     "l1": ["return (y_pred - y).abs().mean()  # mean absolute error"],
     "huber": [
-        "d = (y_pred - y).abs()",
-        "return torch.where(d < 1.0, 0.5 * d * d, d - 0.5).mean()  # quadratic below δ = 1",
+        "d = y_pred - y",
+        "a = d.abs()",
+        "return torch.where(a < 1.0, 0.5 * d * d, 1.0 * (a - 0.5)).mean()  # quadratic below δ = 1",
     ],
     "cross_entropy": [
-        "log_p = y_pred - y_pred.logsumexp(dim=-1, keepdim=True)  # log-softmax over classes",
-        "return -log_p.gather(-1, y.unsqueeze(-1)).mean()  # mean of -log p[true class]",
+        "z = y_pred - y_pred.amax(dim=1, keepdim=True).detach()  # shifted by the max: z ≤ 0",
+        "log_p = z - torch.log(torch.exp(z).sum(dim=1, keepdim=True))  # log-softmax",
+        "nll = -log_p.gather(1, y.unsqueeze(1)).squeeze(1)  # (B,) -log p[true class]",
+        "return nll.sum() / len(y)  # the mean",
     ],
     "bce_with_logits": [
         "# (1 - y)·z - log σ(z), with log σ(z) = min(z, 0) - log(1 + e^(-|z|)) (stable)",
-        "log_sigmoid = y_pred.clamp(max=0) - torch.log1p(torch.exp(-y_pred.abs()))",
-        "return ((1 - y) * y_pred - log_sigmoid).mean()",
+        "s = torch.where(y_pred >= 0, torch.ones_like(y_pred), -torch.ones_like(y_pred))",
+        "a = s * y_pred  # |z|, with the sign +1 at 0",
+        "log_sigmoid = torch.where(y_pred >= 0, 0.0, y_pred) - torch.log1p(torch.exp(-a))",
+        "return ((1.0 - y) * y_pred - log_sigmoid).mean()",
     ],
 }
 LOSS_NAMES = {
@@ -123,30 +145,37 @@ def raw_forward(spec: Spec) -> list[str]:
         return [
             "def forward(x):",
             f'    """The {what} x @ w.T + b (nn.Linear)."""',
-            f"    return x @ w.T + b  # (B, F) @ (F, {spec.out_features}) + b -> {shape}",
+            f"    return torch.addmm(b, x, w.T)  # b + x @ w.T, one fused kernel -> {shape}",
         ]
     act = RAW_ACTIVATIONS[spec.config.activation]
+    helper = RAW_HELPERS.get(spec.config.activation, [])
     lines = [
+        *helper,
+        *(["", ""] if helper else []),
         "def forward(x):",
         f'    """The MLP: nn.Linear layers, {spec.config.activation} between them."""',
     ]
     h = "x"
     for k, layer in enumerate(layers[:-1], 1):
-        lines.append(f"    z = {h} @ W{k}.T + b{k}  # (B, {layer.fan_out})")
+        lines.append(
+            f"    z = torch.addmm(b{k}, {h}, W{k}.T)  # {h} @ W{k}.T + b{k}: (B, {layer.fan_out})"
+        )
         lines.append(f"    h = {act}")
         h = "h"
     last = len(layers)
-    lines.append(f"    return h @ W{last}.T + b{last}  # {shape}")
+    lines.append(f"    return torch.addmm(b{last}, h, W{last}.T)  # {shape}")
     return lines
 
 
 def raw_loss(spec: Spec) -> list[str]:
     name = spec.config.loss
-    return [
+    lines = [
         "def loss_fn(y_pred, y):",
         f'    """What {LOSS_NAMES[name]}() computes (reduction="mean")."""',
-        *("    " + line for line in RAW_LOSSES[name]),
     ]
+    if spec.config.model == "transformer":  # every position: (B, T, V) vs (B, T)
+        lines.append("    y_pred, y = y_pred.flatten(0, 1), y.flatten()  # (B·T, V), (B·T,)")
+    return lines + ["    " + line for line in RAW_LOSSES[name]]
 
 
 def nn_model(spec: Spec) -> list[str]:

@@ -1,7 +1,9 @@
 """The optimizer blocks: the update equations written out (raw) or ``torch.optim`` (nn).
 
-The raw update uses the tensor operations `nnscratch.optim` uses (which are ``torch.optim``'s),
-with the equation in a comment beside each line, so that the script's numbers are the run's.
+The raw update uses the tensor operations `nnscratch.optim` uses (which are ``torch.optim``'s:
+``p.add_(g, alpha=-lr)`` for p ← p − lr·g, one fused op whose float32 result can differ in
+the last bit from ``p -= lr * g``), with the equation in a comment beside each line, so that
+the script's numbers are the run's, bit for bit.
 """
 
 from __future__ import annotations
@@ -81,9 +83,9 @@ def raw_update(spec: Spec) -> list[str]:
     grad = decay if c.weight_decay and c.optimizer != "adamw" else ["g = p.grad"]
     if c.optimizer == "sgd":
         if not c.momentum:
-            if not c.weight_decay:
-                return ["for p in params:", "    p -= lr * p.grad  # p ← p − lr·g"]
-            return ["for p in params:", *_in(grad), "    p -= lr * g  # p ← p − lr·g"]
+            if not c.weight_decay:  # p -= lr * p.grad, as one fused op (torch.optim's)
+                return ["for p in params:", "    p.add_(p.grad, alpha=-lr)  # p ← p − lr·g"]
+            return ["for p in params:", *_in(grad), "    p.add_(g, alpha=-lr)  # p ← p − lr·g"]
         add = "add_(g, alpha=1 - DAMPENING)" if c.dampening else "add_(g)"
         rule = "b ← μ·b + (1 − τ)·g" if c.dampening else "b ← μ·b + g"
         body = [
@@ -94,9 +96,9 @@ def raw_update(spec: Spec) -> list[str]:
             f"    buf.mul_(MOMENTUM).{add}  # {rule}",
         ]
         if c.nesterov:
-            body += ["p -= lr * g.add(buf, alpha=MOMENTUM)  # Nesterov: p ← p − lr·(g + μ·b)"]
+            body += ["p.add_(g.add(buf, alpha=MOMENTUM), alpha=-lr)  # p ← p − lr·(g + μ·b)"]
         else:
-            body += ["p -= lr * buf  # p ← p − lr·b"]
+            body += ["p.add_(buf, alpha=-lr)  # p ← p − lr·b"]
         return ["for p, buf in zip(params, buffers, strict=True):", *_in(body)]
     if c.optimizer in ("adam", "adamw"):
         body = list(grad)

@@ -4,9 +4,9 @@ and the one door through which text from outside enters it.
 The rule: text from outside (paths, file and folder names, column names, class labels,
 configuration strings) reaches a generated script only as ``literal(value)``, the ``repr()`` of a
 Python literal, never formatted into code, a comment or a docstring. `Spec` hands such text out
-wrapped in `Outside`, which refuses every other way of being turned into text (``str``,
-``format``, f-strings, ``repr``), so a generator that forgets the rule fails at once instead of
-writing a name where code runs.
+wrapped in `Outside`, which refuses to be turned into text any other way (``str``, ``format``,
+f-strings; its ``repr`` is a placeholder that is no Python), so a generator that forgets the
+rule fails at once instead of writing a name where code runs.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ class Outside:
     def _refuse(self, *_: Any) -> str:
         raise TypeError("outside text enters generated code only through source.literal()")
 
-    __str__ = __repr__ = __format__ = _refuse
+    __str__ = __format__ = _refuse
+
+    def __repr__(self) -> str:  # for debuggers; in code, a SyntaxError, never a name
+        return "<outside text>"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Outside) and self.raw == other.raw
@@ -49,7 +52,7 @@ def literal(value: Any) -> str:
     value = value.raw if isinstance(value, Outside) else value
     source = _source(value)
     tree = ast.parse(source, mode="eval").body
-    assert _only_literals(tree), source  # no name, call or operator other than float("...")
+    assert _only_literals(tree), source  # no name, no call, no operator but a minus sign
     return source
 
 
@@ -64,7 +67,9 @@ def _source(value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, int):
         return repr(value)
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else f'float("{value!r}")'
+        if not math.isfinite(value):  # data.json holds finite numbers only (validated)
+            raise ValueError(f"no literal for the float {value}")
+        return repr(value)
     if isinstance(value, list | tuple):
         inner = ", ".join(
             _source(v) for v in (v.raw if isinstance(v, Outside) else v for v in value)
@@ -82,15 +87,7 @@ def _only_literals(node: ast.AST) -> bool:
         return all(_only_literals(e) for e in node.elts)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):  # -1, -0.5
         return isinstance(node.operand, ast.Constant)
-    return (  # float("nan"), float("inf"), float("-inf")
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "float"
-        and len(node.args) == 1
-        and not node.keywords
-        and isinstance(node.args[0], ast.Constant)
-        and node.args[0].value in ("nan", "inf", "-inf")
-    )
+    return False
 
 
 def call(head: str, args: list[str], indent: str = "", tail: str = "") -> list[str]:

@@ -234,8 +234,12 @@ def create_app(lab: Lab) -> Starlette:
         run = s.run
         if run is None or run.state not in ENDED or not is_run(run.folder):
             return error("the script exists once the run has ended: press stop first", "run", 409)
+        # an uploaded file's path dies with the tab: the script looks beside itself for the
+        # file under its own name (and takes --data FILE)
+        uploaded = s.config is not None and s.config.data == str(s.upload_path)
+        beside = s.upload_name or "upload.csv" if uploaded else None
         try:
-            script = await run_in_threadpool(export_script, run.folder, style)
+            script = await run_in_threadpool(export_script, run.folder, style, beside)
         except UserError as e:
             return error(str(e).replace(str(run.folder), "the run"), "run")
         headers = {"Content-Disposition": f'attachment; filename="train_{style}.py"'}

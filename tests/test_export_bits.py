@@ -1,0 +1,71 @@
+"""The raw script computes what nnscratch computes, in the same order: a float32 run exported
+with ``--style raw`` ends on the checkpoint's parameters bit for bit (issue 18: the fused
+``addmm`` forward, nnscratch's loss and activation formulas, ``p.add_(g, alpha=-lr)``).
+
+Tiny runs, trained and exported in this process; the scripts run here too (runpy), each with
+``--save``; the comparison is ``torch.equal``."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import runpy
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from nnscratch.run import checkpoint
+from nnscratch.run.cli import main
+
+F32 = "--dtype float32"
+RUNS = {  # flags, then the flags of a resume after "|" (none: no resume)
+    "iris-softmax-adam-minibatch-resumed": (
+        f"--data builtin:iris {F32} --optimizer adam --lr 0.05 --batch-size 16 --epochs 3"
+        " | --epochs 5"
+    ),
+    "moons-mlp-tanh-sgd-nesterov-decay-resumed": (
+        f"--data builtin:moons {F32} --model mlp --hidden 6 --activation tanh --optimizer sgd "
+        "--lr 0.05 --momentum 0.9 --nesterov --weight-decay 0.01 --batch-size 32 "
+        "--scheduler step --step-size 1 --epochs 2 | --epochs 4"
+    ),
+    "cancer-mlp-sigmoid-bce-sgd-momentum": (
+        f"--data builtin:breast_cancer {F32} --model mlp --hidden 4 --activation sigmoid "
+        "--loss bce_with_logits --optimizer sgd --lr 0.05 --momentum 0.9 --dampening 0.1 "
+        "--batch-size 64 --epochs 3"
+    ),
+    "diabetes-mlp-gelu-huber-rmsprop": (
+        f"--data builtin:diabetes {F32} --model mlp --hidden 5 --activation gelu --loss huber "
+        "--optimizer rmsprop --lr 0.01 --momentum 0.5 --batch-size 64 --epochs 3"
+    ),
+    "seed-sgd": f"{F32} --epochs 20",
+}
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    """No plots (not under test, seconds each); the scripts seed the global RNG: restored."""
+    monkeypatch.setattr("nnscratch.run.train.write_plots", lambda *a, **k: [])
+    state = torch.get_rng_state()
+    yield
+    torch.set_rng_state(state)
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_float32_raw_script_is_bit_equal_to_the_run(tmp_path, monkeypatch, name):
+    first, _, resumed = RUNS[name].partition("|")
+    run = tmp_path / "run"
+    assert main(["train", *first.split(), "--out", str(run), "--quiet"]) == 0
+    if resumed:
+        assert main(["train", "--resume", str(run), *resumed.split(), "--quiet"]) == 0
+    script, params = tmp_path / "train.py", tmp_path / "p.safetensors"
+    assert main(["export", str(run), "--out", str(script), "--style", "raw"]) == 0
+    with monkeypatch.context() as m, contextlib.redirect_stdout(io.StringIO()):
+        m.setattr(sys, "argv", [str(script), "--save", str(params)])
+        runpy.run_path(str(script), run_name="__main__")
+    want, got = checkpoint.load(run).state.model, load_file(params)
+    assert sorted(got) == sorted(want)
+    for key in want:
+        assert want[key].dtype == torch.float32
+        assert torch.equal(got[key], want[key]), (key, (got[key] - want[key]).abs().max())
