@@ -76,8 +76,20 @@ def test_render_says_what_the_ratio_means_and_marks_each_target(quick):
         assert case["name"] in text
     verdicts = targets(quick)
     assert len(verdicts) >= 5
+    flat = " ".join(text.split())  # a long target name continues on the next line
+    for t in verdicts:  # a smoke run's timings judge nothing
+        assert f"not judged {' '.join(t['name'].split())}" in flat
+    assert "PASS" not in text and "MISS" not in text
+    full = render({**quick, "settings": {**quick["settings"], "quick": False}})
+    flat = " ".join(full.split())
     for t in verdicts:
-        assert f"{'PASS' if t['passed'] else 'MISS'}  {t['name']}" in text
+        assert f"{'PASS' if t['passed'] else 'MISS'} {' '.join(t['name'].split())}" in flat
+
+
+@pytest.mark.parametrize("smoke", [True, False])
+def test_the_report_fits_80_columns(quick, smoke):
+    text = render({**quick, "settings": {**quick["settings"], "quick": smoke}})
+    assert max(map(len, text.splitlines())) <= 80, max(text.splitlines(), key=len)
 
 
 def fake_result(ratio, dataloader_ratio, rss_mb, fraction):

@@ -172,3 +172,73 @@ def test_with_the_real_training_run(capsys):
     assert [line.split()[1] for line in out] == ["1/30", "10/30", "20/30", "30/30"]
     last_loss = float(out[-1].split()[4])  # "epoch 30/30 batch-mean loss L ..."
     assert last_loss == pytest.approx(summary["loss_history"][-1], rel=1e-5)
+
+
+# -- within a long epoch (issue 18: 62 s of silence before epoch 1) ----------------------------
+def test_a_long_epoch_prints_its_steps_now_and_then_in_a_log(capsys):
+    log = ProgressLogger(3, clock=ticking(0.5))  # every call: half a second later
+    for k in range(1, 4):  # 1.5 s into the epoch: still quiet
+        log.step(k, 100, 2.5)
+    assert capsys.readouterr().out == ""
+    for k in range(4, 40):
+        log.step(k, 100, 2.25)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("  epoch 1/3  step 4/100  loss 2.25  ")
+    assert "steps/s  epoch ETA " in lines[0]
+    assert len(lines) == 2  # one at 2 s, the next 10 s later (20 calls), not one per step
+    log(next(records(1)))  # epoch 1 ends: the next epoch starts quiet again
+    capsys.readouterr()
+    log.step(1, 100, 1.0)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_long_epoch_shows_a_step_bar_on_a_terminal():
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=100)
+    log = ProgressLogger(3, console=console, clock=ticking(1.0), start=1)  # a resumed run
+    for k in range(1, 6):
+        log.step(k, 50, 0.75)
+    log.progress.refresh()
+    assert "step" in stream.getvalue() and "5/50" in stream.getvalue()
+    assert "loss 0.75" in stream.getvalue() and "1/s" in stream.getvalue()  # 5 steps in 5 s
+    log.close()
+
+
+def test_fit_reports_every_step_of_every_epoch():
+    import torch
+
+    from nnscratch import fit
+    from nnscratch.models import LinearRegression
+
+    seen = []
+    X, y = torch.randn(10, 2), torch.randn(10, 1)
+    model = LinearRegression(2)
+    fit(model, X, y, epochs=2, batch_size=4, on_step=lambda k, n, loss: seen.append((k, n)))
+    assert seen == [(1, 3), (2, 3), (3, 3)] * 2
+    seen.clear()
+    fit(model, X, y, epochs=2, on_step=lambda k, n, loss: seen.append((k, n)))  # full batch
+    assert seen == [(1, 1)] * 2
+
+
+def test_loading_shows_a_transient_spinner_on_a_terminal_only():
+    from nnscratch.run.report import loading
+
+    stream = io.StringIO()
+    with loading("big.csv", console=Console(file=stream, force_terminal=True)):
+        pass
+    assert "loading big.csv" in stream.getvalue()
+    log = io.StringIO()
+    with loading("big.csv", console=Console(file=log, force_terminal=False)):
+        pass
+    assert log.getvalue() == ""
+
+
+def test_a_transformer_above_its_bigram_baseline_says_so_and_what_to_try():
+    from nnscratch.run.summary import above_bigram
+
+    summary = {"metrics": {"test": {"loss": 2.9}}, "bigram": {"test": 2.4, "val": None}}
+    (warning,) = above_bigram(summary, 4)
+    assert "test loss per character 2.9 is above the bigram baseline's 2.4" in warning
+    assert "--epochs 9" in warning
+    summary["metrics"]["test"]["loss"] = 2.1
+    assert above_bigram(summary, 4) == []

@@ -50,6 +50,7 @@ class Epoch:
 
 
 EpochCallback = Callable[[Epoch], None]
+StepCallback = Callable[[int, int, float], None]  # (step of the epoch from 1, steps, loss)
 
 
 def _divergence(what: str, value: float, epoch: int, step: int, last: float | None):
@@ -74,10 +75,19 @@ def _gradient_norm(params: list[torch.Tensor], max_norm: float | None) -> float:
 
 
 class _Progress:
-    """The run's step count and last finite loss, the epoch's sums; NaN/inf stops the run."""
+    """The run's step count and last finite loss, the epoch's sums; NaN/inf stops the run;
+    ``on_step(k, steps, loss)`` after each step (a progress display within a long epoch)."""
 
-    def __init__(self, params: list[torch.Tensor], max_norm: float | None, step: int) -> None:
+    def __init__(
+        self,
+        params: list[torch.Tensor],
+        max_norm: float | None,
+        step: int,
+        on_step: StepCallback | None = None,
+        per_epoch: int = 1,
+    ) -> None:
         self.params, self.max_norm, self.step = params, max_norm, step
+        self.on_step, self.per_epoch = on_step, per_epoch
         self.parallel = distributed.is_distributed()
         self.last_finite: float | None = None
 
@@ -103,6 +113,8 @@ class _Progress:
         self.steps += 1
         self.step += 1
         self.last_finite = loss
+        if self.on_step is not None:
+            self.on_step(self.steps, self.per_epoch, loss)
 
     def end(self) -> Epoch:
         parallel, total, rows = self.parallel, self.total, self.rows
@@ -128,6 +140,7 @@ def fit(
     backward: str = "autograd",
     compile: bool = False,
     callback: EpochCallback | None = None,
+    on_step: StepCallback | None = None,
 ) -> list[float]:
     """Train ``model`` on ``(X, y)`` and return the loss history, one float per epoch run.
 
@@ -147,6 +160,8 @@ def fit(
         compile: forward + loss as one ``torch.compile``d graph (default False).
         callback: ``callback(Epoch(...))`` after ``scheduler.step()``: it sees the exact state the
             next epoch starts from (logging, checkpoints).
+        on_step: ``on_step(k, steps, loss)`` after step k of the epoch's ``steps`` (default
+            None): progress within an epoch that takes long.
 
     A NaN or infinite loss or gradient norm stops training with `DivergenceError` before it can
     reach the parameters.
@@ -159,7 +174,8 @@ def fit(
     optimizer = _optimizer(model, optimizer, lr)
     _check(X, clip_grad_norm)
     step = choose_step(model, loss_fn, backward, compile)  # steps 1–3, in the variation chosen once
-    progress = _Progress(list(model.parameters()), clip_grad_norm, start[1])
+    per_epoch = 1 if batch_size is None else -(-X.shape[0] // batch_size)  # ⌈N / B⌉ steps
+    progress = _Progress(list(model.parameters()), clip_grad_norm, start[1], on_step, per_epoch)
     history: list[float] = []
     for epoch in range(start[0], epochs):
         progress.begin(epoch, optimizer.param_groups[0]["lr"])

@@ -10,6 +10,11 @@ a log file and a terminal each get what suits them:
              only once the run has lasted ``delay`` seconds (0.5 s): a run that is over in a
              moment never flickers a bar.  It is transient: it clears itself after the last epoch.
 
+Within an epoch that has lasted `STEP_DELAY` seconds (2 s: a transformer's epoch can take
+minutes), `step` shows its progress too: steps done, the last batch loss, steps per second and
+the epoch's ETA, as a second bar on a terminal, else as a stdout line every `LINE_EVERY` seconds.
+`loading` shows a transient spinner on a terminal while the data is read.
+
 ``quiet=True`` silences both.  When stdout is the same terminal as the bar, the epoch lines are
 printed above the bar (rich redirects ``sys.stdout`` while the bar is live) instead of through it.
 """
@@ -19,7 +24,8 @@ from __future__ import annotations
 import atexit
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -27,6 +33,8 @@ import click
 from nnscratch.run.final_report import print_training_report  # noqa: F401  (re-exported)
 
 DELAY = 0.5  # seconds a run must last before the bar appears
+STEP_DELAY = 2.0  # seconds an epoch must last before its steps are shown
+LINE_EVERY = 10.0  # seconds between the stdout lines of a long epoch (not a terminal)
 
 
 def _isatty(stream: Any) -> bool:
@@ -60,6 +68,7 @@ class ProgressLogger:
         console: Any = None,
         delay: float = DELAY,
         clock: Callable[[], float] = time.monotonic,
+        start: int = 0,
     ) -> None:
         if epochs < 0:
             raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -74,6 +83,10 @@ class ProgressLogger:
         self.progress: Any = None  # the live rich Progress, while the bar is shown
         self.task: Any = None
         self.closed = False
+        self.epoch = start  # epochs done (a resumed run starts after its saved ones)
+        self.epoch_started = clock()  # when the current epoch began (its first one: building)
+        self.steps_task: Any = None  # the bar's second line, within a long epoch
+        self.next_line = 0.0  # clock() of the next stdout step line, without a terminal
 
     # -- stdout: the log lines ----------------------------------------------------------------
     def line(self, record: dict[str, Any]) -> str | None:
@@ -126,10 +139,11 @@ class ProgressLogger:
         )
 
         self.progress = Progress(
-            TextColumn("epoch"),
+            TextColumn("{task.description}"),
             MofNCompleteColumn(),
             BarColumn(),
             TextColumn("loss {task.fields[loss]:.4g}"),
+            TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -138,7 +152,9 @@ class ProgressLogger:
             redirect_stdout=_isatty(sys.stdout),  # a terminal stdout prints above the bar
             redirect_stderr=False,
         )
-        self.task = self.progress.add_task("train", total=self.epochs, completed=epoch, loss=0.0)
+        self.task = self.progress.add_task(
+            "epoch", total=self.epochs, completed=epoch, loss=0.0, rate=""
+        )
         self.progress.start()
         atexit.register(self.close)  # never leave a hidden cursor behind after an exception
 
@@ -147,6 +163,10 @@ class ProgressLogger:
             return
         epoch = record["epoch"]
         now = self.clock()
+        self.epoch, self.epoch_started = epoch, now
+        if self.steps_task is not None and self.progress is not None:
+            self.progress.remove_task(self.steps_task)
+        self.steps_task = None
         if self.started is None:
             self.started = now
         text = self.line(record)
@@ -158,6 +178,33 @@ class ProgressLogger:
             self.progress.update(self.task, completed=epoch, loss=record["train_loss"])
             if epoch >= self.epochs:
                 self.close()
+
+    # -- within an epoch ----------------------------------------------------------------------
+    def step(self, k: int, steps: int, loss: float) -> None:
+        """After step ``k`` of the epoch's ``steps`` (`nnscratch.fit`'s ``on_step``): nothing
+        until the epoch has lasted `STEP_DELAY`, then steps, loss, rate and the epoch's ETA."""
+        if self.quiet or self.closed or steps <= 1:
+            return
+        now = self.clock()
+        elapsed = now - self.epoch_started
+        if elapsed < STEP_DELAY:
+            return
+        rate = k / elapsed  # steps per second in this epoch
+        if self.progress is None and self.steps_task is None:
+            self._start_bar(self.epoch)
+        if self.progress is not None:
+            if self.steps_task is None:
+                self.steps_task = self.progress.add_task("step", total=steps, loss=loss, rate="")
+            self.progress.update(self.steps_task, completed=k, loss=loss, rate=f"{rate:.3g}/s")
+            return
+        if now >= self.next_line:  # a log: a line now and then
+            self.next_line = now + LINE_EVERY
+            eta = (steps - k) / rate
+            click.echo(
+                f"  epoch {self.epoch + 1}/{self.epochs}  step {k}/{steps}  loss {loss:.4g}  "
+                f"{rate:.3g} steps/s  epoch ETA {_duration(eta)}",
+                file=sys.stdout,
+            )
 
     def close(self) -> None:
         """Stop and clear the bar, if one is shown."""
@@ -174,6 +221,30 @@ class ProgressLogger:
         self.close()
 
 
-def progress_logger(epochs: int, quiet: bool = False, lines: int = 10) -> ProgressLogger:
-    """The per-epoch ``log`` callback: ~``lines`` stdout lines plus a stderr bar on a terminal."""
-    return ProgressLogger(epochs, quiet=quiet, lines=lines)
+def progress_logger(
+    epochs: int, quiet: bool = False, lines: int = 10, start: int = 0
+) -> ProgressLogger:
+    """The per-epoch ``log`` callback: ~``lines`` stdout lines plus a stderr bar on a terminal;
+    ``start``: the epochs a resumed run has done already."""
+    return ProgressLogger(epochs, quiet=quiet, lines=lines, start=start)
+
+
+@contextmanager
+def loading(what: str, quiet: bool = False, console: Any = None) -> Iterator[None]:
+    """A transient "loading WHAT" spinner on stderr while the block runs, on a terminal only
+    (a log gets nothing: reading is quick, or the first epoch's progress follows)."""
+    if quiet:
+        yield
+        return
+    if console is None:
+        if not _isatty(sys.stderr):
+            yield
+            return
+        from rich.console import Console
+
+        console = Console(file=sys.stderr)
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(f"loading {what} …"):
+        yield

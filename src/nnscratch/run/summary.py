@@ -112,7 +112,24 @@ def summarize(model: Module, data: Prepared, loss_fn, history: list[float]) -> d
         summary["warnings"] = far_from_optimum(summary, config.lr)
     if data.train.extra.get("kind") == "text":  # the count-based baseline, on the same split
         summary["bigram"] = bigram_losses(data)
+        summary["warnings"] = above_bigram(summary, config.epochs)
     return summary
+
+
+def above_bigram(summary: dict[str, Any], epochs: int) -> list[str]:
+    """A warning when the transformer ends above the bigram baseline on its held-out text (the
+    test part, else validation, else training): it has not yet learned what counting character
+    pairs gives, so its samples are worse than a table of pair counts."""
+    part = next(p for p in ("test", "val", "train") if summary["bigram"].get(p) is not None)
+    ours, base = summary["metrics"][part]["loss"], summary["bigram"][part]
+    if ours <= base:
+        return []
+    return [
+        f"the transformer's {part} loss per character {ours:.4g} is above the bigram "
+        f"baseline's {base:.4g}: it has not learned more than character pairs yet; train "
+        f"longer (e.g. --epochs {max(2 * epochs, epochs + 5)}, or --resume a saved run with "
+        "more --epochs)"
+    ]
 
 
 def bigram_losses(data: Prepared) -> dict[str, float | None]:

@@ -71,6 +71,9 @@ def train(
     ``out`` is a folder (opened and locked here for the run: `RunFolder`; a new run clears what
     an earlier run wrote there) or a `RunFolder` the caller opened and will close.
 
+    ``log(record)`` is called after each epoch; a ``log.step(k, steps, loss)`` method, if it has
+    one, after each step (`nnscratch.run.report.ProgressLogger`).
+
     ``on_build(model, optimizer)`` is called once both are built, before the first epoch (the
     live lab, `nnscratch.lab.live`, draws and steers them)."""
     if out is None or isinstance(out, RunFolder):
@@ -165,6 +168,7 @@ def _train(
                 backward=config.backward,
                 compile=config.compile,
                 callback=on_epoch,
+                on_step=getattr(log, "step", None),  # progress within a long epoch
             )
     except KeyboardInterrupt as e:
         save(e)

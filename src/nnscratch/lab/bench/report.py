@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from nnscratch.lab.width import wrap
+
 MB = 2**20
 BANDWIDTH_FRACTION = 0.6
 GEOMEAN_TARGET = 1.4
@@ -85,7 +87,10 @@ def _target(
     return {"name": name, "value": value, "threshold": threshold, "passed": passed}
 
 
-def mark(passed: bool) -> str:
+def mark(passed: bool, judged: bool = True) -> str:
+    """PASS or MISS; "not judged" for a ``--quick`` smoke run, whose timings mean nothing."""
+    if not judged:
+        return "not judged"
     return "PASS" if passed else "MISS"
 
 
@@ -97,9 +102,16 @@ def duration(seconds: float) -> str:
 
 
 def render(result: dict[str, Any]) -> str:
+    """The report as text in 80 columns (a longer line continues, indented, on the next)."""
     s, m = result["settings"], result["machine"]
+    judged = not s["quick"]  # a smoke run's timings mean nothing: no verdicts
     lines = [
-        f"nnscratch bench{' --quick (smoke run: small sizes, timings meaningless)' if s['quick'] else ''}",
+        "nnscratch bench"
+        + (
+            " --quick (smoke run: small sizes, timings meaningless, not judged)"
+            if not judged
+            else ""
+        ),
         f"threads={s['threads']} (torch.set_num_threads), repeats={s['repeats']} interleaved, "
         "float32, medians",
         f"machine: {m['cpu']}, nproc={m['nproc']}, torch {m['torch']}",
@@ -113,7 +125,8 @@ def render(result: dict[str, Any]) -> str:
         for name, seconds in case["seconds"].items():
             lines.append(f"    {name:<28} {duration(seconds):>10}")
         for p in case["pairs"]:
-            lines.append(f"    {_ratio_line(p['manual'], p['reference'], p['ratio'], p['target'])}")
+            line = _ratio_line(p["manual"], p["reference"], p["ratio"], p["target"], judged)
+            lines.append(f"    {line}")
         if "bandwidth" in case:
             bw = case["bandwidth"]
             fractions = ", ".join(_fraction(k, v) for k, v in bw["fraction"].items())
@@ -122,7 +135,7 @@ def render(result: dict[str, Any]) -> str:
                 f"({bw['bytes_per_step'] / MB:.1f} MiB read); reached: {fractions}"
             )
         lines.append("")
-    lines += _time_to_target_lines(result["time_to_target"])
+    lines += _time_to_target_lines(result["time_to_target"], judged)
     lines += _memory_lines(result["memory"])
     if result.get("out_cost") is not None:
         from nnscratch.lab.bench.out_cost import lines as out_cost_lines
@@ -134,8 +147,14 @@ def render(result: dict[str, Any]) -> str:
         lines += lab_cost_lines(result["lab_cost"])
     lines.append("targets")
     for t in targets(result):
-        lines.append(f"    {mark(t['passed'])}  {t['name']}: {t['value']:.3g}")
-    return "\n".join(lines)
+        lines.append(f"    {mark(t['passed'], judged)}  {t['name']}: {t['value']:.3g}")
+    return "\n".join(fit(line) for line in lines)
+
+
+def fit(line: str) -> str:
+    """``line`` in 80 columns; its continuation lines 4 spaces deeper than it starts."""
+    indent = len(line) - len(line.lstrip())
+    return wrap(" " * indent, line.strip(), indent + 4)
 
 
 def _fraction(name: str, value: float) -> str:
@@ -144,12 +163,16 @@ def _fraction(name: str, value: float) -> str:
     return f"{name} {value:.0%}"
 
 
-def _ratio_line(manual: str, reference: str, ratio: float, target: float | None) -> str:
-    verdict = f"  (target ≥ {target:g}×: {mark(ratio >= target)})" if target is not None else ""
+def _ratio_line(
+    manual: str, reference: str, ratio: float, target: float | None, judged: bool = True
+) -> str:
+    verdict = (
+        f"  (target ≥ {target:g}×: {mark(ratio >= target, judged)})" if target is not None else ""
+    )
     return f"ratio {manual} / {reference}: {ratio:.2f}×{verdict}"
 
 
-def _time_to_target_lines(ttt: dict[str, Any]) -> list[str]:
+def _time_to_target_lines(ttt: dict[str, Any], judged: bool = True) -> list[str]:
     lines = [f"digits MLP to {ttt['target_accuracy']} test accuracy (time to target)"]
     for name, run in ttt["runs"].items():
         reached = "" if run["reached"] else f" (not reached in {ttt['max_epochs']} epochs)"
@@ -157,7 +180,8 @@ def _time_to_target_lines(ttt: dict[str, Any]) -> list[str]:
             f"    {name:<28} {duration(run['seconds']):>10}  {run['epochs']} epochs{reached}"
         )
     if both_reached(ttt):
-        lines.append(f"    {_ratio_line('nnscratch', 'nn/optim + DataLoader', ttt['ratio'], 1.0)}")
+        line = _ratio_line("nnscratch", "nn/optim + DataLoader", ttt["ratio"], 1.0, judged)
+        lines.append(f"    {line}")
     else:
         lines.append(
             f"    no ratio (target ≥ 1×: NOT MEASURED): a run did not reach "

@@ -2,7 +2,8 @@
 
 Tensors with more than `SHOWN` elements are summarised as shape, first values and norm; smaller
 ones are printed in full. Colour (``click.style``) is for terminals only: ``color=False`` gives
-plain text for pipes, logs and tests.
+plain text for pipes, logs and tests. Every line fits 80 columns: a longer one continues on the
+next lines, indented under its values (`nnscratch.lab.width`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import click
+
+from nnscratch.lab.width import wrap
 
 SHOWN = 8  # tensors with at most this many elements are printed in full
 HEAD = 4  # values printed from a larger one
@@ -54,7 +57,7 @@ def render_step(r: Record, total: int, s: _Style) -> list[str]:
     fwd, bwd, upd, rst = r["forward"], r["backward"], r["update"], r["reset"]
     names = list(fwd["parameters"])
     width = max(len(n) for n in [*names, "y_pred"]) + len(".grad") + 2
-    row = lambda label, text: f"     {label:<{width}}{text}"  # noqa: E731
+    row = lambda label, text: wrap(f"     {label:<{width}}", text, 5 + width)  # noqa: E731
     phase = lambda n, name, code: f"  {n}. {s(f'{name:<9}', bold=True)} {s(code, fg='cyan')}"  # noqa: E731
 
     out = [s(f"── step {r['step']} of {total} " + "─" * 50, fg="blue", bold=True)]
@@ -77,13 +80,13 @@ def render_step(r: Record, total: int, s: _Style) -> list[str]:
     before = ", ".join(f"{n}.grad={fmt_tensor(g)}" for n, g in bwd["grads_before"].items())
     out.append(row("before", before))
     for n in names:
-        line = fmt_tensor(bwd["grads"][n])
+        out.append(row(f"{n}.grad", fmt_tensor(bwd["grads"][n])))
         hand = (bwd["analytic"] or {}).get(n)
-        if hand is not None:
-            line += f"   by hand {hand['formula'] or '∂L/∂' + n} = {fmt_tensor(hand['value'])}  "
+        if hand is not None:  # on its own line, under the autograd value
+            line = f"by hand {hand['formula'] or '∂L/∂' + n} = {fmt_tensor(hand['value'])}  "
             line += s.ok(hand["agrees"], "agrees", "DIFFERS")
             line += f" (|diff| {hand['max_abs_diff']:.1e})"
-        out.append(row(f"{n}.grad", line))
+            out.append(row("", line))
     out.append(
         row(
             "params",
@@ -120,7 +123,7 @@ def render_step(r: Record, total: int, s: _Style) -> list[str]:
 def render_text(records: list[Record], color: bool = False, header: str | None = None) -> str:
     """All steps as one string (no trailing newline), after an optional ``header`` line."""
     s = _Style(color)
-    lines: list[str] = [s(header, bold=True), ""] if header else []
+    lines: list[str] = [s(wrap("", header, 2), bold=True), ""] if header else []
     for r in records:
         lines += render_step(r, len(records), s)
         lines.append("")

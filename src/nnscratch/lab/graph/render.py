@@ -9,8 +9,10 @@ from __future__ import annotations
 import torch
 
 from nnscratch.lab.graph.walk import Graph, Node
+from nnscratch.lab.width import WIDTH, wrap
 
 MAX_VALUES = 10  # a leaf with more elements shows its shape only
+FOLD_AT = 28  # columns of indentation beyond which a subtree is drawn as its own section
 
 # What the forward pass did at each common node (the text tree shows it next to the name).
 OP_HINTS = {
@@ -60,9 +62,19 @@ def _header(graph: Graph) -> str:
 
 
 def to_text(graph: Graph, max_values: int = MAX_VALUES) -> str:
-    """A tree from the loss to the leaves; a node reached a second time is marked, not repeated."""
+    """A tree from the loss to the leaves; a node reached a second time is marked, not repeated.
+
+    The tree fits 80 columns: a subtree that starts deeper than `FOLD_AT` columns is folded
+    (``⇒ [k]``) and drawn after the tree as section ``[k]``, from the left margin again (a
+    transformer's residual stream nests one level per layer); a long line wraps under itself."""
     out = [_header(graph)]
     shown: set[int] = set()
+    folded: dict[int, int] = {}  # node id → its section number
+
+    def emit(first: str, rest: str, text: str) -> None:
+        pieces = wrap("", text, 2, max(WIDTH - len(first), 24)).split("\n")
+        out.append(first + pieces[0])
+        out.extend(rest + piece for piece in pieces[1:])
 
     def draw(node_id: int, prefix: str, last: bool, top: bool) -> None:
         node = graph.nodes[node_id]
@@ -70,19 +82,29 @@ def to_text(graph: Graph, max_values: int = MAX_VALUES) -> str:
         more = "" if top else ("    " if last else "│   ")
         lines = leaf_lines(node, max_values)
         if node_id in shown:
-            out.append(f"{prefix}{branch}{lines[0]} (shared, shown above)")
+            emit(prefix + branch, prefix + more, f"{lines[0]} (shared, shown above)")
             return
-        shown.add(node_id)
         hint = "AccumulateGrad" if node.is_leaf else OP_HINTS.get(node.op)
         label = f"{lines[0]}  · {hint}" if hint else lines[0]
-        out.append(f"{prefix}{branch}{label}")
-        for extra in lines[1:]:
-            out.append(f"{prefix}{more}    {extra}")
         children = graph.children(node_id)
+        if not top and children and len(prefix + more) > FOLD_AT:
+            folded.setdefault(node_id, len(folded) + 1)
+            emit(prefix + branch, prefix + more, f"{label}  ⇒ [{folded[node_id]}]")
+            return
+        shown.add(node_id)
+        emit(prefix + branch, prefix + more + "    ", label)
+        for extra in lines[1:]:
+            emit(f"{prefix}{more}    ", f"{prefix}{more}      ", extra)
         for i, child in enumerate(children):
             draw(child, prefix + more, i == len(children) - 1, False)
 
     draw(0, "", True, True)
+    done = 0
+    while done < len(folded):  # drawing a section may fold more
+        node_id = next(n for n, k in folded.items() if k == done + 1)
+        done += 1
+        out += ["", f"[{done}]"]
+        draw(node_id, "", True, True)
     return "\n".join(out)
 
 

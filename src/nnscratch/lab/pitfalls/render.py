@@ -1,11 +1,13 @@
 """Print a pitfall run: the broken code and what it did, the correct code, then the numbers
-of both side by side, then the fix."""
+of both side by side, then the fix; in 80 columns (`nnscratch.lab.width`): a wide table is cut
+into several, each broken/correct pair kept together."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from nnscratch.lab.pitfalls.base import Outcome, Pitfall, Result
+from nnscratch.lab.width import WIDTH, table, wrap
 
 INDEX_KEYS = ("step", "evaluation")  # a series with one of these names labels the rows
 
@@ -19,18 +21,43 @@ def _fmt(v: Any) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(f"{{:<{widths[0]}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    return [line.format(*header)] + [line.format(*r) for r in rows]
+    return table(header, rows, group=2)  # "k broken", "k correct" side by side
+
+
+def _code(code: str, indent: int) -> list[str]:
+    """A source line in 80 columns: a trailing comment moves above the code (as ``# ...``
+    lines); code still too long continues 4 spaces deeper."""
+    pad = " " * indent
+    if len(pad + code) <= WIDTH:
+        return [pad + code]
+    body, sep, comment = code.partition("  # ")
+    if sep and body:
+        above = wrap(pad + "# ", comment, indent).replace("\n" + pad, "\n" + pad + "# ")
+        return [above, *_code(body, indent)]
+    return [wrap(pad, code, indent + 4)]
+
+
+def _scalars(rows: list[list[str]]) -> list[str]:
+    """observed | broken | correct, or, when a value is too long for that, one block each."""
+    lines = _table(["observed", "broken", "correct"], rows)
+    if max(map(len, lines)) <= WIDTH:
+        return lines
+    out = []
+    for name, broken, correct in rows:
+        out += [name, wrap("  broken   ", broken, 11), wrap("  correct  ", correct, 11)]
+    return out
 
 
 def _side(title: str, outcome: Outcome) -> list[str]:
     lines = [f"── {title} " + "─" * (72 - len(title)), ""]
-    lines += ["    " + code for code in outcome.code.splitlines()]
+    for code in outcome.code.splitlines():
+        lines += _code(code.strip(), 4 + len(code) - len(code.lstrip()))
     lines.append("")
     for w in outcome.warnings:
-        lines.append(f"  warned: {w}")
-    lines.append(f"  raised: {outcome.error}" if outcome.error else "  ran without an exception")
+        lines.append(wrap("  warned: ", w, 4))
+    lines.append(
+        wrap("  raised: ", outcome.error, 4) if outcome.error else "  ran without an exception"
+    )
     return lines + [""]
 
 
@@ -53,7 +80,7 @@ def _comparison(broken: Outcome, correct: Outcome) -> list[str]:
             [k, _fmt(broken.observed.get(k, missing)), _fmt(correct.observed.get(k, missing))]
             for k in scalars
         ]
-        lines += _table(["observed", "broken", "correct"], rows) + [""]
+        lines += _scalars(rows) + [""]
     if series:
         index_key = next((k for k in INDEX_KEYS if k in broken.observed), None)
         n = len(broken.observed[series[0]])
@@ -73,17 +100,17 @@ def _comparison(broken: Outcome, correct: Outcome) -> list[str]:
 
 def to_text(result: Result) -> str:
     p = result.pitfall
-    lines = [f"{p.name}: {p.summary}", f"look for: {p.symptom}", ""]
+    lines = [wrap(f"{p.name}: ", p.summary, 2), wrap("look for: ", p.symptom, 2), ""]
     lines += _side("broken", result.broken)
     lines += _side("correct", result.correct)
     lines += _comparison(result.broken, result.correct)
-    lines.append(f"fix: {p.fix}")
+    lines.append(wrap("fix: ", p.fix, 2))
     return "\n".join(lines)
 
 
 def listing(pitfalls: dict[str, Pitfall]) -> str:
     width = max(len(name) for name in pitfalls)
-    lines = [f"{name:<{width}}  {p.summary}" for name, p in pitfalls.items()]
+    lines = [wrap(f"{name:<{width}}  ", p.summary, width + 2) for name, p in pitfalls.items()]
     lines += [
         "",
         "Run one with `nnscratch pitfalls NAME` (add --json for machine-readable output).",

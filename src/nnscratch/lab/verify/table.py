@@ -1,4 +1,5 @@
-"""Print the mapping table, as wide as the terminal: the result first, then what was compared.
+"""Print the mapping table, as wide as the terminal (80 columns at most): the result first, then
+what was compared.
 
 When every column fits, one line per row. Otherwise the text of "compared" moves under its row
 (indented, wrapped to the terminal) and the piece and abstraction columns wrap at spaces inside
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from itertools import zip_longest
 
 from nnscratch.lab.verify.check import Row
+from nnscratch.lab.width import WIDTH
 
 HEADER = ("result", "manual piece", "PyTorch abstraction", "max |diff|", "atol/rtol", "compared")
 TEXT = (1, 2)  # piece and abstraction: they share what the other columns leave
@@ -58,9 +60,10 @@ def _lines(cells: tuple[str, ...], widths: list[int]) -> list[str]:
 
 def render(rows: Iterable[Row], width: int | None = None) -> tuple[str, bool]:
     """Plain-text table (no colour, so it reads the same in a log) at most ``width`` columns wide
-    (default: the terminal's; 80 when it is not a terminal) and whether every row passed."""
+    (default: the terminal's, at most 80: the project's output fits 80 columns, in a log too)
+    and whether every row passed."""
     if width is None:
-        width = shutil.get_terminal_size((80, 24)).columns
+        width = min(shutil.get_terminal_size((WIDTH, 24)).columns, WIDTH)
     rows = list(rows)
     body = [_cells(r) for r in rows]
     natural = [max(len(line[i]) for line in [HEADER, *body]) for i in range(len(HEADER))]

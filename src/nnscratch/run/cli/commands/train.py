@@ -121,7 +121,11 @@ def run_command(ctx, out, resume, overwrite, quiet, as_json, options) -> None:
             config = absolute_data(config_from_options(TrainConfig, options).validate())
             if out is not None:
                 check_out(out, overwrite)
-        data = prepare(config)  # every data mistake surfaces here, before the folder is touched
+        from nnscratch.run.report import loading
+
+        silent = quiet or as_json or not main_rank
+        with loading(config.data, silent):  # a spinner on a terminal while the data is read
+            data = prepare(config)  # every data mistake surfaces here, before the folder is touched
         if main_rank:
             print_data_messages(data.train.extra, quiet)
         if saved is not None:
@@ -132,7 +136,8 @@ def run_command(ctx, out, resume, overwrite, quiet, as_json, options) -> None:
             # made, locked and written (the PID) before the first epoch; --overwrite: the
             # earlier run's files go now, so that none of them outlives it
             folder = RunFolder.open(out, fresh=True)
-        log = None if as_json else epoch_logger(data.config.epochs, quiet)
+        done = 0 if saved is None else saved.state.epoch
+        log = None if as_json else epoch_logger(data.config.epochs, quiet, done)
         feed, stop = live_page(data, options) if main_rank else (None, None)  # --live
         try:
             result = train(
@@ -269,10 +274,10 @@ def resume_config(ctx: click.Context, resume: Path, out: Path | None, overwrite:
     return saved, replace(saved.config, epochs=epochs, checkpoint_every=every).validate()
 
 
-def epoch_logger(epochs: int, quiet: bool):
+def epoch_logger(epochs: int, quiet: bool, start: int = 0):
     from nnscratch.run.report import progress_logger
 
-    return progress_logger(epochs, quiet=quiet)
+    return progress_logger(epochs, quiet=quiet, start=start)
 
 
 def close_logger(log: Any) -> None:
