@@ -197,8 +197,12 @@ def test_lab_run_equals_the_copied_command_in_float64(client, tmp_path):
             "nnscratch-run/checkpoint/model.safetensors"
         )
     )
+    names = zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()
+    assert not [n for n in names if n.endswith(".nnscratch.lock")]  # the lock is not the user's
     script = client.get(f"/api/session/{sid}/export?style=nn")  # the run as code
     assert script.status_code == 200 and "import torch" in script.text
+    assert script.headers["content-type"].startswith("text/x-python")  # saved as a .py file
+    assert script.headers["content-disposition"] == 'attachment; filename="train_nn.py"'
     assert "import nnscratch" not in script.text and "from nnscratch" not in script.text
     assert client.get(f"/api/session/{sid}/export?style=perl").status_code == 400
     out = tmp_path / "cli"
