@@ -67,6 +67,7 @@ def browser():
         "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000",
     ):  # fmt: skip
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, read below
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
     driver.set_script_timeout(30)
     yield driver
@@ -115,9 +116,26 @@ def set_form(driver, values):
 
 
 def shoot(driver, shots, name, width=1400, height=1300):
-    driver.set_window_size(width, height)
-    time.sleep(0.3)
+    viewport(driver, width, height)
     driver.save_screenshot(str(shots / f"{name}.png"))
+
+
+def viewport(driver, width, height):
+    """The page's own size (not the window's, whose frame varies), laid out before returning."""
+    size = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", size)
+    until(driver, f"innerWidth === {width} && innerHeight === {height}")
+
+
+def console_errors(driver):
+    """What the page logged as errors since the last call (a 404, an exception)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def top(driver, selector, edge="top"):
+    return driver.execute_script(
+        f"return document.querySelector({selector!r}).getBoundingClientRect().{edge}"
+    )
 
 
 def test_play_the_loss_falls_and_the_boundary_changes(server, browser, shots):
@@ -140,13 +158,24 @@ def test_play_the_loss_falls_and_the_boundary_changes(server, browser, shots):
     assert losses[-1] < 0.5 * losses[0]
     assert before != after  # the boundary moved
     shoot(browser, shots, "lab-desktop")
+    viewport(browser, 1400, 900)
+    browser.execute_script("window.scrollTo(0, 0)")
+    assert top(browser, ".panel:has(#curves)", "bottom") <= 900  # all above the fold
+    assert top(browser, "#code", "bottom") <= 900
     hidden = [int(n) for n in browser.execute_script("return lab.config.hidden").split(",")]
     maps = browser.find_elements("css selector", "#network image")  # one per hidden unit drawn
     assert len(hidden) >= 2 and len(maps) == sum(min(n, 12) for n in hidden)
     shoot(browser, shots, "lab-narrow", 420, 1000)
-    browser.execute_script("document.getElementById('scene').scrollIntoView()")
-    shoot(browser, shots, "lab-narrow-scene", 420, 1000)
-    browser.set_window_size(1400, 1000)
+    browser.execute_script("document.getElementById('code').scrollIntoView()")
+    shoot(browser, shots, "lab-narrow-code", 420, 1000)
+    wide = browser.execute_script(
+        "const c = document.getElementById('code');"
+        "const d = document.documentElement;"
+        "return [d.scrollWidth - d.clientWidth, c.scrollWidth - c.clientWidth]"
+    )
+    assert wide == [0, 0]  # nothing scrolls sideways at 420 px, the code panel neither
+    assert console_errors(browser) == []  # no 404 (the icon), no exception
+    browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_five_steps_highlight_moves_and_numbers_are_explains(server, browser, shots, capsys):
@@ -176,6 +205,24 @@ def test_five_steps_highlight_moves_and_numbers_are_explains(server, browser, sh
     assert loss_shown == pytest.approx(explained["loss"]["value"], rel=1e-4)
     page_record = browser.execute_script("return lab.step.record")
     assert page_record["update"] == explained["update"]
+    net = browser.execute_script(
+        "const r = document.getElementById('network').getBoundingClientRect(); return [r.width, r.height]"
+    )
+    assert net[1] < 0.5 * net[0]  # the seed's 1 → 1 network: no large empty box
+
+    # then, without waiting: moons, apply and play; the click goes to the new run
+    browser.execute_script(
+        "document.querySelector('[name=data]').value = 'builtin:moons';"
+        "document.querySelector('[name=n_samples]').value = '100';"
+        "document.querySelector('[name=epochs]').value = '30';"
+        "document.getElementById('apply').click(); document.getElementById('play').click()"
+    )
+    until(browser, "lab.state === 'done' && lab.config.data === 'builtin:moons'", 60)
+    assert browser.execute_script("return lab.scene.kind") == "map"
+    epochs = browser.execute_script("return lab.records.map(r => r.epoch)")
+    assert epochs == list(range(1, 31))
+    assert browser.find_element("id", "epoch").text == "30"  # the header is the new run's
+    assert console_errors(browser) == []
 
 
 def test_negative_learning_rate_shows_the_field_and_reason(server, browser, shots):
@@ -200,8 +247,15 @@ def test_upload_a_csv_and_train_on_it(server, browser, shots, tmp_path):
         "hours,score\n" + "".join(f"{h},{2.5 * h + 3 + (h % 3) * 0.2}\n" for h in range(40))
     )
     browser.execute_script("document.getElementById('speed').value = '0'")  # fastest
+    bad = tmp_path / "bad.csv"
+    bad.write_text("hours,score\n1,2,3\n4,5\n")
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    browser.find_element("id", "file").send_keys(str(bad))
+    message = until(browser, "document.querySelector('.field-msg')")
+    assert "bad.csv" in message.text
+    assert 0 <= message.rect["y"] - browser.execute_script("return scrollY") <= 1000  # in view
     browser.find_element("id", "file").send_keys(str(csv))
-    until(browser, "document.getElementById('data').value === 'upload' && lab.scene !== null")
+    until(browser, "lab.config && lab.config.data === 'upload' && lab.state === 'ready'")
     assert browser.execute_script("return lab.scene.kind") == "curve"
     browser.find_element("id", "play").click()
     until(browser, "lab.state === 'done'", 60)
@@ -219,6 +273,11 @@ def test_forgotten_reset_pitfall_shows_its_symptom(server, browser, shots):
     set_form(browser, {"pitfall": "no-zero-grad", "epochs": 60, "lr": 0.1})
     until(browser, "lab.scene !== null")
     assert "grad" in browser.find_element("id", "pitfall-text").text
+    browser.execute_script(
+        "const s = document.getElementById('pitfall'); s.value = 'none';"
+        "s.dispatchEvent(new Event('change'))"
+    )
+    assert browser.find_element("id", "pitfall-text").text == ""  # back on none: no text
     browser.find_element("id", "play").click()
     until(browser, "lab.state === 'done'", 60)
     losses = browser.execute_script("return lab.records.map(r => r.train_loss)")
@@ -234,17 +293,27 @@ def test_train_live_page_is_read_only(browser, shots, capsys):
     from nnscratch.run.train import train
 
     data = prepare(TrainConfig(data="builtin:circles", model="mlp", hidden="8,8", epochs=80))
-    feed, stop = start(data, "nnscratch train --data builtin:circles ...")
+    feed, stop = start(
+        data, "nnscratch train --lr 0.1 --data builtin:circles --model mlp --hidden 8,8"
+    )
     url = capsys.readouterr().err.split("live: ")[1].split()[0]
     try:
         result = train(data, feed.log(None), on_build=feed.on_build)
+        browser.get(url)  # the run still "running": its controls are the command line's
+        until(browser, "typeof lab !== 'undefined' && lab.records.length === 80")
+        assert browser.execute_script("return lab.state") == "running"
+        for control in ("pause", "stop"):
+            assert browser.find_element("id", control).get_attribute("disabled"), control
         feed.end(None)
-        browser.get(url)
-        until(
-            browser,
-            "typeof lab !== 'undefined' && lab.state === 'done' && lab.records.length === 80",
+        until(browser, "lab.state === 'done'")
+        for control in ("play", "pause", "step", "phase", "reset", "stop", "speed"):
+            assert browser.find_element("id", control).get_attribute("disabled"), control
+        lines = browser.execute_script(  # the data set's name on one line: no word broken
+            "const c = document.getElementById('command'), t = c.firstChild, r = new Range();"
+            "const i = t.textContent.indexOf('builtin:circles'); r.setStart(t, i);"
+            "r.setEnd(t, i + 15); return r.getClientRects().length"
         )
-        assert browser.find_element("id", "play").get_attribute("disabled")
+        assert lines == 1
         assert "read-only" in browser.find_element("id", "banner").text
         shown = browser.execute_script("return lab.records.map(r => r.train_loss)")
         assert shown == [r["train_loss"] for r in result.records]

@@ -146,7 +146,7 @@ def test_a_socket_from_another_page_is_refused(server, query, headers, status):
     path = "/ws" + query.format(token=lab.token)
     assert handshake(lab, path, [h.format(port=lab.port) for h in headers]) == status
     if status != 101:
-        assert set(lab.sessions) == before  # no tab was opened
+        assert set(lab.sessions) <= before  # no tab was opened
 
 
 def test_an_aborted_upload_is_answered_not_raised(tab):

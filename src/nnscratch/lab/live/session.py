@@ -29,7 +29,8 @@ from typing import Any
 import torch
 
 from nnscratch.errors import DivergenceError, UserError
-from nnscratch.lab.live import pitfalls, views
+from nnscratch.lab.live import budget, pitfalls, views
+from nnscratch.lab.live.settings import SettingError
 from nnscratch.module import Module
 from nnscratch.optim import Optimizer
 from nnscratch.run.config import TrainConfig
@@ -38,6 +39,7 @@ from nnscratch.run.prepare import Prepared
 PHASES = ("forward", "loss", "backward", "update", "reset")
 RATE = 30.0  # frames per second at most (the default update rate)
 ENDED = ("done", "stopped", "diverged", "error")
+DRAW_SHARE = 4.0  # after a frame that took t to draw, the next one waits at least 4·t
 
 
 class LabStop(KeyboardInterrupt):
@@ -110,7 +112,7 @@ class Run:
             self.state, self.message = "error", str(e)
         except Exception as e:  # a pitfall's real exception: shown on the page, server lives on
             self.state, self.message = "error", f"{type(e).__name__}: {e}"
-        self._publish(force=True)
+        self._last_frame()
 
     def _on_build(self, model: Module, optimizer: Optimizer) -> None:
         self.model, self.optimizer = model, optimizer
@@ -186,10 +188,10 @@ class Run:
         self._publish(force=True)
 
     def _publish(self, force: bool = False) -> None:
-        now = time.perf_counter()
-        if not force and now < self._next_frame:
+        """A new frame, at most ``rate`` a second, and drawing at most a fifth of the time."""
+        start = time.perf_counter()
+        if not force and start < self._next_frame:
             return
-        self._next_frame = now + 1.0 / self.rate
         frame: dict[str, Any] = {"state": self.state, "message": self.message}
         if self.model is not None:
             if self._bounds is not None:
@@ -207,6 +209,18 @@ class Run:
             frame["summary"] = self.summary
         self.frame = frame
         self.version += 1
+        end = time.perf_counter()
+        self._next_frame = end + max(1.0 / self.rate, DRAW_SHARE * (end - start))
+
+    def _last_frame(self) -> None:
+        """The run has ended: its last frame, drawn if drawing still works, else without."""
+        try:
+            self._publish(force=True)
+        except Exception as e:  # memory, a model gone bad: the tab still learns the end
+            if self.state not in ("error", "diverged"):
+                self.state, self.message = "error", f"{type(e).__name__}: {e}"
+            self.frame = {"state": self.state, "message": self.message}
+            self.version += 1
 
 
 class Session:
@@ -235,6 +249,10 @@ class Session:
         if config.data == "upload":
             config = replace(config, data=str(self.upload_path))
         data = prepare(config)  # UserError for any data mistake, as the CLI says it
+        try:
+            budget.check_run(data)  # before the run allocates anything
+        except budget.OverBudget as e:
+            raise SettingError(e.field, str(e)) from None
         self.config, self.lab, self.data = config, lab, data
         self.restart()
         return data

@@ -128,6 +128,12 @@ def parse(settings: Any, has_upload: bool = False) -> tuple[TrainConfig, dict[st
         config.validate()
     except UserError as e:
         raise SettingError(field_of(str(e)), str(e)) from None
+    from nnscratch.lab.live import budget
+
+    try:
+        budget.check_config(config)  # before any data is made
+    except budget.OverBudget as e:
+        raise SettingError(e.field, str(e)) from None
     return config, lab
 
 

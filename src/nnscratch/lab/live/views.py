@@ -6,6 +6,10 @@
     network(model)         the Linear layers' weights and biases (and last gradients), for the graph
 
 Maps travel as base64 bytes (one byte per cell) so that ~30 frames a second stay small.
+
+What a frame costs is bounded whatever the model's size: at most `MAX_UNITS` units per layer
+are drawn (maps, biases), the grid goes through the model in chunks of at most `CHUNK` numbers
+per layer, and a large model gets a coarser grid (cells × parameters ≤ `DRAW_COST`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ UNIT_GRID = 16  # cells per side of a hidden unit's map
 CURVE = 120  # points on a fitted curve
 MAX_POINTS = 600  # points drawn per part
 MAX_EDGES = 4000  # above this many weights the graph shows no edges (and says so)
+MAX_UNITS = 12  # units drawn per layer (the page's graph shows as many)
+CHUNK = 2**18  # numbers per layer output while the grid goes through the model
+DRAW_COST = 5 * 10**7  # grid cells × parameters per map, at most (a coarser grid above)
+MIN_GRID = 8
 
 
 def _bytes(values: torch.Tensor) -> str:
@@ -104,13 +112,44 @@ def _is_linear(m: Module) -> bool:
     return isinstance(w, torch.Tensor) and w.ndim == 2
 
 
-def _hidden_maps(model: Module, grid: torch.Tensor) -> list[list[str]]:
-    """Each hidden unit's activation over the grid (after its activation), scaled per unit."""
-    maps, h = [], grid  # (n·n, 2)
-    for layer in list(getattr(model, "layers", []))[:-1]:
-        h = layer(h)  # (n·n, units)
-        if _is_linear(layer):
-            continue  # pre-activation: drawn after the activation
+def _width(model: Module) -> int:
+    """The widest layer output of the model (its number of units)."""
+    linears = [m for m in getattr(model, "layers", []) if _is_linear(m)]
+    return max([m.weight.shape[0] for m in linears] + [1])
+
+
+def side(model: Module, largest: int) -> int:
+    """Cells per side of a grid drawn under the model: ``largest``, or fewer for a large model
+    (cells × parameters ≤ `DRAW_COST`), never under `MIN_GRID`."""
+    params = sum(p.numel() for p in model.parameters())
+    return max(MIN_GRID, min(largest, int((DRAW_COST / max(params, 1)) ** 0.5)))
+
+
+def _through(model: Module, grid: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The model's output on the grid, and the first `MAX_UNITS` units of each hidden layer
+    (after its activation), chunk by chunk: at most `CHUNK` numbers per layer output at once."""
+    layers = list(getattr(model, "layers", []))
+    rows = max(1, CHUNK // _width(model))
+    outs, units = [], []
+    for start in range(0, grid.shape[0], rows):
+        h, kept = grid[start : start + rows], []  # (r, 2)
+        if not layers:
+            outs.append(model(h))
+            continue
+        for i, layer in enumerate(layers):
+            h = layer(h)  # (r, units)
+            if i < len(layers) - 1 and not _is_linear(layer):
+                kept.append(h[:, :MAX_UNITS])  # (r, ≤ MAX_UNITS)
+        outs.append(h)
+        units.append(kept)
+    hidden = [torch.cat(parts) for parts in zip(*units, strict=True)] if units else []
+    return torch.cat(outs), hidden
+
+
+def _unit_maps(hidden: list[torch.Tensor]) -> list[list[str]]:
+    """Each drawn unit's activation over the grid, scaled per unit, as bytes."""
+    maps = []
+    for h in hidden:  # (n·n, ≤ MAX_UNITS)
         lo, hi = h.min(0).values, h.max(0).values  # (units,)
         scaled = (h - lo) / (hi - lo).clamp_min(1e-12)  # (n·n, units)
         q = (scaled.T * 255).round().to(torch.uint8).contiguous().cpu().numpy()  # (units, n·n)
@@ -125,9 +164,9 @@ def prediction(model: Module, data: Prepared, bounds: list[float]) -> dict[str, 
     dtype, device = X.dtype, X.device
     k = kind(data)
     if k == "map":
-        grid = _grid(bounds, GRID, dtype, device)  # (G·G, 2)
-        out = model(grid)  # (G·G, O)
-        view: dict[str, Any] = {"n": GRID, "unit_n": UNIT_GRID}
+        n, unit_n = side(model, GRID), side(model, UNIT_GRID)
+        out, _ = _through(model, _grid(bounds, n, dtype, device))  # (n·n, O)
+        view: dict[str, Any] = {"n": n, "unit_n": unit_n}
         if data.train.task == "classification":
             cls, conf = _classes(out)
             view["cls"] = base64.b64encode(cls.to(torch.uint8).cpu().numpy().tobytes()).decode()
@@ -135,11 +174,12 @@ def prediction(model: Module, data: Prepared, bounds: list[float]) -> dict[str, 
         else:
             y = out[:, 0]
             view["value"] = _bytes((y - y.min()) / (y.max() - y.min()).clamp_min(1e-12))
-        view["units"] = _hidden_maps(model, _grid(bounds, UNIT_GRID, dtype, device))
+        view["units"] = _unit_maps(_through(model, _grid(bounds, unit_n, dtype, device))[1])
         return view
     if k == "curve":
-        xs = torch.linspace(bounds[0], bounds[1], CURVE, dtype=dtype, device=device)[:, None]
-        return {"x": xs[:, 0].tolist(), "y": model(xs)[:, 0].tolist()}
+        n = side(model, CURVE)
+        xs = torch.linspace(bounds[0], bounds[1], n, dtype=dtype, device=device)[:, None]
+        return {"x": xs[:, 0].tolist(), "y": _through(model, xs)[0][:, 0].tolist()}
     return {}
 
 
@@ -154,13 +194,13 @@ def network(model: Module, grads: dict[str, torch.Tensor] | None) -> dict[str, A
         w, b = m.weight, m.bias
         layer = {
             "w": _round(w) if edges <= MAX_EDGES else None,
-            "b": _round(b) if b is not None else None,
+            "b": _round(b[:MAX_UNITS]) if b is not None else None,  # the units drawn
         }
-        if grads is not None and edges <= MAX_EDGES:
+        if grads is not None:
             gw, gb = grads.get(names[id(w)]), grads.get(names[id(b)]) if b is not None else None
-            layer["gw"] = _round(gw) if gw is not None else None
-            layer["gb"] = _round(gb) if gb is not None else None
-        layer["norm"] = torch.linalg.vector_norm(w.detach().double()).item()
+            layer["gw"] = _round(gw) if gw is not None and edges <= MAX_EDGES else None
+            layer["gb"] = _round(gb[:MAX_UNITS]) if gb is not None else None
+        layer["norm"] = torch.linalg.vector_norm(w.detach()).item()  # no copy of w
         layers.append(layer)
     return {"sizes": sizes, "layers": layers, "activation": getattr(model, "activation", None)}
 

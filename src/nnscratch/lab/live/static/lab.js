@@ -7,7 +7,8 @@ const TOKEN = params.get("token");
 const q = (path) => (TOKEN ? path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN) : path);
 const PALETTE = ["#2b6cb0", "#d9822b", "#2f9e44", "#c2255c", "#7048e8", "#0c8599", "#e8590c", "#5c940d", "#862e9c", "#495057"];
 const lab = { sid: null, ws: null, scene: null, records: [], state: "connecting", config: null,
-  step: null, watch: false, frames: 0, lastPrediction: null, run: 0 };
+  step: null, watch: false, frames: 0, lastPrediction: null, run: 0,
+  sceneRun: 0, pending: [], pitfalls: {} }; // frames of a run whose scene has not come yet wait
 
 function hex(c) { return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)); }
 function bytes(b64) { const s = atob(b64); const a = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) a[i] = s.charCodeAt(i); return a; }
@@ -44,7 +45,10 @@ function showError(body) {
   const field = body.field, message = body.error || "error";
   banner((field ? field + ": " : "") + message);
   const row = document.querySelector(`[data-field="${CSS.escape(field || "")}"]`);
-  if (row) { row.classList.add("field-error"); const m = document.createElement("span"); m.className = "field-msg"; m.textContent = message; row.after(m); }
+  if (row) { // at the field, in view: the banner may be scrolled away
+    row.classList.add("field-error"); const m = document.createElement("span"); m.className = "field-msg"; m.textContent = message; row.after(m);
+    m.scrollIntoView({ block: "nearest" });
+  }
 }
 let applying = Promise.resolve();
 function apply(ev) { // one at a time, in order: a later click never races an earlier one
@@ -59,16 +63,19 @@ async function applyNow() {
   const body = await r.json();
   if (!r.ok) { showError(body); return false; }
   banner("");
-  lab.scene = body.scene; lab.config = body.config; newRun(body.run);
+  lab.scene = body.scene; lab.config = body.config; newRun(body.run); lab.sceneRun = body.run;
   $("command").textContent = "";
-  const pf = body.pitfall; $("pitfall-text").textContent = pf ? `${pf.summary}. Look for: ${pf.symptom}. Fix: ${pf.fix}.` : "";
+  showPitfall(body.pitfall);
   const c = body.config; $("lr").placeholder = fmt(c.lr); document.querySelector("[name=epochs]").placeholder = c.epochs;
   document.querySelector("[name=batch_size]").placeholder = c.batch_size === null ? "full batch" : c.batch_size;
   if (c.hidden && !document.querySelector("#layers input")) layerInputs(c.hidden.split(","));
   $("scene-note").textContent = sceneNote(body.scene);
   renderNumbers(); drawScene(); drawCurves();
+  const waiting = lab.pending.filter((m) => m.run === body.run); lab.pending = [];
+  waiting.forEach(onFrame); // the new run's frames that came before its scene
   return true;
 }
+function showPitfall(pf) { $("pitfall-text").textContent = pf ? `${pf.summary}. Look for: ${pf.symptom}. Fix: ${pf.fix}.` : ""; }
 function sceneNote(s) {
   const what = s.kind === "map" ? "the model's prediction under the points" : s.kind === "curve" ? "the fitted curve through the points" : `the first two of ${s.n_features} features (no map for more than two inputs)`;
   return `${s.n_train} training points (filled), ${s.n_test} test points (rings); ${what}; inputs as the model sees them${s.standardised ? " (standardised with the training part's mean and std)" : ""}.`;
@@ -96,22 +103,27 @@ function connect() {
   };
   ws.onclose = () => { if (lab.state !== "refused") setState(lab.state === "done" ? "done" : "disconnected"); };
 }
-function send(type, extra) { if (lab.ws && lab.ws.readyState === 1) lab.ws.send(JSON.stringify({ type, ...extra })); }
+function send(type, extra) { // after the settings being applied: a click goes to the run it sees
+  applying.then(() => { if (lab.ws && lab.ws.readyState === 1) lab.ws.send(JSON.stringify({ type, ...extra })); });
+}
 function setState(s) {
   lab.state = s; const b = $("state"); b.textContent = s; b.className = "badge " + s;
   const ended = ["done", "stopped", "diverged", "error", "refused", "disconnected"].includes(s);
   $("play").disabled = ended || s === "running"; $("pause").disabled = s !== "running";
   $("step").disabled = ended || s === "running"; $("phase").disabled = ended || s === "running";
   $("stop").disabled = ended;
+  if (lab.watch) for (const id of ["play", "pause", "step", "phase", "reset", "stop", "speed"]) $(id).disabled = true; // the command line drives
   for (const id of ["download", "export-raw", "export-nn"]) $(id).classList.toggle("disabled", !ended);
   $("code").classList.toggle("running", s === "running");
 }
 function newRun(run) { // frames of a run that a newer one replaced are dropped
   if (run <= lab.run) return;
   lab.run = run; lab.records = []; lab.step = null; lab.lastPrediction = null;
+  $("epoch").textContent = "0"; $("loss-value").textContent = "–"; $("metric").textContent = "";
 }
 function onFrame(m) {
   if (m.run < lab.run) return;
+  if (m.run > lab.sceneRun) { lab.pending.push(m); return; } // drawn once its scene is here
   newRun(m.run);
   lab.frames++;
   if (m.records && m.records.length) { for (const r of m.records) lab.records.push(r); thin(); }
@@ -136,6 +148,7 @@ function thin() { // keep the curves at most ~3000 points: every other old recor
   if (lab.records.length > 4000) lab.records = lab.records.filter((r, i) => i % 2 === 0 || i > lab.records.length - 500);
 }
 function readOnly(m) {
+  lab.sceneRun = Infinity; // the scene came with this message
   document.querySelectorAll("#controls button, #controls select, #form *, #copy, #download").forEach((e) => (e.disabled = true));
   $("settings").classList.add("readonly"); $("command").textContent = m.command || "";
   for (const id of ["form", "copy", "download", "export-raw", "export-nn"]) $(id).hidden = true; // the command line owns the run
@@ -151,7 +164,7 @@ function drawScene() {
   const [x0, x1, y0, y1] = s.kind === "curve" ? curveBounds(s) : s.bounds;
   const X = (x) => ((x - x0) / (x1 - x0)) * W, Y = (y) => H - ((y - y0) / (y1 - y0)) * H;
   const p = lab.lastPrediction;
-  if (p && s.kind === "map") {
+  if (p && s.kind === "map" && Number.isInteger(p.n) && p.n > 0) {
     const n = p.n, img = g.createImageData(n, n);
     const cls = p.cls ? bytes(p.cls) : null, conf = p.conf ? bytes(p.conf) : null, val = p.value ? bytes(p.value) : null;
     for (let i = 0; i < n * n; i++) {
@@ -173,7 +186,7 @@ function drawScene() {
       else { g.strokeStyle = color; g.lineWidth = 2; g.stroke(); }
     }
   }
-  if (p && s.kind === "curve") {
+  if (p && s.kind === "curve" && p.x) {
     g.beginPath(); g.strokeStyle = PALETTE[1]; g.lineWidth = 2.5;
     p.x.forEach((x, i) => (i ? g.lineTo(X(x), Y(p.y[i])) : g.moveTo(X(x), Y(p.y[i])))); g.stroke();
   }
@@ -185,7 +198,7 @@ function drawScene() {
 function curveBounds(s) {
   const pts = [...s.train.xy, ...(s.test ? s.test.xy : [])]; const p = lab.lastPrediction;
   let xs = pts.map((q) => q[0]), ys = pts.map((q) => q[1]);
-  if (p) ys = ys.concat(p.y.filter((v) => isFinite(v) && Math.abs(v) < 1e6));
+  if (p && p.y) ys = ys.concat(p.y.filter((v) => isFinite(v) && Math.abs(v) < 1e6));
   const lo = (a) => Math.min(...a), hi = (a) => Math.max(...a);
   const px = (hi(xs) - lo(xs)) * 0.08 + 1e-6, py = (hi(ys) - lo(ys)) * 0.08 + 1e-6;
   return [lo(xs) - px, hi(xs) + px, lo(ys) - py, hi(ys) + py];
@@ -206,8 +219,10 @@ function unitImage(b64, n) {
   g.putImageData(img, 0, 0); return c.toDataURL();
 }
 function drawNetwork(net) {
-  const svg = $("network"); svg.innerHTML = ""; const W = 420, H = 300, MAXN = 12;
+  const svg = $("network"); svg.innerHTML = ""; const W = 420, MAXN = 12;
   const sizes = net.sizes, L = sizes.length;
+  const H = Math.max(110, Math.min(300, 40 + 24 * Math.max(...sizes.map((n) => Math.min(n, MAXN))))); // as tall as the widest layer
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const xs = sizes.map((_, i) => 30 + (i * (W - 60)) / Math.max(L - 1, 1));
   const pos = sizes.map((n, i) => { const k = Math.min(n, MAXN); return Array.from({ length: k }, (_, j) => [xs[i], H / 2 + (j - (k - 1) / 2) * Math.min(24, (H - 30) / k)]); });
   let maxw = 1e-12; for (const l of net.layers) if (l.w) for (const w of l.w) maxw = Math.max(maxw, Math.abs(w));
@@ -226,7 +241,7 @@ function drawNetwork(net) {
     const grp = el("g", { class: "node" }, svg);
     const map = units && li > 0 && li < L - 1 && units[li - 1] ? units[li - 1][j] : null;
     const r = 9;
-    if (map) { el("image", { href: unitImage(map, lab.lastPrediction.unit_n), x: x - r, y: y - r, width: 2 * r, height: 2 * r }, grp); el("rect", { x: x - r, y: y - r, width: 2 * r, height: 2 * r, fill: "none", stroke: "#555" }, grp); }
+    if (map && Number.isInteger(lab.lastPrediction.unit_n)) { el("image", { href: unitImage(map, lab.lastPrediction.unit_n), x: x - r, y: y - r, width: 2 * r, height: 2 * r }, grp); el("rect", { x: x - r, y: y - r, width: 2 * r, height: 2 * r, fill: "none", stroke: "#555" }, grp); }
     else el("circle", { cx: x, cy: y, r: 7, fill: li === 0 ? "#f1f3f5" : "#fff", stroke: "#555" }, grp);
     const l = li > 0 ? net.layers[li - 1] : null;
     const name = li === 0 ? (lab.scene && lab.scene.features[j]) || `x${j + 1}` : li === L - 1 ? `output ${j}` : `hidden ${li}.${j}`;
@@ -304,6 +319,7 @@ async function start() {
   const o = await (await fetch(q("/api/options"))).json();
   fill("data", o.data); fill("model", o.models, true); fill("activation", o.activations); fill("loss", o.losses, true);
   fill("optimizer", o.optimizers, true); fill("scheduler", o.schedulers); fill("pitfall", Object.keys(o.pitfalls));
+  lab.pitfalls = o.pitfalls; $("pitfall").onchange = () => showPitfall(lab.pitfalls[$("pitfall").value]);
   $("data").value = "synthetic"; layerInputs([]);
   $("form").addEventListener("submit", apply);
   $("file").addEventListener("change", upload);
@@ -319,7 +335,8 @@ async function start() {
   const fetchFile = (path, name) => async (ev) => {
     ev.preventDefault(); const r = await fetch(q(`/api/session/${lab.sid}/${path}`));
     if (!r.ok) { showError(await r.json()); return; }
-    const url = URL.createObjectURL(await r.blob()), a = document.createElement("a"); a.href = url; a.download = name; a.click(); URL.revokeObjectURL(url);
+    const url = URL.createObjectURL(await r.blob()), a = document.createElement("a"); a.href = url; a.download = name;
+    document.body.append(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 60000); // the download reads it first
   };
   $("download").onclick = fetchFile("download", "nnscratch-run.zip");
   $("export-raw").onclick = fetchFile("export?style=raw", "train_raw.py");
