@@ -48,6 +48,8 @@ def test_a_correct_solution_written_differently_passes(name, i, code):
 
 
 def test_every_exercise_has_two_other_correct_solutions_and_three_mistakes():
+    assert len(EXERCISES) >= 12
+    assert len(WRONG) >= 40 and sum(len(ex.mistakes) for ex in EXERCISES.values()) >= 40
     for name, ex in EXERCISES.items():
         assert len(CORRECT.get(name, [])) >= 2, name
         assert len(ex.mistakes) >= 3, name
