@@ -53,6 +53,7 @@ def test_every_exercise_has_two_other_correct_solutions_and_three_mistakes():
     for name, ex in EXERCISES.items():
         assert len(CORRECT.get(name, [])) >= 2, name
         assert len(ex.mistakes) >= 3, name
+        assert len(ex.title) <= 80 - 40, name  # the list's last column
         assert len({m.id for m in ex.mistakes}) == len(ex.mistakes), name
         assert {m for n, m, _ in WRONG if n == name} >= {m.id for m in ex.mistakes}, name
 
@@ -116,3 +117,13 @@ def test_references_match_pytorch():
         torch.testing.assert_close(
             sce.cross_entropy_grad(z.detach(), t), z.grad, rtol=1e-12, atol=1e-12
         )
+
+
+def test_the_readme_and_the_notebook_point_to_practice():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    assert "### Practice" in readme and "No sandbox is promised" in readme
+    assert f"the {len(EXERCISES)} exercises" in readme
+    assert "nnscratch practice" in (root / "examples" / "from_scratch.ipynb").read_text()

@@ -190,7 +190,7 @@ MISTAKES = (
 
 EXERCISE = Exercise(
     name="softmax-cross-entropy",
-    title="stable softmax cross-entropy + gradient",
+    title="stable cross-entropy and its gradient",
     functions=("cross_entropy", "cross_entropy_grad"),
     template=TEMPLATE,
     reference={"cross_entropy": cross_entropy, "cross_entropy_grad": cross_entropy_grad},
