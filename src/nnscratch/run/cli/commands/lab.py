@@ -54,7 +54,18 @@ def serve(lab, host: str, port: int | None, open_browser: bool, what: str = "the
     show_default=True,
     help="tabs that may train at once",
 )
-def command(port: int, host: str, open_browser: bool, max_runs: int) -> None:
+@click.option(
+    "--practice",
+    "practice",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="instead: show the check of this exercise file, re-checked on save",
+)
+def command(port: int, host: str, open_browser: bool, max_runs: int, practice: str | None) -> None:
+    if practice is not None:  # the practice view: its own page (nnscratch.lab.practice.web)
+        from nnscratch.lab.practice.web import serve as serve_practice
+
+        return serve_practice(practice, host, port or None, open_browser)
     import secrets
 
     from nnscratch.lab.live.server import Lab
