@@ -74,7 +74,7 @@ def run(filename: str, cpu_seconds: float, memory_bytes: int) -> tuple[str | Non
         spec.loader.exec_module(module)
     except Stopped as e:
         return None, stopped(e, filename, cpu_seconds)
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         return None, Observed(fatal=describe(e, filename))
     name = getattr(module, "EXERCISE", None)
     if name not in EXERCISES:

@@ -40,6 +40,8 @@ def describe(e: BaseException, filename: str | None) -> dict[str, Any]:
         line, function = e.lineno, None
     text = "".join(traceback.format_list(shown)) + "".join(traceback.format_exception_only(e))
     message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if not mine and filename is not None and not isinstance(e, SyntaxError):
+        message += " (raised by the check, reading what your function returned)"
     return {
         "type": type(e).__name__,
         "message": message[:500],
@@ -77,7 +79,7 @@ def observe(exercise: Exercise, fns: Any, filename: str | None = None) -> Observ
         torch.manual_seed(0)  # for code that draws from the global generator
         try:
             exercise.probe(fns, dict(trial.params), seen)
-        except Exception as e:  # the learner's exception: it is the observation
+        except (Exception, SystemExit) as e:  # the learner's exception: it is the observation
             observed.errors[trial.label] = describe(e, filename)
     return observed
 
@@ -95,6 +97,6 @@ def observe_text(exercise: Exercise, text: str, filename: str = "solution.py") -
     """`observe` on a file's text, in this process (the tests' way: no subprocess per file)."""
     try:
         module = load_text(text, filename)
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         return Observed(fatal=describe(e, filename))
     return observe(exercise, module, filename)
