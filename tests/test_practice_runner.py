@@ -127,3 +127,8 @@ def test_a_file_that_ends_the_process_is_reported_with_its_output(tmp_path, monk
         and "status 3" in report["mistakes"][0]["why"]
     )
     assert "bye" in report["error"]["traceback"]
+
+
+def test_start_to_standard_output_prints_the_file_only():
+    code, out, _ = run("practice", "start", "adam", "--out", "-")
+    assert code == 0 and out == EXERCISES["adam"].template

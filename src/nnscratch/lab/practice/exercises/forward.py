@@ -26,7 +26,7 @@ TEMPLATE = template(
     "forward",
     "Write the forward of a linear layer, as nn.Linear computes it, for any number of\n"
     "features F and outputs O.",
-    "nnscratch verify   (the Linear row)",
+    "nnscratch verify   (the nn.Linear row)",
     '''
 def linear(x, w, b):
     """Return the layer's output for the batch x, shape (N, O).

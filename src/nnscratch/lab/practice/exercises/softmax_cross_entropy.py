@@ -24,7 +24,7 @@ nn.CrossEntropyLoss) and its gradient with respect to the logits, by hand and nu
 stable: logits of +-1000 must give finite numbers.
 
 Check it with:   nnscratch practice check THIS_FILE.py
-See it done:     nnscratch verify   (the cross-entropy row)
+See it done:     nnscratch verify   (the nn.CrossEntropyLoss row)
 """
 
 import torch
