@@ -29,6 +29,11 @@ def keep(x: Any) -> Any:
     return x
 
 
+def unchanged(tensors: tuple[torch.Tensor, ...], before: list[torch.Tensor]) -> bool:
+    """Whether the caller's ``tensors`` still hold the values copied in ``before``."""
+    return all(torch.equal(t, u) for t, u in zip(tensors, before, strict=True))
+
+
 def describe(e: BaseException, filename: str | None) -> dict[str, Any]:
     """The error record of ``e``: type, message, and the learner's deepest frame (line, function)
     and frames as text; None for the line where the error did not pass through ``filename``."""

@@ -20,7 +20,7 @@ from nnscratch.lab.practice.base import (
     template,
     variant,
 )
-from nnscratch.lab.practice.observe import keep
+from nnscratch.lab.practice.observe import keep, unchanged
 
 TEMPLATE = template(
     "forward",
@@ -55,9 +55,7 @@ def probe(fns, params: Params, seen: Seen) -> None:
     b = torch.randn(O, generator=g, dtype=torch.float64)  # (O,)
     before = [t.clone() for t in (x, w, b)]
     seen["y"] = keep(fns.linear(x, w, b))
-    seen["inputs unchanged"] = all(
-        torch.equal(t, u) for t, u in zip((x, w, b), before, strict=True)
-    )
+    seen["inputs unchanged"] = unchanged((x, w, b), before)
 
 
 MISTAKES = (
