@@ -6,15 +6,12 @@ the learner's file it came from (the deepest frame in that file; nnscratch's fra
 from __future__ import annotations
 
 import traceback
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
 
 from nnscratch.lab.practice.base import Exercise, Observed
-
-PACKAGE = str(Path(__file__).resolve().parents[2])  # .../nnscratch: frames shown to no learner
 
 
 class Stopped(BaseException):
@@ -39,7 +36,7 @@ def describe(e: BaseException, filename: str | None) -> dict[str, Any]:
     and frames as text; None for the line where the error did not pass through ``filename``."""
     frames = traceback.extract_tb(e.__traceback__)
     mine = [f for f in frames if filename is not None and f.filename == filename]
-    shown = [f for f in frames if not f.filename.startswith(PACKAGE)]
+    shown = mine  # the learner's own frames only: not nnscratch's, importlib's or torch's
     line, function = (mine[-1].lineno, mine[-1].name) if mine else (None, None)
     if isinstance(e, SyntaxError) and e.filename == filename:
         line, function = e.lineno, None

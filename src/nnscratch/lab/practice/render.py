@@ -53,6 +53,7 @@ def to_text(report: Report, filename: str) -> str:
         out += ["", "hints:"]
         for i, hint in enumerate(report.hints, 1):
             out += wrap(f"{i}. {hint}", "  ")
+        out += wrap(f"see it done: {report.see}", "  ")
     return "\n".join(out).rstrip() + "\n"
 
 
