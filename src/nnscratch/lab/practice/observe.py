@@ -1,6 +1,6 @@
 """Running an exercise's probe on some functions (the learner's or the reference's), one trial at a
 time, keeping what each trial saw before an exception, and the exception itself with the line of
-the learner's file it came from (the deepest frame in that file; nnscratch's frames are left out).
+the learner's file it came from (the deepest frame in that file; only that file's frames are shown).
 """
 
 from __future__ import annotations
