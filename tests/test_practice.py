@@ -4,6 +4,8 @@ wrong solution of the catalogue gets its mistake's id first; the references matc
 The catalogue runs the checker's core in this process (`observe_text` + `check`); the child
 process itself is tested in test_practice_runner.py."""
 
+import textwrap
+
 import pytest
 import torch
 from practice_catalogue import CORRECT, WRONG, source
@@ -48,9 +50,12 @@ def test_a_correct_solution_written_differently_passes(name, i, code):
 
 
 def test_every_exercise_has_two_other_correct_solutions_and_three_mistakes():
+    assert len(EXERCISES) >= 12
+    assert len(WRONG) >= 40 and sum(len(ex.mistakes) for ex in EXERCISES.values()) >= 40
     for name, ex in EXERCISES.items():
         assert len(CORRECT.get(name, [])) >= 2, name
         assert len(ex.mistakes) >= 3, name
+        assert len(ex.title) <= 80 - 40, name  # the list's last column
         assert len({m.id for m in ex.mistakes}) == len(ex.mistakes), name
         assert {m for n, m, _ in WRONG if n == name} >= {m.id for m in ex.mistakes}, name
 
@@ -114,3 +119,52 @@ def test_references_match_pytorch():
         torch.testing.assert_close(
             sce.cross_entropy_grad(z.detach(), t), z.grad, rtol=1e-12, atol=1e-12
         )
+
+
+def test_the_readme_and_the_notebook_point_to_practice():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = " ".join((root / "README.md").read_text().split())
+    assert "### Practice" in readme and "No sandbox is promised" in readme
+    assert f"the {len(EXERCISES)} exercises" in readme
+    assert "nnscratch practice" in (root / "examples" / "from_scratch.ipynb").read_text()
+
+
+@pytest.mark.parametrize("name", list(EXERCISES))
+def test_the_templates_main_part_runs_with_a_correct_solution(name, capsys):
+    """`python FILE` works once the functions are written: the template's calls, run with the
+    reference's functions in their place."""
+    ex = EXERCISES[name]
+    main = ex.template.split('if __name__ == "__main__":\n', 1)[1]
+    namespace = {"torch": torch, **ex.reference}
+    exec(compile(textwrap.dedent(main), "main", "exec"), namespace)
+    assert capsys.readouterr().out.strip()
+    for function in ex.functions:
+        assert f"def {function}(" in ex.template
+
+
+def test_a_file_that_cannot_be_read_or_lacks_a_function_is_named_so():
+    ex = EXERCISES["forward"]
+    broken = check(ex, observe_text(ex, "import torch\n\ndef linear(x, w, b)\n    return x\n"))
+    assert [m.id for m in broken.mistakes] == ["syntax-error"] and broken.mistakes[0].line == 3
+    other = check(ex, observe_text(ex, "def forward(x, w, b):\n    return x\n"))
+    assert other.mistakes[0].id == "missing-function" and "linear" in other.mistakes[0].why
+    unknown = report("forward", "def linear(x, w, b):\n    return x @ w.T + b + 1e-3")
+    assert [m.id for m in unknown.mistakes] == ["wrong-values"]
+
+
+def test_hints_are_graded_and_progress_is_kept_in_the_data_directory(tmp_path, monkeypatch):
+    from nnscratch.lab.practice import progress
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert progress.path() == tmp_path / "nnscratch" / "practice.json"
+    assert progress.status("adam") == "not started"
+    progress.record("adam", status="wrong", hints=1)
+    progress.record("adam", hints=2)
+    assert progress.load()["adam"] == {"status": "wrong", "hints": 2}
+    (tmp_path / "nnscratch" / "practice.json").write_text("{not json")
+    assert progress.load() == {}  # unreadable: no progress, no traceback
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert progress.path() == tmp_path / "home" / ".local" / "share" / "nnscratch" / "practice.json"

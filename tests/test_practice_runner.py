@@ -103,3 +103,32 @@ def test_a_file_without_its_exercise_is_a_usage_error(tmp_path):
     path = tmp_path / "what.py"
     path.write_text("x = 1\n")
     assert_user_error(["practice", "check", path], "does not say which exercise")
+
+
+def test_a_file_that_ends_the_process_is_reported_with_its_output(tmp_path, monkeypatch):
+    """The parent's side only (no child: `subprocess.run` stands in for one that printed and
+    ended with os._exit(3) before saving anything)."""
+    import subprocess
+
+    from nnscratch.lab.practice import runner
+
+    def ended(argv, stdout, **kwargs):
+        stdout.write(b"bye\n")
+        return subprocess.CompletedProcess(argv, 3)
+
+    monkeypatch.setattr(runner.subprocess, "run", ended)
+    path = tmp_path / "quits.py"
+    path.write_text("import os\nos._exit(3)\n")
+    code, out, _ = run("practice", "check", path, "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert (
+        report["mistakes"][0]["id"] == "process-ended"
+        and "status 3" in report["mistakes"][0]["why"]
+    )
+    assert "bye" in report["error"]["traceback"]
+
+
+def test_start_to_standard_output_prints_the_file_only():
+    code, out, _ = run("practice", "start", "adam", "--out", "-")
+    assert code == 0 and out == EXERCISES["adam"].template

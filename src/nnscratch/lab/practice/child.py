@@ -26,19 +26,28 @@ from nnscratch.lab.practice.observe import Stopped, describe, observe
 HARD_GRACE = 5  # CPU seconds between SIGXCPU and the kill, to save what was seen
 
 
-def mapped_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmSize:"):
-            return int(line.split()[1]) * 1024
-    return 0
+def mapped_bytes() -> int | None:
+    """The address space mapped so far (Linux's /proc), or None where it cannot be read."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def limit(cpu_seconds: float, memory_bytes: int) -> None:
+    """RLIMIT_CPU from now on, and RLIMIT_AS above what is mapped now (skipped where that cannot
+    be read: a limit below it would fail every allocation)."""
     used = resource.getrusage(resource.RUSAGE_SELF)
     soft = int(used.ru_utime + used.ru_stime + cpu_seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + HARD_GRACE))
-    if memory_bytes > 0:
-        budget = mapped_bytes() + memory_bytes
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]  # a user's own `ulimit -t` stays
+    hard = soft + HARD_GRACE if hard == resource.RLIM_INFINITY else min(hard, soft + HARD_GRACE)
+    resource.setrlimit(resource.RLIMIT_CPU, (min(soft, hard), hard))
+    mapped = mapped_bytes()
+    if memory_bytes > 0 and mapped is not None:
+        budget = mapped + memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (budget, resource.getrlimit(resource.RLIMIT_AS)[1]))
 
 
@@ -74,7 +83,7 @@ def run(filename: str, cpu_seconds: float, memory_bytes: int) -> tuple[str | Non
         spec.loader.exec_module(module)
     except Stopped as e:
         return None, stopped(e, filename, cpu_seconds)
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         return None, Observed(fatal=describe(e, filename))
     name = getattr(module, "EXERCISE", None)
     if name not in EXERCISES:

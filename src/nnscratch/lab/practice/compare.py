@@ -76,7 +76,8 @@ class Report:
     rows: list[Row]
     mistakes: list[Found]
     error: dict[str, Any] | None = None  # the learner's first exception (or the stop), if any
-    hints: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)  # the graded hints asked for (--hint)
+    see: str | None = None  # with them: the command that shows it done
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -89,6 +90,7 @@ class Report:
             d["error"] = {k: self.error[k] for k in ("type", "message", "line", "traceback")}
         if self.hints:
             d["hints"] = self.hints
+            d["see"] = self.see
         return d
 
 

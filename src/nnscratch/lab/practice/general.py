@@ -44,6 +44,11 @@ FATAL = {
         "does a loop never end? Every exercise takes well under a second of CPU time.",
     ),
     "SyntaxError": ("syntax-error", "fix the line shown; Python could not read the file."),
+    "exited": (
+        "process-ended",
+        "something in the file ended the process (os._exit, a crash in a library): see its "
+        "last output.",
+    ),
 }
 
 

@@ -1,20 +1,17 @@
 """Running an exercise's probe on some functions (the learner's or the reference's), one trial at a
 time, keeping what each trial saw before an exception, and the exception itself with the line of
-the learner's file it came from (the deepest frame in that file; nnscratch's frames are left out).
+the learner's file it came from (the deepest frame in that file; only that file's frames are shown).
 """
 
 from __future__ import annotations
 
 import traceback
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
 
 from nnscratch.lab.practice.base import Exercise, Observed
-
-PACKAGE = str(Path(__file__).resolve().parents[2])  # .../nnscratch: frames shown to no learner
 
 
 class Stopped(BaseException):
@@ -29,17 +26,24 @@ def keep(x: Any) -> Any:
     return x
 
 
+def unchanged(tensors: tuple[torch.Tensor, ...], before: list[torch.Tensor]) -> bool:
+    """Whether the caller's ``tensors`` still hold the values copied in ``before``."""
+    return all(torch.equal(t, u) for t, u in zip(tensors, before, strict=True))
+
+
 def describe(e: BaseException, filename: str | None) -> dict[str, Any]:
     """The error record of ``e``: type, message, and the learner's deepest frame (line, function)
     and frames as text; None for the line where the error did not pass through ``filename``."""
     frames = traceback.extract_tb(e.__traceback__)
     mine = [f for f in frames if filename is not None and f.filename == filename]
-    shown = [f for f in frames if not f.filename.startswith(PACKAGE)]
+    shown = mine  # the learner's own frames only: not nnscratch's, importlib's or torch's
     line, function = (mine[-1].lineno, mine[-1].name) if mine else (None, None)
     if isinstance(e, SyntaxError) and e.filename == filename:
         line, function = e.lineno, None
     text = "".join(traceback.format_list(shown)) + "".join(traceback.format_exception_only(e))
     message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if not mine and filename is not None and not isinstance(e, SyntaxError):
+        message += " (raised by the check, reading what your function returned)"
     return {
         "type": type(e).__name__,
         "message": message[:500],
@@ -77,7 +81,7 @@ def observe(exercise: Exercise, fns: Any, filename: str | None = None) -> Observ
         torch.manual_seed(0)  # for code that draws from the global generator
         try:
             exercise.probe(fns, dict(trial.params), seen)
-        except Exception as e:  # the learner's exception: it is the observation
+        except (Exception, SystemExit) as e:  # the learner's exception: it is the observation
             observed.errors[trial.label] = describe(e, filename)
     return observed
 
@@ -95,6 +99,6 @@ def observe_text(exercise: Exercise, text: str, filename: str = "solution.py") -
     """`observe` on a file's text, in this process (the tests' way: no subprocess per file)."""
     try:
         module = load_text(text, filename)
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         return Observed(fatal=describe(e, filename))
     return observe(exercise, module, filename)

@@ -53,6 +53,7 @@ def to_text(report: Report, filename: str) -> str:
         out += ["", "hints:"]
         for i, hint in enumerate(report.hints, 1):
             out += wrap(f"{i}. {hint}", "  ")
+        out += wrap(f"see it done: {report.see}", "  ")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -60,9 +61,8 @@ def listing(exercises: dict[str, Exercise]) -> str:
     from nnscratch.lab.practice.progress import load
 
     progress = load()
-    out = [f"  {'#':>2}  {'exercise':<24}{'status':<13}what you write"]
+    out = [f"  {'#':>2}  {'exercise':<23}{'status':<13}what you write"]
     for i, (name, ex) in enumerate(exercises.items(), 1):
-        title = ex.title[: WIDTH - 43]
-        out.append(f"  {i:>2}  {name:<24}{status(name, progress):<13}{title}")
+        out.append(f"  {i:>2}  {name:<23}{status(name, progress):<13}{ex.title}"[:WIDTH])
     out += ["", "start one:  nnscratch practice start NAME  (then: practice check FILE)"]
     return "\n".join(out) + "\n"

@@ -44,6 +44,28 @@ def check_file(path: str | Path) -> Path:
     return path.resolve()
 
 
+def tail(path: Path, limit: int = 4096) -> str:
+    """The last ``limit`` bytes of ``path`` as text, at most 20 lines."""
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - limit))
+        text = f.read().decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-20:])
+
+
+def exited(code: int, output: str) -> Observed:
+    """The file ended the process before the check could save what it saw (os._exit, a
+    crash): its status and its last output."""
+    return Observed(
+        fatal={
+            "type": "exited",
+            "message": f"the process ended (status {code}) before the check finished",
+            "line": None,
+            "function": None,
+            "traceback": output,
+        }
+    )
+
+
 def stopped(cpu_seconds: float) -> Observed:
     return Observed(
         fatal={
@@ -70,27 +92,28 @@ def run_file(
         result = Path(work) / "result.pt"
         argv = [sys.executable, "-m", "nnscratch.lab.practice.child", str(path), str(result)]
         argv += [repr(float(cpu_seconds)), str(int(memory_bytes))]
+        log = Path(work) / "output.txt"  # what the file prints: to a file, read from its end
         try:
-            done = subprocess.run(
-                argv,
-                cwd=work,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=IDLE_LIMIT,
-            )
+            with open(log, "wb") as out:
+                done = subprocess.run(
+                    argv,
+                    cwd=work,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=IDLE_LIMIT,
+                )
         except subprocess.TimeoutExpired:
             raise UserError(
                 f"{path}: still running after {IDLE_LIMIT:g} s without finishing; does it wait "
                 "for input or sleep?"
             ) from None
-        output = "\n".join((done.stdout + done.stderr).splitlines()[-20:])
+        output = tail(log)
         if not result.exists():
             if -done.returncode in (signal.SIGXCPU, signal.SIGKILL):
                 return Run("", stopped(cpu_seconds), output)
-            raise UserError(f"{path}: the check's process failed ({done.returncode}): {output}")
+            return Run("", exited(done.returncode, output), output)
         saved = torch.load(result, weights_only=True)
     observed = Observed.from_dict(saved["observed"])
     if observed.fatal is not None and observed.fatal.get("type") == "unknown":

@@ -20,7 +20,7 @@ TEMPLATE = template(
     "adam",
     "Write one step of Adam on one parameter, as torch.optim.Adam(params, lr, betas, eps)\n"
     "does it, with the bias correction.",
-    "nnscratch verify   (the Adam rows)",
+    "nnscratch verify   (the optim.Adam rows)",
     '''
 def adam_step(p, grad, m, v, t, lr, betas, eps):
     """Update p in place and return the new (m, v).

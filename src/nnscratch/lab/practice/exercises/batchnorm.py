@@ -155,7 +155,7 @@ MISTAKES = (
 
 EXERCISE = Exercise(
     name="batchnorm",
-    title="batch norm: train and eval, running stats",
+    title="batch norm in training and evaluation",
     functions=("batch_norm",),
     template=TEMPLATE,
     reference={"batch_norm": batch_norm},

@@ -21,7 +21,6 @@ from nnscratch.lab.practice.base import (
     Params,
     Seen,
     Trial,
-    variant,
     variants,
 )
 from nnscratch.lab.practice.observe import keep
@@ -70,14 +69,27 @@ if __name__ == "__main__":
 
 def train_step(w, b, X, y, lr):
     """The reference: the seed's five steps."""
-    loss = ((X @ w.T + b - y) ** 2).mean()  # (N, 1) -> ()
-    loss.backward()
-    with torch.no_grad():
-        w -= lr * w.grad
-        b -= lr * b.grad
-    w.grad = None
-    b.grad = None
-    return loss.item()
+    return step_with(w, b, X, y, lr)
+
+
+def step_with(w, b, X, y, lr, *, scale=1.0, sign=-1.0, reset=("w", "b"), rebind=False, item=True):
+    """The five steps with their conventions as arguments (the reference and its wrong
+    variants): the loss's factor (½, N), the update's direction, the parameters reset, a
+    rebinding instead of the in-place update, the loss returned as a float or a tensor."""
+    N = X.shape[0]
+    loss = (N if scale == "N" else scale) * ((X @ w.T + b - y) ** 2).mean()  # (N, 1) -> ()
+    loss.backward()  # adds into .grad: the running sum of every backward since the last reset
+    if rebind:
+        w = w - lr * w.grad  # a new local tensor: the caller's w never moves
+        b = b - lr * b.grad
+    else:
+        with torch.no_grad():
+            w += sign * lr * w.grad
+            b += sign * lr * b.grad
+    for name, p in (("w", w), ("b", b)):
+        if name in reset:
+            p.grad = None
+    return loss.item() if item else loss
 
 
 def problem(params: Params):
@@ -102,72 +114,8 @@ def probe(fns, params: Params, seen: Seen) -> None:
     seen["w, b still leaves"] = w.is_leaf and b.is_leaf and w.requires_grad and b.requires_grad
 
 
-# Wrong variants: the reference with one step changed (the mistakes' mathematics).
-
-
-def without_reset(*reset: str):
-    """The step with the reset left out, except for the parameters named in ``reset``."""
-
-    def step(w, b, X, y, lr):
-        loss = ((X @ w.T + b - y) ** 2).mean()
-        loss.backward()  # adds onto the previous calls' gradients: their running sum
-        with torch.no_grad():
-            w -= lr * w.grad
-            b -= lr * b.grad
-        for name, p in (("w", w), ("b", b)):
-            if name in reset:
-                p.grad = None
-        return loss.item()
-
-    return step
-
-
-def rebinding(w, b, X, y, lr):
-    loss = ((X @ w.T + b - y) ** 2).mean()
-    loss.backward()
-    w = w - lr * w.grad  # a new local tensor: the caller's w never moves  # noqa: F841
-    b = b - lr * b.grad  # noqa: F841
-    return loss.item()
-
-
-def ascending(w, b, X, y, lr):
-    loss = ((X @ w.T + b - y) ** 2).mean()
-    loss.backward()
-    with torch.no_grad():
-        w += lr * w.grad
-        b += lr * b.grad
-    w.grad = None
-    b.grad = None
-    return loss.item()
-
-
-def scaled_loss(c: float):
-    def step(w, b, X, y, lr):
-        loss = c * ((X @ w.T + b - y) ** 2).mean()
-        loss.backward()
-        with torch.no_grad():
-            w -= lr * w.grad
-            b -= lr * b.grad
-        w.grad = None
-        b.grad = None
-        return loss.item()
-
-    return step
-
-
-def summed(w, b, X, y, lr):
-    return scaled_loss(X.shape[0])(w, b, X, y, lr)
-
-
-def returns_tensor(w, b, X, y, lr):
-    loss = ((X @ w.T + b - y) ** 2).mean()
-    loss.backward()
-    with torch.no_grad():
-        w -= lr * w.grad
-        b -= lr * b.grad
-    w.grad = None
-    b.grad = None
-    return loss
+def variant_with(**kwargs):
+    return {"train_step": lambda w, b, X, y, lr: step_with(w, b, X, y, lr, **kwargs)}
 
 
 MISTAKES = (
@@ -194,7 +142,7 @@ MISTAKES = (
         "backward adds into .grad and nothing reset it.",
         "after the update, `w.grad = None` and `b.grad = None` (or `.zero_()`); see "
         "`nnscratch pitfalls no-zero-grad`.",
-        predict=variants(*({"train_step": without_reset(*kept)} for kept in ((), ("w",), ("b",)))),
+        predict=variants(*(variant_with(reset=kept) for kept in ((), ("w",), ("b",)))),
     ),
     Mistake(
         "rebind-parameter",
@@ -203,14 +151,14 @@ MISTAKES = (
         "instead of updating the leaf the caller holds.",
         "update in place, `w -= lr * w.grad`, inside `with torch.no_grad():`; see "
         "`nnscratch pitfalls rebind-parameter`.",
-        predict=variant(train_step=rebinding),
+        predict=variants(variant_with(rebind=True, reset=())),
     ),
     Mistake(
         "gradient-ascent",
         "train_step",
         "the parameters moved along the gradient, uphill: the loss grows.",
         "subtract: p ← p − lr · ∂L/∂p.",
-        predict=variant(train_step=ascending),
+        predict=variants(variant_with(sign=1.0)),
     ),
     Mistake(
         "half-mse",
@@ -218,7 +166,7 @@ MISTAKES = (
         "the loss and every update are half the reference's: the ½·mean((ŷ−y)²) convention, "
         "where PyTorch's MSELoss has no ½.",
         "drop the ½: loss = mean((ŷ − y)²), as nn.MSELoss(reduction='mean').",
-        predict=variant(train_step=scaled_loss(0.5)),
+        predict=variants(variant_with(scale=0.5)),
     ),
     Mistake(
         "sum-not-mean",
@@ -226,7 +174,7 @@ MISTAKES = (
         "the loss and the updates are N times the reference's: a sum over the samples where "
         "the mean was asked for.",
         "divide by N: `.mean()` (MSELoss's reduction='mean').",
-        predict=variant(train_step=summed),
+        predict=variants(variant_with(scale="N")),
     ),
     Mistake(
         "returns-tensor",
@@ -234,7 +182,7 @@ MISTAKES = (
         "it returned the loss tensor, which keeps the step's whole graph alive in the "
         "caller's hands; the contract is a Python float.",
         "return `loss.item()`; see `nnscratch pitfalls keep-loss-tensors`.",
-        predict=variant(train_step=returns_tensor),
+        predict=variants(variant_with(item=False)),
     ),
 )
 

@@ -20,13 +20,13 @@ from nnscratch.lab.practice.base import (
     template,
     variant,
 )
-from nnscratch.lab.practice.observe import keep
+from nnscratch.lab.practice.observe import keep, unchanged
 
 TEMPLATE = template(
     "forward",
     "Write the forward of a linear layer, as nn.Linear computes it, for any number of\n"
     "features F and outputs O.",
-    "nnscratch verify   (the Linear row)",
+    "nnscratch verify   (the nn.Linear row)",
     '''
 def linear(x, w, b):
     """Return the layer's output for the batch x, shape (N, O).
@@ -55,9 +55,7 @@ def probe(fns, params: Params, seen: Seen) -> None:
     b = torch.randn(O, generator=g, dtype=torch.float64)  # (O,)
     before = [t.clone() for t in (x, w, b)]
     seen["y"] = keep(fns.linear(x, w, b))
-    seen["inputs unchanged"] = all(
-        torch.equal(t, u) for t, u in zip((x, w, b), before, strict=True)
-    )
+    seen["inputs unchanged"] = unchanged((x, w, b), before)
 
 
 MISTAKES = (

@@ -14,8 +14,17 @@ from __future__ import annotations
 
 import torch
 
-from nnscratch.lab.practice.base import Exercise, Mistake, Params, Seen, Trial, scaled, transposed
-from nnscratch.lab.practice.observe import keep
+from nnscratch.lab.practice.base import (
+    Exercise,
+    Mistake,
+    Params,
+    Seen,
+    Trial,
+    flag_changed,
+    scaled,
+    transposed,
+)
+from nnscratch.lab.practice.observe import keep, unchanged
 
 TEMPLATE = '''"""nnscratch practice: linear-gradients.
 
@@ -71,9 +80,7 @@ def probe(fns, params: Params, seen: Seen) -> None:
     before = [t.clone() for t in (w, b, X, y)]
     dw, db = fns.gradients(w, b, X, y)
     seen["dw"], seen["db"] = keep(dw), keep(db)
-    seen["inputs unchanged"] = all(
-        torch.equal(t, u) for t, u in zip((w, b, X, y), before, strict=True)
-    )
+    seen["inputs unchanged"] = unchanged((w, b, X, y), before)
 
 
 GRADIENTS = ("dw", "db")
@@ -124,7 +131,7 @@ MISTAKES = (
         "the caller's tensors changed: an in-place operation (`-=`, `.sub_`) wrote into w, b, "
         "X or y.",
         "make new tensors (`r = X @ w.T + b - y`) instead of writing into the inputs.",
-        broken=lambda got: any(s.get("inputs unchanged") is False for s in got.trials.values()),
+        broken=flag_changed("inputs unchanged"),
     ),
 )
 

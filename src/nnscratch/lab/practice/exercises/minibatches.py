@@ -25,7 +25,7 @@ TEMPLATE = template(
     "Write the mini-batch indices of one epoch in exactly the order DataLoader(range(n),\n"
     "batch_size, shuffle=True, generator=generator, drop_last) yields them, drawing from\n"
     "the generator what DataLoader draws, so that the next epoch matches too.",
-    "nnscratch verify   (the batches row)",
+    "nnscratch verify   (the DataLoader rows)",
     '''
 def epoch_batches(n, batch_size, generator, drop_last):
     """Return the epoch's batches as a list of 1-D integer tensors of indices into range(n).

@@ -156,7 +156,7 @@ def normal(seen: Seen) -> bool:
 
 EXERCISE = Exercise(
     name="parameters",
-    title="parameters as leaves, nn.Linear's init",
+    title="leaf parameters, nn.Linear's init",
     functions=("make_parameters",),
     template=TEMPLATE,
     reference={"make_parameters": make_parameters},

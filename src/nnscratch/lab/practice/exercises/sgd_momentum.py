@@ -32,7 +32,7 @@ TEMPLATE = template(
     "sgd-momentum",
     "Write one step of SGD with momentum on one parameter, as torch.optim.SGD(params, lr,\n"
     "momentum) does it: the update in place, the momentum buffer returned for the next step.",
-    "nnscratch verify   (the SGD rows)",
+    "nnscratch verify   (the optim.SGD rows)",
     '''
 def sgd_momentum_step(p, grad, buf, lr, momentum):
     """Update p in place (it is a plain tensor: no autograd here) and return the new buffer.

@@ -14,8 +14,17 @@ from __future__ import annotations
 
 import torch
 
-from nnscratch.lab.practice.base import Exercise, Mistake, Params, Seen, Trial, scaled, variant
-from nnscratch.lab.practice.observe import keep
+from nnscratch.lab.practice.base import (
+    Exercise,
+    Mistake,
+    Params,
+    Seen,
+    Trial,
+    flag_changed,
+    scaled,
+    variant,
+)
+from nnscratch.lab.practice.observe import keep, unchanged
 
 TEMPLATE = '''"""nnscratch practice: softmax-cross-entropy.
 
@@ -24,7 +33,7 @@ nn.CrossEntropyLoss) and its gradient with respect to the logits, by hand and nu
 stable: logits of +-1000 must give finite numbers.
 
 Check it with:   nnscratch practice check THIS_FILE.py
-See it done:     nnscratch verify   (the cross-entropy row)
+See it done:     nnscratch verify   (the nn.CrossEntropyLoss row)
 """
 
 import torch
@@ -88,11 +97,11 @@ def probe(fns, params: Params, seen: Seen) -> None:
     if params.get("extreme"):
         logits = 1000 * logits.sign()  # ±1000
     targets = torch.randint(0, C, (N,), generator=g)  # (N,)
-    before = (logits.clone(), targets.clone())
+    before = [logits.clone(), targets.clone()]
     at = " at logits ±1000" if params.get("extreme") else ""
     seen[f"loss{at}"] = keep(fns.cross_entropy(logits, targets))
     seen[f"dlogits{at}"] = keep(fns.cross_entropy_grad(logits, targets))
-    seen["inputs unchanged"] = torch.equal(logits, before[0]) and torch.equal(targets, before[1])
+    seen["inputs unchanged"] = unchanged((logits, targets), before)
 
 
 # Wrong variants (the mistakes' mathematics, from the reference's pieces).
@@ -184,13 +193,13 @@ MISTAKES = (
         "the caller's logits changed: an in-place operation (`logits -= ...`, `p[...] -= 1` on "
         "a view of them) wrote into the input.",
         "make new tensors (`z = logits - m`; `p = softmax.clone()`) before changing them.",
-        broken=lambda got: any(s.get("inputs unchanged") is False for s in got.trials.values()),
+        broken=flag_changed("inputs unchanged"),
     ),
 )
 
 EXERCISE = Exercise(
     name="softmax-cross-entropy",
-    title="stable softmax cross-entropy + gradient",
+    title="stable cross-entropy and its gradient",
     functions=("cross_entropy", "cross_entropy_grad"),
     template=TEMPLATE,
     reference={"cross_entropy": cross_entropy, "cross_entropy_grad": cross_entropy_grad},

@@ -51,7 +51,18 @@ def serve(lab, open_browser: bool, what: str = "the lab") -> None:
     show_default=True,
     help="tabs that may train at once",
 )
-def command(port: int, host: str, open_browser: bool, max_runs: int) -> None:
+@click.option(
+    "--practice",
+    "practice",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="instead: show the check of this exercise file, re-checked on save",
+)
+def command(port: int, host: str, open_browser: bool, max_runs: int, practice: str | None) -> None:
+    if practice is not None:  # the practice view: its own page (nnscratch.lab.practice.web)
+        from nnscratch.lab.practice.web import serve as serve_practice
+
+        return serve_practice(practice, host, port or None, open_browser)
     from nnscratch.lab.live.server import Lab
 
     lab = Lab(host=host, port=port, max_runs=max_runs)  # a new token at every start

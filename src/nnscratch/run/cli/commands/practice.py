@@ -47,13 +47,21 @@ def listing() -> None:
     "raising NotImplementedError with the task in its docstring.",
 )
 @click.argument("name")
-@click.option("--out", "out", default=None, help="the file to write [default: ./NAME.py]")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    help="the file to write, - for standard output [default: ./NAME.py]",
+)
 @click.option("--overwrite", is_flag=True, help="replace an existing file")
 def start(name: str, out: str | None, overwrite: bool) -> None:
     from nnscratch.run.atomic import check_target, write_text
 
     ex = exercise(name)
     path = Path(out) if out is not None else Path(f"{ex.name.replace('-', '_')}.py")
+    if str(path) == "-":  # standard output: the file only
+        click.echo(ex.template, nl=False)
+        return
     check_target(path, overwrite=overwrite)
     write_text(path, ex.template)
     click.echo(f"wrote {path}: write the function(s) {', '.join(ex.functions)}, then")
