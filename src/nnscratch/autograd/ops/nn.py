@@ -12,6 +12,10 @@ everywhere, for checking):
     attention   forward: the fused kernel, then the written-out backward from A recomputed
                 (`backprop.attention.attention_backward`)               plain: A kept from the
                                                                         plain forward
+    layer_norm, batch_norm
+                layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
+                                                                        plain: the closed form
+                                                                        (r/n)(n g − Σg − x̂ Σg x̂)
 """
 
 from __future__ import annotations
@@ -100,9 +104,12 @@ def layer_norm(
     y, mu, r = torch.native_layer_norm(x, shape, w, b, eps)  # r = 1/√(σ² + ε): (..., 1)
 
     def vjp(g: torch.Tensor) -> tuple:
+        need = (needs(input), needs(weight), needs(bias))
+        if FAST:
+            return N.layer_norm_grads_fast(g, x, mu, r, w, b, len(shape), need)
         x_hat = (x - mu) * r
-        gx, gw, gb = N.layer_norm_grads(g, x_hat, r, w, b is not None, len(shape), needs(input))
-        return gx, gw if needs(weight) else None, gb if needs(bias) else None
+        gx, gw, gb = N.layer_norm_grads(g, x_hat, r, w, b is not None, len(shape), need[0])
+        return gx, gw if need[1] else None, gb if need[2] else None
 
     return record("layer_norm", y, (input, weight, bias), vjp)
 
@@ -126,14 +133,20 @@ def batch_norm(
     )
     shape = [1] * x.dim()
     shape[1] = x.shape[1]  # (1, C, 1, ...)
-    if not training:
-        mu, invstd = running_mean, 1.0 / torch.sqrt(running_var + eps)
 
     def vjp(g: torch.Tensor) -> tuple:
-        r = invstd.view(shape)
-        x_hat = (x - mu.view(shape)) * r
-        gx, gw, gb = N.batch_norm_grads(g, x_hat, r, w, training, needs(input))
-        return gx, gw if needs(weight) else None, gb if needs(bias) else None
+        need = (needs(input), needs(weight), needs(bias))
+        if FAST:
+            return N.batch_norm_grads_fast(
+                g, x, w, running_mean, running_var, mu, invstd, training, eps, need
+            )
+        mean, r = mu, invstd
+        if not training:  # the running statistics, as they were in the forward
+            mean, r = running_mean, 1.0 / torch.sqrt(running_var + eps)
+        r = r.view(shape)
+        x_hat = (x - mean.view(shape)) * r
+        gx, gw, gb = N.batch_norm_grads(g, x_hat, r, w, training, need[0])
+        return gx, gw if need[1] else None, gb if need[2] else None
 
     return record("batch_norm", y, (input, weight, bias), vjp)
 
