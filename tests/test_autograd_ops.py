@@ -228,3 +228,48 @@ def test_softmax_cross_entropy_composition_matches_the_closed_form():
     expected = (torch.softmax(x, 1) - torch.eye(3, dtype=D)[y]) / 4
     torch.testing.assert_close(t.grad, expected, atol=1e-12, rtol=0)
     assert math.isfinite(t.grad.sum().item())
+
+
+def test_fast_forms_equal_the_plain_forms():
+    """Each fast form of a backward formula against its plain form, float64."""
+    from nnscratch.backprop import activations
+    from nnscratch.backprop import attention as A
+    from nnscratch.backprop import conv as C
+    from nnscratch.backprop import norm as N
+
+    z, g = rand((3, 5), 30), rand((3, 5), 31)
+    for name in ("relu", "gelu"):
+        plain = activations.DERIVATIVES[name](g.clone(), z, None)
+        fast = getattr(activations, f"{name}_backward_fast")(g, z, None)
+        torch.testing.assert_close(fast, plain, atol=1e-14, rtol=0)
+    q, k, v, dy = (rand((2, 2, 5, 3), s) for s in range(32, 36))
+    a = A.attention_scores(q, k)
+    torch.testing.assert_close(A.attention_scores_fast(q, k), a, atol=1e-14, rtol=0)
+    mask = torch.empty_like(a).bernoulli_(0.7).div_(0.7)
+    for m, dropped in ((None, a), (mask, a * mask)):
+        for fast, plain in zip(
+            A.attention_backward_fast(dy, q, k, v, a, dropped, m),
+            A.attention_backward(dy, q, k, v, a, dropped, m),
+            strict=True,
+        ):
+            torch.testing.assert_close(fast, plain, atol=1e-14, rtol=0)
+    for s, p, d, groups in ((1, (1, 1), (1, 1), 1), (2, (0, 1), (1, 2), 2), (3, (2, 0), (2, 1), 1)):
+        x, w = rand((2, 4, 9, 8), 36), rand((6, 4 // groups, 3, 2), 37)
+        y = torch.conv2d(x, w, None, s, p, d, groups)
+        dy = rand(y.shape, 38)
+        args = ((s, s), p, d, groups)
+        for fast in (C.conv2d_weight_grad_fast, C.conv2d_weight_grad_as_conv):
+            torch.testing.assert_close(
+                fast(dy, x, w.shape, *args), C.conv2d_weight_grad(dy, x, w.shape, *args)
+            )
+        torch.testing.assert_close(
+            C.conv2d_input_grad_fast(dy, w, (9, 8), *args),
+            C.conv2d_input_grad(dy, w, (9, 8), *args),
+        )
+    x, dy, w, b = rand((3, 2, 4), 39), rand((3, 2, 4), 40), rand((4,), 41), rand((4,), 42)
+    mu = x.mean(-1, keepdim=True)
+    r = 1 / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5)
+    fast = N.layer_norm_grads_fast(dy, x, mu, r, w, b, 1, (True, True, True))
+    plain = N.layer_norm_grads(dy, (x - mu) * r, r, w, True, 1)
+    for f, p_ in zip(fast, plain, strict=True):
+        torch.testing.assert_close(f, p_)

@@ -9,9 +9,10 @@ everywhere, for checking):
 
     conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
                 ∂W: conv2d_weight_grad_fast (a convolution)             plain: im2col + matmul
-    attention   forward: the fused kernel, then the written-out backward from A recomputed
-                (`backprop.attention.attention_backward`)               plain: A kept from the
-                                                                        plain forward
+    attention   forward: the fused kernel; backward: A recomputed (attention_scores_fast),
+                then the written-out attention_backward_fast            plain: A kept from the
+                                                                        plain forward,
+                                                                        attention_backward
     layer_norm, batch_norm
                 layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
                                                                         plain: the closed form
@@ -190,8 +191,10 @@ def scaled_dot_product_attention(
         y = a_drop @ v  # (B, H, T, D)
 
     def vjp(g: torch.Tensor) -> tuple:
-        weights = A.attention_scores(q, k) if a is None else a
+        if not FAST:
+            return A.attention_backward(g, q, k, v, a, a_drop, mask)
+        weights = A.attention_scores_fast(q, k) if a is None else a
         dropped = weights if a_drop is None else a_drop
-        return A.attention_backward(g, q, k, v, weights, dropped, mask)
+        return A.attention_backward_fast(g, q, k, v, weights, dropped, mask)
 
     return record("attention", y, (query, key, value), vjp)

@@ -16,6 +16,7 @@ from nnscratch.lab.bench import (
     bandwidth,
     cases,
     digits,
+    engine_cases,
     lab_cost,
     layer_cases,
     loops,
@@ -102,6 +103,7 @@ def build_cases(plan: Plan) -> list[loops.Case]:
     out += [cases.mlp(*plan.mlp, optimizer) for optimizer in ("sgd", "adam")]
     out += cases.manual_backward_cases(list(plan.manual_backward))
     out += layer_cases.layer_cases()  # the CNN epoch and the transformer step
+    out += engine_cases.engine_cases(plan.mlp)  # --backward engine vs torch.autograd
     return out
 
 
