@@ -133,5 +133,6 @@ def seed_step(n: int = 100) -> Case:
     return Case(name, "step", variants, pairs, models=models)
 
 
-def engine_cases(mlp: tuple[int, int]) -> list[Case]:
-    return [seed_step(), mlp_epoch(*mlp), cnn_epoch(), transformer_step()]
+def engine_cases(mlp: tuple[int, int], layers: bool = True) -> list[Case]:
+    """The seed and MLP cases; with ``layers`` also the CNN epoch and the transformer step."""
+    return [seed_step(), mlp_epoch(*mlp)] + ([cnn_epoch(), transformer_step()] if layers else [])
