@@ -71,3 +71,12 @@ def test_the_tiny_examples_record_the_same_gradients_as_autograd():
         loss_fn(ref(x), y).backward()
         for (_, leaf), q in zip(pairs, ref.parameters(), strict=True):
             torch.testing.assert_close(leaf.grad, q.grad, atol=1e-6, rtol=1e-5)
+
+
+def test_pitfall_recursion_without_topological_sort_loses_a_contribution():
+    from nnscratch.lab.pitfalls import get, run
+
+    result = run(get("recursion-without-topological-sort"))
+    assert result.broken.error is None and result.correct.error is None
+    assert result.correct.observed["grad_x"] == result.correct.observed["expected"] == 39.0
+    assert result.broken.observed["grad_x"] == 18.0  # only h·h's first operand got through
