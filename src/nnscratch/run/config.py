@@ -27,7 +27,7 @@ SCHEDULERS = ("none", "step", "cosine", "linear")
 LOSS_NAMES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "gelu")
 DEVICES = ("cpu", "cuda", "auto")
-BACKWARDS = ("autograd", "manual")
+BACKWARDS = ("autograd", "manual", "engine")
 MISSING = ("error", "drop", "mean")  # `nnscratch.data.missing.POLICIES`
 
 
@@ -196,8 +196,9 @@ class TrainConfig:
     backward: str = field(
         default="autograd",
         metadata=_opt(
-            "how gradients are computed: autograd (loss.backward()) or manual (the chain rule "
-            "written out by hand, nnscratch.backprop)",
+            "how gradients are computed: autograd (loss.backward()), manual (the chain rule "
+            "written out by hand, nnscratch.backprop) or engine (nnscratch.autograd, the "
+            "reverse-mode engine written from scratch)",
             choices=BACKWARDS,
         ),
     )
@@ -302,8 +303,10 @@ class TrainConfig:
                 f"got {self.clip_grad_norm}",
             ),
         ]
-        if self.compile and self.backward == "manual":
-            raise UserError("--compile applies to the autograd backward; drop --backward manual")
+        if self.compile and self.backward != "autograd":
+            raise UserError(
+                f"--compile applies to the autograd backward; drop --backward {self.backward}"
+            )
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
             flag = "--" + name.replace("_", "-")

@@ -9,9 +9,14 @@ everywhere, for checking):
 
     conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
                 ∂W: conv2d_weight_grad_fast (a convolution)             plain: im2col + matmul
-    attention   forward: the fused kernel, then the written-out backward from A recomputed
-                (`backprop.attention.attention_backward`)               plain: A kept from the
-                                                                        plain forward
+    attention   forward: the fused kernel; backward: A recomputed (attention_scores_fast),
+                then the written-out attention_backward_fast            plain: A kept from the
+                                                                        plain forward,
+                                                                        attention_backward
+    layer_norm, batch_norm
+                layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
+                                                                        plain: the closed form
+                                                                        (r/n)(n g − Σg − x̂ Σg x̂)
 """
 
 from __future__ import annotations
@@ -100,9 +105,12 @@ def layer_norm(
     y, mu, r = torch.native_layer_norm(x, shape, w, b, eps)  # r = 1/√(σ² + ε): (..., 1)
 
     def vjp(g: torch.Tensor) -> tuple:
+        need = (needs(input), needs(weight), needs(bias))
+        if FAST:
+            return N.layer_norm_grads_fast(g, x, mu, r, w, b, len(shape), need)
         x_hat = (x - mu) * r
-        gx, gw, gb = N.layer_norm_grads(g, x_hat, r, w, b is not None, len(shape), needs(input))
-        return gx, gw if needs(weight) else None, gb if needs(bias) else None
+        gx, gw, gb = N.layer_norm_grads(g, x_hat, r, w, b is not None, len(shape), need[0])
+        return gx, gw if need[1] else None, gb if need[2] else None
 
     return record("layer_norm", y, (input, weight, bias), vjp)
 
@@ -126,14 +134,20 @@ def batch_norm(
     )
     shape = [1] * x.dim()
     shape[1] = x.shape[1]  # (1, C, 1, ...)
-    if not training:
-        mu, invstd = running_mean, 1.0 / torch.sqrt(running_var + eps)
 
     def vjp(g: torch.Tensor) -> tuple:
-        r = invstd.view(shape)
-        x_hat = (x - mu.view(shape)) * r
-        gx, gw, gb = N.batch_norm_grads(g, x_hat, r, w, training, needs(input))
-        return gx, gw if needs(weight) else None, gb if needs(bias) else None
+        need = (needs(input), needs(weight), needs(bias))
+        if FAST:
+            return N.batch_norm_grads_fast(
+                g, x, w, running_mean, running_var, mu, invstd, training, eps, need
+            )
+        mean, r = mu, invstd
+        if not training:  # the running statistics, as they were in the forward
+            mean, r = running_mean, 1.0 / torch.sqrt(running_var + eps)
+        r = r.view(shape)
+        x_hat = (x - mean.view(shape)) * r
+        gx, gw, gb = N.batch_norm_grads(g, x_hat, r, w, training, need[0])
+        return gx, gw if need[1] else None, gb if need[2] else None
 
     return record("batch_norm", y, (input, weight, bias), vjp)
 
@@ -177,8 +191,10 @@ def scaled_dot_product_attention(
         y = a_drop @ v  # (B, H, T, D)
 
     def vjp(g: torch.Tensor) -> tuple:
-        weights = A.attention_scores(q, k) if a is None else a
+        if not FAST:
+            return A.attention_backward(g, q, k, v, a, a_drop, mask)
+        weights = A.attention_scores_fast(q, k) if a is None else a
         dropped = weights if a_drop is None else a_drop
-        return A.attention_backward(g, q, k, v, weights, dropped, mask)
+        return A.attention_backward_fast(g, q, k, v, weights, dropped, mask)
 
     return record("attention", y, (query, key, value), vjp)

@@ -16,6 +16,7 @@ from nnscratch.lab.bench import (
     bandwidth,
     cases,
     digits,
+    engine_cases,
     lab_cost,
     layer_cases,
     loops,
@@ -40,6 +41,7 @@ class Plan:
     memory_steps: int
     memory_warmup: int
     default_repeats: int
+    engine_layers: bool = True  # the engine's CNN and transformer cases (~10 s: full run only)
 
 
 FULL = Plan(
@@ -67,6 +69,7 @@ QUICK = Plan(
     memory_steps=1_000,
     memory_warmup=100,
     default_repeats=2,
+    engine_layers=False,
 )
 
 
@@ -102,6 +105,7 @@ def build_cases(plan: Plan) -> list[loops.Case]:
     out += [cases.mlp(*plan.mlp, optimizer) for optimizer in ("sgd", "adam")]
     out += cases.manual_backward_cases(list(plan.manual_backward))
     out += layer_cases.layer_cases()  # the CNN epoch and the transformer step
+    out += engine_cases.engine_cases(plan.mlp, plan.engine_layers)  # engine vs torch.autograd
     return out
 
 

@@ -76,7 +76,12 @@ def render_step(r: Record, total: int, s: _Style) -> list[str]:
     out.append(phase(2, "loss", f"loss = {loss['name']}(y_pred, y)") + formula)
     out.append(row("loss", s(fmt_number(loss["value"]), fg="yellow", bold=True)))
 
-    out.append(phase(3, "backward", "loss.backward()"))
+    engine_nodes = bwd.get("engine_nodes")
+    out.append(
+        phase(3, "backward", "loss.backward()" + ("  (nnscratch.autograd)" if engine_nodes else ""))
+    )
+    for i, node in enumerate(engine_nodes or [], start=1):
+        out.append(row(f"#{i} {node['op']}", f"∂L/∂out = {fmt_tensor(node['grad'], shape=True)}"))
     before = ", ".join(f"{n}.grad={fmt_tensor(g)}" for n, g in bwd["grads_before"].items())
     out.append(row("before", before))
     for n in names:

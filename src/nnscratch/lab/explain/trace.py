@@ -86,6 +86,7 @@ def trace(
     set_to_none: bool = True,
     analytic: AnalyticGrads | None = None,
     full_up_to: int = 8,
+    engine: bool = False,
 ) -> list[Record]:
     """Run ``steps`` full-batch steps of the five-step loop and return one record per step.
 
@@ -107,12 +108,19 @@ def trace(
         grads_before = _snapshot({n: p.grad for n, p in named.items()})
         formula = analytic(model, X, y) if analytic is not None else None  # from `before`
 
-        y_pred = model(X)  # 1. forward    (N, O)
-        loss = loss_fn(y_pred, y)  # 2. loss       scalar
+        nodes: list[Record] = []
+        if engine:
+            y_pred, loss, pairs = _engine_forward(model, loss_fn, X, y)
+        else:
+            y_pred = model(X)  # 1. forward    (N, O)
+            loss = loss_fn(y_pred, y)  # 2. loss       scalar
         value = loss.item()
         if not math.isfinite(value):
             raise DivergenceError(f"loss became {value} at step {step}", step, None)
-        loss.backward()  # 3. backward   fills p.grad
+        if engine:
+            _engine_backward(loss, pairs, nodes, full_up_to)  # 3. backward on the engine
+        else:
+            loss.backward()  # 3. backward   fills p.grad
         after_backward = _snapshot(named)
         grads = _snapshot({n: p.grad for n, p in named.items()})
         optimizer.step()  # 4. update     p ← p − lr·g (for plain SGD)
@@ -129,7 +137,7 @@ def trace(
                     "X": tensor_record(X, full_up_to),
                     "y": tensor_record(y, full_up_to),
                     "parameters": {n: tensor_record(t) for n, t in before.items()},
-                    "y_pred": tensor_record(y_pred, full_up_to),
+                    "y_pred": tensor_record(getattr(y_pred, "data", y_pred), full_up_to),
                 },
                 "loss": {
                     "name": loss_name,
@@ -145,6 +153,7 @@ def trace(
                     "parameters_unchanged": all(
                         torch.equal(before[n], after_backward[n]) for n in named
                     ),
+                    "engine_nodes": nodes if engine else None,
                 },
                 "update": {
                     "optimizer": type(optimizer).__name__,
@@ -167,6 +176,28 @@ def trace(
             }
         )
     return records
+
+
+def _engine_forward(model: Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor) -> Any:
+    """Steps 1–2 recorded by `nnscratch.autograd`: (y_pred, loss, (parameter, leaf) pairs)."""
+    from nnscratch.autograd.model import engine_parameters
+
+    with engine_parameters(model) as pairs:
+        y_pred = model(X)  # 1. forward    (N, O)
+        loss = loss_fn(y_pred, y)  # 2. loss       scalar
+    return y_pred, loss, pairs
+
+
+def _engine_backward(loss: Any, pairs: Any, nodes: list[Record], full_up_to: int) -> None:
+    """Step 3 on the engine, each node's incoming gradient ∂L/∂(its output) kept in ``nodes``."""
+    from nnscratch.autograd.graph import backward
+    from nnscratch.autograd.model import write_grads
+
+    def visit(node: Any, g: torch.Tensor) -> None:
+        nodes.append({"op": node.name, "grad": tensor_record(g, full_up_to)})
+
+    backward(loss, visit=visit)
+    write_grads(pairs)
 
 
 def _analytic_records(

@@ -12,6 +12,8 @@ attention op and GELU, down to each parameter's ``AccumulateGrad``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from nnscratch.losses import cross_entropy
@@ -20,6 +22,14 @@ from nnscratch.module import Module
 
 def example(name: str, samples: int, seed: int) -> tuple[Module, torch.Tensor]:
     """(model, loss) of one forward pass of the tiny ``name`` model ('cnn' or 'transformer')."""
+    net, loss_fn, x, y = example_inputs(name, samples, seed)
+    return net, loss_fn(net(x), y)
+
+
+def example_inputs(
+    name: str, samples: int, seed: int
+) -> tuple[Module, Callable, torch.Tensor, torch.Tensor]:
+    """(model, loss_fn, x, y) of the tiny ``name`` model ('cnn' or 'transformer')."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     if name == "cnn":
@@ -28,11 +38,11 @@ def example(name: str, samples: int, seed: int) -> tuple[Module, torch.Tensor]:
         net = CNN((1, 4, 4), (2,), 3)
         x = torch.randn(samples, 16, generator=g)  # (N, 1·4·4)
         y = torch.randint(0, 3, (samples,), generator=g)  # (N,)
-        return net, cross_entropy(net(x), y)
+        return net, cross_entropy, x, y
     assert name == "transformer", name
     from nnscratch.models.transformer import CharTransformer, next_token_loss
 
     net = CharTransformer(5, 4, n_layer=1, n_head=1, n_embd=4)
     idx = torch.randint(0, 5, (samples, 4), generator=g)  # (N, T)
     y = torch.randint(0, 5, (samples, 4), generator=g)  # (N, T)
-    return net, next_token_loss(net(idx), y)
+    return net, next_token_loss, idx, y

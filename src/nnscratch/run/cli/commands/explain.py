@@ -83,7 +83,8 @@ def command(
     from nnscratch.lab.explain import render_text, trace
 
     model, X, y, loss_fn, optimizer, config = build(config)
-    records = trace(model, X, y, loss_fn, optimizer, steps, set_to_none=set_to_none)
+    engine = config.backward == "engine"  # steps 1–3 on nnscratch.autograd, every node shown
+    records = trace(model, X, y, loss_fn, optimizer, steps, set_to_none=set_to_none, engine=engine)
     if as_json:
         click.echo(json.dumps(records))
         return

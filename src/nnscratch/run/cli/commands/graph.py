@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -77,7 +78,18 @@ def _suffix(fmt: str) -> str:
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="seed for the data and the parameters"
 )
-@click.option("--backward/--no-backward", default=True, show_default=True, help="show gradients")
+@click.option(
+    "--backward",
+    "engine",
+    type=click.Choice(["autograd", "engine"]),
+    default="autograd",
+    is_flag=False,
+    flag_value="autograd",
+    show_default=True,
+    help="whose graph: torch.autograd's grad_fn nodes, or the graph nnscratch.autograd "
+    "recorded (operations, shapes, the order backward visits them)",
+)
+@click.option("--no-backward", is_flag=True, help="draw the graph without running backward")
 @click.option(
     "--max-values", type=int, default=10, show_default=True, help="show values of leaves this small"
 )
@@ -95,7 +107,8 @@ def command(
     features: int,
     samples: int,
     seed: int,
-    backward: bool,
+    engine: str,
+    no_backward: bool,
     max_values: int,
     fmt: str | None,
     out: Path | None,
@@ -125,9 +138,9 @@ def command(
 
     torch.manual_seed(seed)
     if model in ("cnn", "transformer"):  # tiny ones, on random images / characters
-        from nnscratch.lab.graph.examples import example
+        from nnscratch.lab.graph.examples import example_inputs
 
-        net, loss = example(model, samples, seed)
+        net, loss_fn, X, y = example_inputs(model, samples, seed)
     elif model == "linear":
         net = LinearRegression(features)
     else:
@@ -139,10 +152,14 @@ def command(
             raise UserError(str(e)) from None
     if model in ("linear", "mlp"):
         data = make_regression(n_samples=samples, features=features, seed=seed)
-        loss = mse_loss(net(data.X), data.y)  # forward + loss: this builds the graph
-    if backward:
-        loss.backward()  # fills .grad of every leaf; the nodes stay walkable
-    graph = build_graph(loss, net.named_parameters())
+        loss_fn, X, y = mse_loss, data.X, data.y
+    if engine == "engine":
+        graph = _engine_graph(net, loss_fn, X, y, not no_backward)
+    else:
+        loss = loss_fn(net(X), y)  # forward + loss: this builds the graph
+        if not no_backward:
+            loss.backward()  # fills .grad of every leaf; the nodes stay walkable
+        graph = build_graph(loss, net.named_parameters())
     render = {"text": to_text, "mermaid": to_mermaid, "dot": to_dot}[fmt]
     source = render(graph, max_values=max_values)
     if out is None:
@@ -153,3 +170,18 @@ def command(
     else:
         write_bytes(out, source.encode() if source.endswith("\n") else (source + "\n").encode())
         click.echo(f"wrote {out}")
+
+
+def _engine_graph(net: Any, loss_fn: Any, X: Any, y: Any, backward: bool) -> Any:
+    """The graph nnscratch.autograd records for the same forward pass and loss."""
+    from nnscratch.autograd.graph import backward as engine_backward
+    from nnscratch.autograd.model import forward_and_loss
+    from nnscratch.lab.graph.engine import build_engine_graph
+
+    loss, pairs = forward_and_loss(net, loss_fn, X, y)
+    graph = build_engine_graph(loss, pairs, net.named_parameters())  # before: backward frees
+    if backward:
+        engine_backward(loss)
+        for p, leaf in pairs:  # the leaves drawn are the real parameters
+            p.grad = leaf.grad
+    return graph

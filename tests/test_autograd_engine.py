@@ -1,0 +1,119 @@
+"""`nnscratch.autograd`: the engine's behaviour next to torch.autograd's (accumulation, a second
+backward, no_grad, detach, a reused value, a 100,000-operation chain)."""
+
+import gc
+
+import pytest
+import torch
+
+from nnscratch.autograd import Tensor, no_grad, topological_sort
+
+D = torch.float64
+
+
+def leaf(*shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    data = torch.randn(*shape, dtype=D, generator=g)
+    return Tensor(data.clone(), requires_grad=True), data.clone().requires_grad_(True)
+
+
+def test_tensor_attributes_mirror_torch():
+    x, _ = leaf(2, 3)
+    y = (x * 2.0).sum(dim=1)
+    assert x.is_leaf and x.grad_fn is None and x.requires_grad and x.grad is None
+    assert not y.is_leaf and y.grad_fn.name == "sum" and y.requires_grad
+    assert y.shape == (2,) and y.dtype == D and y.data.requires_grad is False
+    assert y.grad_fn.inputs[0].grad_fn.name == "mul"
+
+
+def test_a_reused_value_gets_both_contributions():
+    """h = 2x feeds two branches: ∂L/∂h is complete only after both (the topological order)."""
+    x, xt = leaf(3)
+    for t in (x, xt):
+        h = t * 2.0
+        (h * h + h.exp()).sum().backward()
+    torch.testing.assert_close(x.grad, xt.grad, atol=1e-12, rtol=0)
+
+
+def test_gradients_accumulate_until_zeroed():
+    x, xt = leaf(3)
+    for _ in range(2):
+        (x * x).sum().backward()
+        (xt * xt).sum().backward()
+    first = x.grad
+    torch.testing.assert_close(x.grad, xt.grad, atol=0, rtol=0)  # 2 · 2x
+    (x * 3.0).sum().backward()
+    assert x.grad is first  # in place, the same tensor object
+    x.grad.zero_()
+    (x * 3.0).sum().backward()
+    torch.testing.assert_close(x.grad, torch.full((3,), 3.0, dtype=D))
+
+
+def test_second_backward_through_freed_buffers_names_the_fix():
+    x, _ = leaf(3)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x, _ = leaf(3)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    torch.testing.assert_close(x.grad, 4 * x.data)
+
+
+def test_no_grad_records_nothing_and_detach_cuts_the_graph():
+    x, _ = leaf(3)
+    with no_grad():
+        y = x * 2.0
+    assert y.grad_fn is None and not y.requires_grad
+    d = x.detach()
+    assert d.is_leaf and not d.requires_grad and d.data.data_ptr() == x.data.data_ptr()
+    z = (x * d).sum()  # d is a constant: ∂z/∂x = d
+    z.backward()
+    torch.testing.assert_close(x.grad, x.data)
+
+
+def test_backward_needs_a_scalar_or_a_gradient():
+    x, _ = leaf(3)
+    with pytest.raises(RuntimeError, match="scalar outputs"):
+        (x * 2.0).backward()
+    (x * 2.0).backward(torch.ones(3, dtype=D))
+    torch.testing.assert_close(x.grad, torch.full((3,), 2.0, dtype=D))
+
+
+def test_an_operation_without_a_rule_is_refused_by_name():
+    x, _ = leaf(3)
+    with pytest.raises(NotImplementedError, match="cumsum"):
+        torch.cumsum(x, 0)
+
+
+def test_a_chain_of_100000_operations_does_not_recurse():
+    x = Tensor(torch.tensor(1.0, dtype=D), requires_grad=True)
+    y = x
+    gc.disable()  # only for speed: 200,000 new objects would trigger ~40 full collections
+    try:
+        for _ in range(50_000):
+            y = y * 1.00001
+            y = y + 0.0
+        assert len(topological_sort(y.grad_fn)) == 100_000
+        y.backward()
+    finally:
+        gc.enable()
+    torch.testing.assert_close(x.grad, torch.tensor(1.00001**50_000, dtype=D))
+    del y  # a 100,000-deep chain of objects is freed without a recursion error
+
+
+def test_the_order_puts_every_consumer_before_its_input():
+    x, _ = leaf(3)
+    h = x * 2.0
+    y = (h * h + h).sum()
+    order = topological_sort(y.grad_fn)
+    position = {id(n): i for i, n in enumerate(order)}
+    for node in order:
+        for inp in node.inputs:
+            if inp is not None and inp.grad_fn is not None:
+                assert position[id(inp.grad_fn)] < position[id(node)]
