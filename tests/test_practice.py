@@ -168,3 +168,14 @@ def test_hints_are_graded_and_progress_is_kept_in_the_data_directory(tmp_path, m
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert progress.path() == tmp_path / "home" / ".local" / "share" / "nnscratch" / "practice.json"
+
+
+@pytest.mark.parametrize(
+    "returned",
+    ["None", "[1, 2]", "'text'", "torch.zeros(3, 3)", "{'dz': 1}", "(None, None)", "object()"],
+)
+def test_anything_returned_gives_a_report_never_a_traceback(returned):
+    for name, ex in EXERCISES.items():
+        code = "\n".join(f"def {f}(*args):\n    return {returned}\n" for f in ex.functions)
+        got = report(name, code)
+        assert not got.passed and got.mistakes, name

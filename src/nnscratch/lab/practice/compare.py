@@ -225,7 +225,11 @@ def diagnose(ex: Exercise, got: Observed, want: Observed, wrong: set) -> list[Fo
     ctx = Context(ex, want, got)
     found = []
     for mistake in (*GENERAL, *ex.mistakes):
-        if fits(mistake, ctx, wrong):
+        try:
+            fitting = fits(mistake, ctx, wrong)
+        except Exception:  # the learner's values are anything: a signature that cannot read
+            fitting = False  # them does not fit (never a traceback instead of a report)
+        if fitting:
             found.append(Found(mistake.id, error_line(mistake, got), mistake.why, mistake.hint))
     if not found:
         found = fallback(got)
