@@ -179,3 +179,10 @@ def test_anything_returned_gives_a_report_never_a_traceback(returned):
         code = "\n".join(f"def {f}(*args):\n    return {returned}\n" for f in ex.functions)
         got = report(name, code)
         assert not got.passed and got.mistakes, name
+
+
+def test_the_line_is_the_function_that_returned_the_first_wrong_quantity():
+    code = [c for n, m, c in WRONG if n == "softmax-cross-entropy" and m == "wrong-sign"][0]
+    got = report("softmax-cross-entropy", code)
+    line = source(code).splitlines()[got.mistakes[0].line - 1]
+    assert got.mistakes[0].id == "wrong-sign" and line.startswith("def cross_entropy_grad(")
