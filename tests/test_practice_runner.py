@@ -53,7 +53,12 @@ def test_list_start_and_the_status(tmp_path, data_home):
 
 def test_a_passing_file_exits_0_and_is_kept_as_passed(tmp_path, data_home):
     path = tmp_path / "good.py"
-    path.write_text(GOOD)
+    (tmp_path / "helpers.py").write_text("def mse(d):\n    return (d ** 2).mean()\n")
+    path.write_text(
+        GOOD.replace("import torch\n", "import torch\nfrom helpers import mse\n", 1).replace(
+            "loss = ((X @ w.T + b - y) ** 2).mean()", "loss = mse(X @ w.T + b - y)"
+        )
+    )
     code, out, err = run("practice", "check", path, "--json")
     assert code == 0, err
     report = json.loads(out)

@@ -77,6 +77,7 @@ def run(filename: str, cpu_seconds: float, memory_bytes: int) -> tuple[str | Non
     torch.set_num_threads(1)
     signal.signal(signal.SIGXCPU, stop)
     limit(cpu_seconds, memory_bytes)
+    sys.path.insert(0, str(Path(filename).parent))  # its neighbours import, as `python FILE`
     try:
         spec = importlib.util.spec_from_file_location("learner", filename)
         module = importlib.util.module_from_spec(spec)
