@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 import torch
-from practice_catalogue import CORRECT, WRONG, source
+from practice_catalogue import CE, CORRECT, WRONG, source
 
 from nnscratch.lab.practice import EXERCISES
 from nnscratch.lab.practice.compare import check
@@ -186,3 +186,16 @@ def test_the_line_is_the_function_that_returned_the_first_wrong_quantity():
     got = report("softmax-cross-entropy", code)
     line = source(code).splitlines()[got.mistakes[0].line - 1]
     assert got.mistakes[0].id == "wrong-sign" and line.startswith("def cross_entropy_grad(")
+
+
+def test_unexplained_numbers_say_how_they_relate_to_the_reference():
+    """No mistake predicts a factor 3 or a transposed cross-entropy gradient; the numbers say so."""
+    tripled = report("forward", "def linear(x, w, b):\n    return 3 * (x @ w.T + b)")
+    assert (
+        tripled.mistakes[0].id == "wrong-values"
+        and "is 3 × the reference's" in tripled.mistakes[0].why
+    )
+    code = CE + "\ndef cross_entropy_grad(logits, targets):\n    g = torch.softmax(logits, 1)\n"
+    code += "    g[torch.arange(len(targets)), targets] -= 1\n    return (g / len(targets)).T\n"
+    flipped = report("softmax-cross-entropy", code)
+    assert "transpose" in flipped.mistakes[0].why

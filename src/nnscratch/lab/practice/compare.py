@@ -238,7 +238,7 @@ def diagnose(ex: Exercise, got: Observed, want: Observed, wrong: set) -> list[Fo
             line = error_line(mistake, got, culprit)
             found.append(Found(mistake.id, line, mistake.why, mistake.hint))
     if not found:
-        found = fallback(got)
+        found = fallback(got, want, wrong)
     return found
 
 
