@@ -172,7 +172,7 @@ def test_hints_are_graded_and_progress_is_kept_in_the_data_directory(tmp_path, m
 
 @pytest.mark.parametrize(
     "returned",
-    ["None", "[1, 2]", "'text'", "torch.zeros(3, 3)", "{'dz': 1}", "(None, None)", "object()"],
+    ["None", "torch.zeros(3, 3)", "(object(), 'text')"],
 )
 def test_anything_returned_gives_a_report_never_a_traceback(returned):
     for name, ex in EXERCISES.items():
