@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 import torch
-from practice_catalogue import CORRECT, WRONG, source
+from practice_catalogue import CE, CORRECT, WRONG, source
 
 from nnscratch.lab.practice import EXERCISES
 from nnscratch.lab.practice.compare import check
@@ -168,3 +168,34 @@ def test_hints_are_graded_and_progress_is_kept_in_the_data_directory(tmp_path, m
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert progress.path() == tmp_path / "home" / ".local" / "share" / "nnscratch" / "practice.json"
+
+
+@pytest.mark.parametrize(
+    "returned",
+    ["None", "torch.zeros(3, 3)", "(object(), 'text')"],
+)
+def test_anything_returned_gives_a_report_never_a_traceback(returned):
+    for name, ex in EXERCISES.items():
+        code = "\n".join(f"def {f}(*args):\n    return {returned}\n" for f in ex.functions)
+        got = report(name, code)
+        assert not got.passed and got.mistakes, name
+
+
+def test_the_line_is_the_function_that_returned_the_first_wrong_quantity():
+    code = [c for n, m, c in WRONG if n == "softmax-cross-entropy" and m == "wrong-sign"][0]
+    got = report("softmax-cross-entropy", code)
+    line = source(code).splitlines()[got.mistakes[0].line - 1]
+    assert got.mistakes[0].id == "wrong-sign" and line.startswith("def cross_entropy_grad(")
+
+
+def test_unexplained_numbers_say_how_they_relate_to_the_reference():
+    """No mistake predicts a factor 3 or a transposed cross-entropy gradient; the numbers say so."""
+    tripled = report("forward", "def linear(x, w, b):\n    return 3 * (x @ w.T + b)")
+    assert (
+        tripled.mistakes[0].id == "wrong-values"
+        and "is 3 × the reference's" in tripled.mistakes[0].why
+    )
+    code = CE + "\ndef cross_entropy_grad(logits, targets):\n    g = torch.softmax(logits, 1)\n"
+    code += "    g[torch.arange(len(targets)), targets] -= 1\n    return (g / len(targets)).T\n"
+    flipped = report("softmax-cross-entropy", code)
+    assert "transpose" in flipped.mistakes[0].why

@@ -53,7 +53,12 @@ def test_list_start_and_the_status(tmp_path, data_home):
 
 def test_a_passing_file_exits_0_and_is_kept_as_passed(tmp_path, data_home):
     path = tmp_path / "good.py"
-    path.write_text(GOOD)
+    (tmp_path / "helpers.py").write_text("def mse(d):\n    return (d ** 2).mean()\n")
+    path.write_text(
+        GOOD.replace("import torch\n", "import torch\nfrom helpers import mse\n", 1).replace(
+            "loss = ((X @ w.T + b - y) ** 2).mean()", "loss = mse(X @ w.T + b - y)"
+        )
+    )
     code, out, err = run("practice", "check", path, "--json")
     assert code == 0, err
     report = json.loads(out)
@@ -132,3 +137,22 @@ def test_a_file_that_ends_the_process_is_reported_with_its_output(tmp_path, monk
 def test_start_to_standard_output_prints_the_file_only():
     code, out, _ = run("practice", "start", "adam", "--out", "-")
     assert code == 0 and out == EXERCISES["adam"].template
+
+
+def test_a_result_file_written_over_is_reported(tmp_path, monkeypatch):
+    """The parent's side only: a stand-in child leaves garbage where the result goes."""
+    import subprocess
+    from pathlib import Path
+
+    from nnscratch.lab.practice import runner
+
+    def garbage(argv, stdout, **kwargs):
+        Path(argv[4]).write_bytes(b"not a torch file")
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(runner.subprocess, "run", garbage)
+    path = tmp_path / "sneaky.py"
+    path.write_text("x = 1\n")
+    code, out, _ = run("practice", "check", path, "--json")
+    assert code == 1
+    assert "could not be read back" in json.loads(out)["mistakes"][0]["why"]

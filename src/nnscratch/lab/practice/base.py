@@ -86,6 +86,7 @@ class Exercise:
     see: str  # the command that shows the idea (`nnscratch explain`, `nnscratch pitfalls X`)
     rtol: float = 1e-5
     atol: float = 1e-8
+    produced_by: Callable[[str], str] | None = None  # quantity -> the function that returns it
 
     def namespace(self, **replaced: Callable[..., Any]) -> SimpleNamespace:
         """The reference's functions, some ``replaced`` by a wrong variant."""

@@ -6,8 +6,8 @@ probe under CPU-time and memory limits, and save what it saw for the parent to c
 The limits are set after torch is imported (its own start-up is not the learner's cost):
 RLIMIT_CPU at the CPU time used so far + CPU_SECONDS (SIGXCPU raises `Stopped` in the learner's
 frame, so the stop names their line; the hard limit, a few seconds later, kills), and RLIMIT_AS at
-the address space mapped so far + MEMORY_BYTES (a larger allocation raises in the learner's code).
-CPU time, not wall-clock time: a busy machine does not fail a correct solution.
+the address space mapped so far + MEMORY_BYTES (a larger allocation raises in the learner's code);
+RLIMIT_FSIZE bounds any file it writes, its printed output included (64 MiB: then OSError). CPU time, not wall-clock time: a busy machine does not fail a correct solution.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from nnscratch.lab.practice.base import Observed
 from nnscratch.lab.practice.observe import Stopped, describe, observe
 
 HARD_GRACE = 5  # CPU seconds between SIGXCPU and the kill, to save what was seen
+FILE_BYTES = 64 * 2**20  # the largest file it may write (its printed output is one)
 
 
 def mapped_bytes() -> int | None:
@@ -45,6 +46,10 @@ def limit(cpu_seconds: float, memory_bytes: int) -> None:
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]  # a user's own `ulimit -t` stays
     hard = soft + HARD_GRACE if hard == resource.RLIM_INFINITY else min(hard, soft + HARD_GRACE)
     resource.setrlimit(resource.RLIMIT_CPU, (min(soft, hard), hard))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file past the limit: OSError, no kill
+    resource.setrlimit(
+        resource.RLIMIT_FSIZE, (FILE_BYTES, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+    )
     mapped = mapped_bytes()
     if memory_bytes > 0 and mapped is not None:
         budget = mapped + memory_bytes
@@ -77,6 +82,7 @@ def run(filename: str, cpu_seconds: float, memory_bytes: int) -> tuple[str | Non
     torch.set_num_threads(1)
     signal.signal(signal.SIGXCPU, stop)
     limit(cpu_seconds, memory_bytes)
+    sys.path.insert(0, str(Path(filename).parent))  # its neighbours import, as `python FILE`
     try:
         spec = importlib.util.spec_from_file_location("learner", filename)
         module = importlib.util.module_from_spec(spec)

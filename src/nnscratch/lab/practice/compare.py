@@ -199,16 +199,18 @@ def explained(key: tuple[str, str], table: dict, got: Observed, predicted: Obser
     )
 
 
-def error_line(mistake: Mistake, got: Observed) -> int | None:
-    """The learner's line for ``mistake``: the line that raised its exception, else its
-    function's definition, else the line of the first exception (a general mistake's)."""
+def error_line(mistake: Mistake, got: Observed, culprit: str | None = None) -> int | None:
+    """The learner's line for ``mistake``: the line that raised its exception, else the
+    definition of the function that returned the first wrong quantity (``culprit``) or of the
+    mistake's own function, else the line of the first exception (a general mistake's)."""
     if mistake.raised is not None:
         kind = mistake.raised[0]
         for e in got.errors.values():
             if e["type"] == kind and e["line"] is not None:
                 return e["line"]
-    if mistake.function in got.lines:
-        return got.lines[mistake.function]
+    for function in (culprit, mistake.function):
+        if function in got.lines:
+            return got.lines[function]
     error = first_error(got)
     return error["line"] if error is not None else None
 
@@ -223,12 +225,20 @@ def diagnose(ex: Exercise, got: Observed, want: Observed, wrong: set) -> list[Fo
     if got.fatal is not None:
         return fallback(got)
     ctx = Context(ex, want, got)
+    order = [(label, q) for label, seen in want.trials.items() for q in seen]
+    first = next((q for label, q in order if (label, q) in wrong), None)
+    culprit = ex.produced_by(first) if ex.produced_by is not None and first else None
     found = []
     for mistake in (*GENERAL, *ex.mistakes):
-        if fits(mistake, ctx, wrong):
-            found.append(Found(mistake.id, error_line(mistake, got), mistake.why, mistake.hint))
+        try:
+            fitting = fits(mistake, ctx, wrong)
+        except Exception:  # the learner's values are anything: a signature that cannot read
+            fitting = False  # them does not fit (never a traceback instead of a report)
+        if fitting:
+            line = error_line(mistake, got, culprit)
+            found.append(Found(mistake.id, line, mistake.why, mistake.hint))
     if not found:
-        found = fallback(got)
+        found = fallback(got, want, wrong)
     return found
 
 

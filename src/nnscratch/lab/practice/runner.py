@@ -52,13 +52,13 @@ def tail(path: Path, limit: int = 4096) -> str:
     return "\n".join(text.splitlines()[-20:])
 
 
-def exited(code: int, output: str) -> Observed:
+def exited(code: int, output: str, message: str | None = None) -> Observed:
     """The file ended the process before the check could save what it saw (os._exit, a
     crash): its status and its last output."""
     return Observed(
         fatal={
             "type": "exited",
-            "message": f"the process ended (status {code}) before the check finished",
+            "message": message or f"the process ended (status {code}) before the check finished",
             "line": None,
             "function": None,
             "traceback": output,
@@ -114,8 +114,12 @@ def run_file(
             if -done.returncode in (signal.SIGXCPU, signal.SIGKILL):
                 return Run("", stopped(cpu_seconds), output)
             return Run("", exited(done.returncode, output), output)
-        saved = torch.load(result, weights_only=True)
-    observed = Observed.from_dict(saved["observed"])
+        try:
+            saved = torch.load(result, weights_only=True)
+            observed = Observed.from_dict(saved["observed"])
+        except Exception:  # the file's code can write there too: unreadable is its doing
+            unreadable = "the check's result could not be read back (did the file write over it?)"
+            return Run("", exited(done.returncode, output, unreadable), output)
     if observed.fatal is not None and observed.fatal.get("type") == "unknown":
         from nnscratch.lab.practice import EXERCISES
 

@@ -217,6 +217,7 @@ EXERCISE = Exercise(
         "The gradient of logsumexp is the softmax; the gradient of −z[t] is −1 at t; then /N.",
     ),
     see="nnscratch verify",
+    produced_by=lambda q: "cross_entropy_grad" if q.startswith("dlogits") else "cross_entropy",
 )
 
 ORDER = 60

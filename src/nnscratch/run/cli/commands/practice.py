@@ -43,6 +43,7 @@ def listing() -> None:
 
 @command.command(
     "start",
+    short_help="Write exercise NAME's file, your part left to write.",
     help="Write exercise NAME's file: everything done but your part, each function to write "
     "raising NotImplementedError with the task in its docstring.",
 )
@@ -70,6 +71,7 @@ def start(name: str, out: str | None, overwrite: bool) -> None:
 
 @command.command(
     "check",
+    short_help="Check FILE: the table, the mistake named (exit 0/1/2).",
     help="Run FILE in a separate process (CPU-time and memory limited; no sandbox: it is "
     "your code, run with your rights), compare every quantity with the reference, and name "
     "the mistake. Exit 0 passed, 1 wrong, 2 usage error.",
