@@ -7,12 +7,10 @@ the tab set up is untouched. Nothing here makes the server log a traceback.
 from __future__ import annotations
 
 import json
-import logging
 import socket
-import threading
-import time
 
 import pytest
+from served import no_traceback, serving
 
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
@@ -24,34 +22,16 @@ from nnscratch.lab.live.server import Lab, create_app  # noqa: E402
 @pytest.fixture(scope="module")
 def server():
     lab = Lab(max_runs=2)
-    config = uvicorn.Config(
-        create_app(lab),
-        host=lab.host,
-        port=lab.port,
-        log_config=None,  # uvicorn's records reach the root logger: the tests see them
-        ws="websockets-sansio",
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(400):
-        if srv.started or not thread.is_alive():
-            break
-        time.sleep(0.05)
-    assert srv.started
-    yield lab
-    srv.should_exit = True
-    thread.join(10)
+    with serving(create_app(lab), lab.host, lab.port, ws="websockets-sansio"):
+        yield lab
     lab.close()
 
 
 @pytest.fixture(autouse=True)
-def no_traceback(caplog):
+def quiet(caplog):
     """The server never logs an exception (an aborted upload, a bad token, ...)."""
-    caplog.set_level(logging.WARNING)
-    yield
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    assert not errors, [r.getMessage() for r in errors]
+    with no_traceback(caplog):
+        yield
 
 
 def own(lab):

@@ -7,25 +7,23 @@ each time the file is saved.
 The file is named on the command line only; the browser never names a path, and a request never
 starts work: a watcher thread stats the file twice a second and re-checks it when its size or
 modification time changes (`nnscratch.lab.practice.session.check_path`: the same limited child
-process as ``practice check``). Every request must carry the token printed at start, a Host this
-server answers to (loopback names, its port) and, when the browser sends one, its own Origin.
+process as ``practice check``). Every request passes the live lab's guard first
+(`nnscratch.lab.live.guard.Guard`): the token printed at start, a Host this server answers to
+(its names, its port) and, when the browser sends one, its own Origin.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from nnscratch.errors import UserError
 
 POLL = 0.5  # seconds between two looks at the file's size and modification time
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def default_check(path: Path) -> dict[str, Any]:
@@ -97,44 +95,12 @@ class Watcher:
             return {"version": self.version, "file": self.path.name, **self.state}
 
 
-class Guard:
-    """ASGI middleware: a foreign Host or Origin, or a missing token, gets 403 before any
-    handler runs."""
-
-    def __init__(self, app: Any, host: str, port: int, token: str) -> None:
-        self.app, self.port, self.token = app, port, token.encode()
-        self.names = set(LOOPBACK) if host in LOOPBACK else {host.lower()}
-
-    def allowed(self, scope: dict) -> bool:
-        headers = dict(scope.get("headers", []))
-        host = urlsplit("//" + headers.get(b"host", b"").decode("latin-1"))
-        try:
-            if (host.hostname or "") not in self.names or host.port != self.port:
-                return False
-            origin = headers.get(b"origin")
-            if origin is not None:
-                o = urlsplit(origin.decode("latin-1"))
-                if o.scheme != "http" or o.hostname not in self.names or o.port != self.port:
-                    return False
-        except ValueError:  # a malformed port
-            return False
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        return hmac.compare_digest(query.get("token", [""])[0].encode(), self.token)
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not self.allowed(scope):
-            from starlette.responses import JSONResponse
-
-            message = "open the URL printed at start (its host, port and ?token=...)"
-            await JSONResponse({"error": message, "field": "token"}, 403)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 def create_app(watcher: Watcher, host: str, port: int, token: str) -> Any:
     from starlette.applications import Starlette
     from starlette.responses import HTMLResponse, JSONResponse
     from starlette.routing import Route
+
+    from nnscratch.lab.live.guard import Guard
 
     async def index(request) -> HTMLResponse:
         return HTMLResponse(PAGE, headers={"Cache-Control": "no-store"})
