@@ -1,7 +1,7 @@
 """The raw script computes what nnscratch computes, in the same order: a float32 run exported
 with ``--style raw`` ends on the checkpoint's parameters bit for bit (issue 18: the fused
 ``addmm`` forward, nnscratch's loss and activation formulas, ``p.add_(g, alpha=-lr)``,
-``torch.batch_norm``).
+``torch.batch_norm``, the transformer's fused layer norm, attention and GELU kernels).
 
 Tiny runs, trained and exported in this process; the scripts run here too (runpy), each with
 ``--save``; the comparison is ``torch.equal``."""
@@ -46,6 +46,11 @@ RUNS = {  # flags, then the flags of a resume after "|" (none: no resume)
         f"--data {{images}} {F32} --model cnn --channels 2 --optimizer sgd --lr 0.05 "
         "--momentum 0.9 --batch-size 16 --epochs 2"
     ),
+    "text-transformer-adamw-cosine-clip": (
+        f"--data {{text}} {F32} --model transformer --block-size 8 --n-layer 1 --n-head 2 "
+        "--n-embd 8 --optimizer adamw --lr 0.01 --weight-decay 0.1 --batch-size 16 "
+        "--scheduler cosine --clip-grad-norm 1.0 --epochs 2"
+    ),
 }
 
 
@@ -64,7 +69,9 @@ def test_float32_raw_script_is_bit_equal_to_the_run(tmp_path, monkeypatch, name)
     g = torch.Generator().manual_seed(1)
     x = torch.randn(40, 1, 4, 4, generator=g)
     numpy.savez(images, X=x.numpy(), y=(x[:, 0, 0, 0] > 0).long().numpy())
-    first, _, resumed = RUNS[name].format(images=images).partition("|")
+    text = tmp_path / "notes.txt"
+    text.write_text("the cat sat on a mat and then it ran to the red box while a dog slept " * 4)
+    first, _, resumed = RUNS[name].format(images=images, text=text).partition("|")
     run = tmp_path / "run"
     assert main(["train", *first.split(), "--out", str(run), "--quiet"]) == 0
     if resumed:

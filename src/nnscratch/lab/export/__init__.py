@@ -10,8 +10,7 @@ where the data needs it, scikit-learn (never nnscratch):
 
 Both reproduce the run: the same data, split, standardization, seed and initial parameters, the
 same order of mini-batches, so their final parameters equal the run's checkpoint (the raw
-style computes nnscratch's own operations in its order: bit for bit in float32, but for the
-transformer). A run with a feature the generators do not write out is refused by name
+style computes nnscratch's own operations in its order: bit for bit in float32). A run with a feature the generators do not write out is refused by name
 (`nnscratch.lab.export.refuse`). Text from outside (paths, names, labels) enters a script only
 through `source.literal`, the repr of a Python literal; the data path is ``--data FILE``.
 
