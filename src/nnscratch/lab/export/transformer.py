@@ -4,7 +4,9 @@ Data: the characters of the text, sorted into a vocabulary, cut into non-overlap
 (`nnscratch.data.text`). Raw style: the embeddings, each block's attention, MLP and LayerNorms
 as leaf tensors drawn in ``nn.TransformerEncoderLayer``'s order (``out_proj`` is an ``nn.Linear``
 drawn first, then ``xavier_uniform_`` for the q, k, v weights), the forward pass written out
-(causal attention with its mask, pre-LN residual blocks). nn style: ``nn.Embedding``,
+(projections, heads, pre-LN residual blocks) with the fused kernels the run itself calls for
+layer norm, causal attention and GELU (their formulas in comments), so that float32 results
+are the run's bit for bit. nn style: ``nn.Embedding``,
 ``nn.TransformerEncoderLayer(norm_first=True)``, ``nn.LayerNorm``, ``nn.Linear`` under the names
 the checkpoint uses.
 """
