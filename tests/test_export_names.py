@@ -137,3 +137,14 @@ def test_export_refuses_to_overwrite_the_run_it_exports(tmp_path, capsys, inside
     assert "own input" in err
     assert target.read_bytes() == before
     assert checkpoint.load(run).config.data == str(tmp_path / "d.csv")
+
+
+def test_a_script_name_that_is_not_utf8_is_written_and_shown(tmp_path, capsys):
+    run = _train(tmp_path, os.fsdecode(b"data\xfe.csv"), "run")
+    out = tmp_path / os.fsdecode(b"script\xff.py")
+    capsys.readouterr()
+    assert main(["export", str(run), "--out", str(out)]) == 0  # no UnicodeEncodeError
+    shown = capsys.readouterr().out
+    assert "script\\xff.py (raw style)" in shown and shown.count("\n") == 1
+    assert os.fsencode(out) in [os.fsencode(p) for p in tmp_path.iterdir()]
+    ast.parse(out.read_text(encoding="utf-8"))

@@ -75,7 +75,11 @@ def specs(tmp_path_factory) -> dict:
             args = shlex.split(flags)
             assert main(["train", "--data", data, *args, *TINY, "--out", str(run)]) == 0
             spec = from_checkpoint(checkpoint.load(run))
-            out[name] = (spec, {s: g.script(spec) for s, g in (("raw", raw), ("nn", nn))})
+            scripts = {s: g.script(spec) for s, g in (("raw", raw), ("nn", nn))}
+            if spec.data_path is not None:  # the lab's form: the data file beside the script
+                lab = replace(spec, beside="data.csv")
+                scripts |= {f"{s}-beside": g.script(lab) for s, g in (("raw", raw), ("nn", nn))}
+            out[name] = (spec, scripts)
     return out
 
 
@@ -113,8 +117,9 @@ LABELS = st.one_of(HOSTILE_TEXT, TEXT)
     file=FILE_NAMES,
     run=FILE_NAMES,
     labels=st.lists(LABELS, min_size=8, max_size=8),
+    beside=st.one_of(st.none(), FILE_NAMES),
 )
-def test_no_name_changes_what_a_script_does(specs, family, folder, file, run, labels):
+def test_no_name_changes_what_a_script_does(specs, family, folder, file, run, labels, beside):
     spec, benign = specs[family]
     data = {k: v.raw if isinstance(v, Outside) else v for k, v in spec.data.items()}
     if family.startswith("csv"):  # the columns are named in the file: any text
@@ -129,17 +134,19 @@ def test_no_name_changes_what_a_script_does(specs, family, folder, file, run, la
     if spec.data_path is not None:
         suffix = spec.data_kind
         path = Path("/") / folder / (file + suffix)
-    hostile = replace(spec, data=data, source=Outside("/x/" + run), data_path=path)
+    beside = beside if path is not None else None  # the lab's uploads: a file's own name
+    hostile = replace(spec, data=data, source=Outside("/x/" + run), data_path=path, beside=beside)
     for style, generator in (("raw", raw), ("nn", nn)):
         text = generator.script(hostile)
         text.encode("utf-8")  # written as UTF-8: no UnicodeEncodeError
         tree = ast.parse(text)
-        want = ast.parse(benign[style])
+        twin = benign[style if beside is None else f"{style}-beside"]
+        want = ast.parse(twin)
         assert _calls(tree) == _calls(want), style
-        assert _prose(text, tree) == _prose(benign[style], want), style
+        assert _prose(text, tree) == _prose(twin, want), style
         strings = _strings(tree)  # each name is one string constant, equal to it
         assert set(named) <= strings, style
-        assert path is None or str(path) in strings, style
+        assert path is None or str(beside if beside is not None else path) in strings, style
 
 
 @given(

@@ -9,10 +9,13 @@ where the data needs it, scikit-learn (never nnscratch):
           torch.optim, lr_scheduler, DataLoader
 
 Both reproduce the run: the same data, split, standardization, seed and initial parameters, the
-same order of mini-batches, so their final parameters equal the run's checkpoint. A run with a
-feature the generators do not write out is refused by name (`nnscratch.lab.export.refuse`).
+same order of mini-batches, so their final parameters equal the run's checkpoint (the raw
+style computes nnscratch's own operations in its order: bit for bit in float32). A run with a feature the generators do not write out is refused by name
+(`nnscratch.lab.export.refuse`). Text from outside (paths, names, labels) enters a script only
+through `source.literal`, the repr of a Python literal; the data path is ``--data FILE``.
 
     spec.py        what a script needs from the checkpoint (config, data.json, layer sizes)
+    source.py      the one door for outside text (literal, Outside); ruff-style lines
     refuse.py      the features not covered, refused with a one-line error
     data.py        load, split, standardize (arrays.py: .npy and .npz files)
     model.py       parameters and init, forward, loss
@@ -68,4 +71,6 @@ def _export(run: str | Path, style: str, beside: str | None = None):
     spec = from_checkpoint(saved, Path(beside).name or None if beside is not None else None)
     refuse.check(spec, saved.state.epoch, saved.state.scheduler)
     refuse.check_same_data(spec)
-    return (raw if style == "raw" else nn).script(spec), spec
+    text = (raw if style == "raw" else nn).script(spec)
+    compile(text, "<nnscratch export>", "exec")  # a generator's bug fails here, never in a file
+    return text, spec

@@ -2,7 +2,8 @@
 
 Raw style: each 3×3 filter bank a leaf tensor drawn as ``nn.Conv2d`` draws it (in block order,
 then the last layer's weight and bias), ``torch.conv2d`` and ``torch.max_pool2d`` (torch ops,
-the ones `nnscratch.layers` call), batch normalization written out with its running estimates.
+the ones `nnscratch.layers` call), batch normalization as ``torch.batch_norm`` (the kernel
+`nnscratch.layers.norm` calls; its formula and running estimates in the comment above it).
 nn style: the ``nn.Sequential`` whose layer indices give the checkpoint's names (the Dropout, at
 p = 0 an identity, keeps its place). The checkpoint's buffers (running mean and variance, the
 batch count) are saved too: they are part of the trained model.
@@ -91,21 +92,14 @@ def raw_forward(spec: Spec) -> list[str]:
         "def conv_block(h, kernel, gamma, beta, stats, training):",
         '    """nn.Conv2d(3×3, padding 1) → nn.BatchNorm2d → nn.ReLU → nn.MaxPool2d(2)."""',
         "    z = torch.conv2d(h, kernel, padding=1)  # (B, C_out, H, W)",
-        "    if training:  # batch statistics, and the running estimates move towards them",
-        "        mu = z.mean(dim=(0, 2, 3))  # (C_out,)",
-        "        var = (z - mu.view(1, -1, 1, 1)).square().mean(dim=(0, 2, 3))  # biased",
-        "        n = z.numel() // z.shape[1]  # values per channel",
-        "        with torch.no_grad():  # running ← (1 − m)·running + m·batch, in place",
-        "            momentum = 0.1  # nn.BatchNorm2d's (the weight of the new batch)",
-        '            stats["num_batches_tracked"].add_(1)',
-        "            mean, unbiased = mu.detach(), var.detach() * n / (n - 1)",
-        '            old_mean, old_var = stats["running_mean"], stats["running_var"]',
-        "            old_mean.copy_(momentum * mean + (1 - momentum) * old_mean)",
-        "            old_var.copy_(momentum * unbiased + (1 - momentum) * old_var)",
-        "    else:  # evaluation: the running estimates",
-        '        mu, var = stats["running_mean"], stats["running_var"]',
-        "    z = (z - mu.view(1, -1, 1, 1)) / torch.sqrt(var.view(1, -1, 1, 1) + 1e-5)",
-        "    z = z * gamma.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)  # γ·x̂ + β",
+        "    # batch norm: ẑ = (z − μ) / √(σ² + 1e-5), then γ·ẑ + β, per channel. Training: μ, σ²",
+        "    # of the batch (σ² biased), and running ← 0.9·running + 0.1·batch (σ² unbiased);",
+        "    # evaluation: the running estimates. One torch.batch_norm kernel computes exactly",
+        "    # that (the kernel nn.BatchNorm2d calls; the run used it too: the same bits).",
+        "    if training:",
+        '        stats["num_batches_tracked"].add_(1)',
+        '    mean, var = stats["running_mean"], stats["running_var"]',
+        "    z = torch.batch_norm(z, gamma, beta, mean, var, training, 0.1, 1e-5, False)",
         "    return torch.max_pool2d(torch.relu(z), 2)  # (B, C_out, H / 2, W / 2)",
         "",
         "",
@@ -117,7 +111,7 @@ def raw_forward(spec: Spec) -> list[str]:
         lines.append(f"    h = conv_block(h, K{k}, gamma{k}, beta{k}, stats{k}, training)")
     return lines + [
         "    h = h.flatten(1)  # (B, C·H·W) nn.Flatten",
-        f"    return h @ W.T + b  # (B, {spec.out_features}) logits",
+        f"    return torch.addmm(b, h, W.T)  # h @ W.T + b, fused: (B, {spec.out_features}) logits",
     ]
 
 

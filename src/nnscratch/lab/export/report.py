@@ -51,10 +51,11 @@ def data_words(spec: Spec) -> str:
 def header(spec: Spec, style: str, how: str) -> list[str]:
     usage = "[--save params.safetensors]"
     usage = f"[--data FILE] {usage}" if spec.data_path is not None else usage
+    float32 = "bit for bit" if style == "raw" else "to float32 rounding"
     text = (
         f"An nnscratch run, {how}. Exported by `nnscratch export`: the same "
         "data, split, seed and initial parameters, so the final parameters equal the run's "
-        "checkpoint (float64: to ~1e-10; float32: to float32 rounding). "
+        f"checkpoint (float64: to ~1e-10; float32: {float32}). "
         f"Run: python THIS_FILE.py {usage}"
     )
     wrap = dict(width=LINE_LENGTH, break_on_hyphens=False, break_long_words=False)

@@ -4,7 +4,9 @@ Data: the characters of the text, sorted into a vocabulary, cut into non-overlap
 (`nnscratch.data.text`). Raw style: the embeddings, each block's attention, MLP and LayerNorms
 as leaf tensors drawn in ``nn.TransformerEncoderLayer``'s order (``out_proj`` is an ``nn.Linear``
 drawn first, then ``xavier_uniform_`` for the q, k, v weights), the forward pass written out
-(causal attention with its mask, pre-LN residual blocks). nn style: ``nn.Embedding``,
+(projections, heads, pre-LN residual blocks) with the fused kernels the run itself calls for
+layer norm, causal attention and GELU (their formulas in comments), so that float32 results
+are the run's bit for bit. nn style: ``nn.Embedding``,
 ``nn.TransformerEncoderLayer(norm_first=True)``, ``nn.LayerNorm``, ``nn.Linear`` under the names
 the checkpoint uses.
 """
@@ -112,9 +114,8 @@ def raw_forward(spec: Spec) -> list[str]:
     return [
         "def layer_norm(x, weight, bias):",
         '    """nn.LayerNorm over the last dim: (x − μ) / √(σ² + 1e-5) · γ + β, σ² biased."""',
-        "    mu = x.mean(dim=-1, keepdim=True)",
-        "    var = (x - mu).square().mean(dim=-1, keepdim=True)",
-        "    return (x - mu) / torch.sqrt(var + 1e-5) * weight + bias",
+        "    # one torch.layer_norm kernel computes exactly that; the run used it: the same bits",
+        "    return torch.layer_norm(x, x.shape[-1:], weight, bias, 1e-5)",
         "",
         "",
         "def attention(x, p):",
@@ -122,10 +123,10 @@ def raw_forward(spec: Spec) -> list[str]:
         "    B, T, E = x.shape",
         '    qkv = x @ p["self_attn.in_proj_weight"].T + p["self_attn.in_proj_bias"]',
         f"    q, k, v = (t.view(B, T, {H}, E // {H}).transpose(1, 2) for t in qkv.split(E, -1))",
-        f"    scores = q @ k.transpose(-2, -1) / math.sqrt(E // {H})  # (B, H, T, T)",
-        "    future = torch.ones(T, T, dtype=torch.bool).triu(1)  # (T, T) the positions after t",
-        '    weights = torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)',
-        "    y = (weights @ v).transpose(1, 2).reshape(B, T, E)  # heads side by side",
+        "    # softmax(q·kᵀ / √D, the positions after t masked to −∞) · v, in one fused kernel",
+        "    # (the run's): scores (B, H, T, T), weights, then (B, H, T, D)",
+        "    y = torch.ops.aten.scaled_dot_product_attention(q, k, v, None, 0.0, True)",
+        "    y = y.transpose(1, 2).reshape(B, T, E)  # heads side by side",
         '    return y @ p["self_attn.out_proj.weight"].T + p["self_attn.out_proj.bias"]',
         "",
         "",
@@ -136,8 +137,8 @@ def raw_forward(spec: Spec) -> list[str]:
         '        x = x + attention(layer_norm(x, p["norm1.weight"], p["norm1.bias"]), p)',
         '        h = layer_norm(x, p["norm2.weight"], p["norm2.bias"])',
         '        h = h @ p["linear1.weight"].T + p["linear1.bias"]  # (B, T, 4E)',
-        "        h = h * 0.5 * (1 + torch.erf(h / math.sqrt(2)))  # exact GELU",
-        '        x = x + h @ p["linear2.weight"].T + p["linear2.bias"]',
+        "        h = torch.ops.aten.gelu(h)  # exact GELU h·Φ(h), one fused kernel (the run's)",
+        '        x = x + (h @ p["linear2.weight"].T + p["linear2.bias"])  # residual last',
         "    return layer_norm(x, ln_f_weight, ln_f_bias) @ W.T + b  # (B, T, V)",
     ]
 
