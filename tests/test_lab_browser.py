@@ -309,11 +309,13 @@ def test_train_live_page_is_read_only(browser, shots, capsys):
         for control in ("play", "pause", "step", "phase", "reset", "stop", "speed"):
             assert browser.find_element("id", control).get_attribute("disabled"), control
         lines = browser.execute_script(  # the data set's name on one line: no word broken
-            "const c = document.getElementById('command'), t = c.firstChild, r = new Range();"
-            "const i = t.textContent.indexOf('builtin:circles'); r.setStart(t, i);"
-            "r.setEnd(t, i + 15); return r.getClientRects().length"
+            "const c = document.getElementById('command'), r = new Range();"
+            "for (const e of c.querySelectorAll('*')) if (e.textContent.includes('builtin:circles'))"
+            "  r.selectNodeContents(e.firstChild);"
+            "return r.getClientRects().length"
         )
         assert lines == 1
+        assert "--data builtin:circles --model" in browser.find_element("id", "command").text
         assert "read-only" in browser.find_element("id", "banner").text
         shown = browser.execute_script("return lab.records.map(r => r.train_loss)")
         assert shown == [r["train_loss"] for r in result.records]

@@ -75,6 +75,10 @@ async function applyNow() {
   waiting.forEach(onFrame); // the new run's frames that came before its scene
   return true;
 }
+function showCommand(text) { // one box per argument: a line breaks between them, not in a name
+  const box = $("command"); box.textContent = "";
+  text.split(" ").forEach((word, i) => { if (i) box.append(" "); const w = document.createElement("span"); w.textContent = word; box.append(w); });
+}
 function showPitfall(pf) { $("pitfall-text").textContent = pf ? `${pf.summary}. Look for: ${pf.symptom}. Fix: ${pf.fix}.` : ""; }
 function sceneNote(s) {
   const what = s.kind === "map" ? "the model's prediction under the points" : s.kind === "curve" ? "the fitted curve through the points" : `the first two of ${s.n_features} features (no map for more than two inputs)`;
@@ -150,7 +154,7 @@ function thin() { // keep the curves at most ~3000 points: every other old recor
 function readOnly(m) {
   lab.sceneRun = Infinity; // the scene came with this message
   document.querySelectorAll("#controls button, #controls select, #form *, #copy, #download").forEach((e) => (e.disabled = true));
-  $("settings").classList.add("readonly"); $("command").textContent = m.command || "";
+  $("settings").classList.add("readonly"); showCommand(m.command || "");
   for (const id of ["form", "copy", "download", "export-raw", "export-nn"]) $(id).hidden = true; // the command line owns the run
   $("numbers").innerHTML = '<p class="note">Step mode belongs to the lab (nnscratch lab); this page only watches.</p>'; $("numbers").dataset.intro = $("numbers").innerHTML;
   banner("read-only: this page watches a command-line run (nnscratch train --live)", true);
@@ -330,7 +334,7 @@ async function start() {
   $("copy").onclick = async () => {
     const r = await fetch(q(`/api/session/${lab.sid}/command`)); const t = await r.text();
     if (!r.ok) { showError(JSON.parse(t)); return; }
-    $("command").textContent = t; try { await navigator.clipboard.writeText(t); } catch (e) { /* shown above */ }
+    showCommand(t); try { await navigator.clipboard.writeText(t); } catch (e) { /* shown above */ }
   };
   const fetchFile = (path, name) => async (ev) => {
     ev.preventDefault(); const r = await fetch(q(`/api/session/${lab.sid}/${path}`));
