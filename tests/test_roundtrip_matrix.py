@@ -38,7 +38,7 @@ from cli_run import run
 
 from nnscratch import optim
 from nnscratch.data.datasets import BUILTINS, load_builtin
-from nnscratch.data.text import CORPORA
+from nnscratch.data.text import CORPORA, load_text
 from nnscratch.run import build, checkpoint
 from nnscratch.run import train as train_module
 from nnscratch.run.config import DTYPES, MODELS
@@ -62,12 +62,9 @@ TOLERANCE = {"float64": 1e-10, "float32": 1e-5}  # relative to 1 + max |p|; floa
 
 def _builtin_kinds() -> dict[str, tuple[str, str]]:
     """(kind, task) of every built-in data set, from the data set itself."""
-    kinds = {}
-    for name in BUILTINS:
-        data = load_builtin(name)
-        kinds[name] = (build.data_kind(data.extra), data.task)
-    kinds.update({name: ("text", "classification") for name in CORPORA})
-    return kinds
+    loaded = {name: load_builtin(name) for name in BUILTINS}
+    loaded |= {name: load_text(f"builtin:{name}", block_size=8) for name in CORPORA}
+    return {name: (build.data_kind(data.extra), data.task) for name, data in loaded.items()}
 
 
 @dataclass(frozen=True)
