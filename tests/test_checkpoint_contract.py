@@ -13,7 +13,16 @@ from nnscratch.run.checkpoint import data_state
 from nnscratch.run.config import TrainConfig
 from nnscratch.run.prepare import prepare
 
-DIGITS_MLP = ["--data", "builtin:digits", "--model", "mlp", "--hidden", "4", "--quiet"]
+
+@pytest.fixture(autouse=True)
+def _no_plots(monkeypatch):
+    """Plots are tests/test_plots.py's subject; here they would cost most of each run."""
+    from nnscratch.run import train
+
+    monkeypatch.setattr(train, "write_plots", lambda *args, **kwargs: [])
+
+
+DIGITS_MLP = "--data builtin:digits --model mlp --hidden 4 --batch-size 512 --quiet".split()
 
 
 def test_an_mlp_run_on_images_resumes_and_predicts(tmp_path):

@@ -10,7 +10,8 @@ dtype taken in turn (so each optimizer meets both dtypes), goes the whole way:
     predict --data <the same data>: its metrics over every row are the row-weighted mean of the
         run's own train/val/test metrics (a language model: sample)
     explain --steps 1 with the same flags
-    the lab's settings of the same run (settings.parse → Session → play) == the CLI's parameters
+    the lab's settings of the same run (settings.parse → Session → play) == the CLI's parameters,
+        and so does the ``nnscratch train`` line the page shows
     export R --style raw / nn, every script run (one subprocess for all) == R's checkpoint:
         float64 within 1e-10; float32 raw bit-equal (issue 18), float32 nn within 1e-5
     graph: once per family it draws
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -36,7 +38,7 @@ from cli_run import run
 
 from nnscratch import optim
 from nnscratch.data.datasets import BUILTINS, load_builtin
-from nnscratch.data.text import CORPORA
+from nnscratch.data.text import CORPORA, load_text
 from nnscratch.run import build, checkpoint
 from nnscratch.run import train as train_module
 from nnscratch.run.config import DTYPES, MODELS
@@ -60,12 +62,9 @@ TOLERANCE = {"float64": 1e-10, "float32": 1e-5}  # relative to 1 + max |p|; floa
 
 def _builtin_kinds() -> dict[str, tuple[str, str]]:
     """(kind, task) of every built-in data set, from the data set itself."""
-    kinds = {}
-    for name in BUILTINS:
-        data = load_builtin(name)
-        kinds[name] = (build.data_kind(data.extra), data.task)
-    kinds.update({name: ("text", "classification") for name in CORPORA})
-    return kinds
+    loaded = {name: load_builtin(name) for name in BUILTINS}
+    loaded |= {name: load_text(f"builtin:{name}", block_size=8) for name in CORPORA}
+    return {name: (build.data_kind(data.extra), data.task) for name, data in loaded.items()}
 
 
 @dataclass(frozen=True)
@@ -190,10 +189,8 @@ def test_a_family_refuses_data_it_does_not_read(runs, cell):
 @pytest.mark.parametrize("cell", [_param(c) for c in ACCEPTED])
 def test_round_trip(runs, cell, tmp_path):
     folders = runs.get(cell)
-    resumed, whole = params(folders["resumed"]), params(folders["whole"])
-    assert sorted(resumed) == sorted(whole)
-    for key in whole:  # a resumed run is the uninterrupted run, bit for bit
-        assert torch.equal(resumed[key], whole[key]), key
+    whole = params(folders["whole"])
+    assert_same(params(folders["resumed"]), whole)  # resumed: the uninterrupted run, bit for bit
     check_predict(cell, folders["whole"], runs.files)
     fields = cell.fields(runs.files)
     code, out, err = run("explain", *argv({**fields, "batch_size": None}), "--steps", "1")
@@ -227,33 +224,42 @@ def check_predict(cell: Cell, folder: Path, files: dict[str, Path]) -> None:
 
 
 def check_lab(cell: Cell, fields: dict, want: dict[str, torch.Tensor], tmp_path: Path) -> None:
-    """The lab's page sends the same settings: its run reaches the same parameters."""
+    """The lab's page sends the same settings: its run reaches the same parameters, and so does
+    the ``nnscratch train`` line the page shows for it."""
     from nnscratch.lab.live.session import Session
     from nnscratch.lab.live.settings import SettingError, parse
 
     settings = {**fields, "epochs": EPOCHS}
-    session = Session("tab", tmp_path / "lab", rate=1.0)
-    if cell.source == "csv":  # the lab reads a user's CSV as this tab's upload
-        shutil.copyfile(fields["data"], session.upload_path)
-        settings["data"] = "upload"
-    elif cell.source in FILES:
+    if cell.source in CORPORA:  # the page offers tables and images, not text
+        with pytest.raises(SettingError, match="data must be"):
+            parse(settings, has_upload=False)
+        return
+    if cell.source in FILES and cell.source != "csv":
         return  # the page uploads CSV files only
+    session = Session("tab", tmp_path / "lab", rate=1.0)
     try:
-        if cell.source in CORPORA:  # the page offers tables and images, not text
-            with pytest.raises(SettingError, match="data must be"):
-                parse(settings, has_upload=False)
-            return
+        if cell.source == "csv":  # the lab reads a user's CSV as this tab's upload
+            shutil.copyfile(fields["data"], session.upload_path)
+            settings["data"] = "upload"
         config, lab = parse(settings, has_upload=cell.source == "csv")
         session.configure(config, lab)
         session.run.send("play")
         session.run.thread.join(timeout=300)
         assert session.run.state == "done", (session.run.state, session.run.message)
-        got = params(session.run.folder)
-        assert sorted(got) == sorted(want)
-        for key in want:
-            assert torch.equal(got[key], want[key]), key
+        assert_same(params(session.run.folder), want)
+        line = shlex.split(session.command())
+        assert line[:2] == ["nnscratch", "train"], line
+        code, _, err = run(*line[1:], "--out", tmp_path / "from-command", "--quiet")
+        assert code == 0, (line, err)
+        assert_same(params(tmp_path / "from-command"), want)
     finally:
         session.close()
+
+
+def assert_same(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> None:
+    assert sorted(got) == sorted(want)
+    for key in want:
+        assert torch.equal(got[key], want[key]), key
 
 
 # -- export: every accepted cell's run, both styles, the scripts in one process -----------------
@@ -269,16 +275,16 @@ for script, out in zip(sys.argv[1::2], sys.argv[2::2]):
 STYLES = ("raw", "nn")
 
 
-def export_and_run(runs: Runs, cells: list[Cell], folder: str) -> dict:
+def export_and_run(runs: Runs, cells: list[Cell], folder: str, styles=STYLES) -> dict:
     """{(cell id, style): export's exit status and error, where the script saved its
-    parameters}: each cell's resumed run (the harder one to reproduce) exported in both styles,
+    parameters}: each cell's resumed run (the harder one to reproduce) exported in ``styles``,
     every script run in one subprocess (one torch import for all)."""
     results, pairs = {}, []
     scripts = runs.root / folder
     scripts.mkdir()
     for cell in cells:
         resumed = runs.get(cell)["resumed"]
-        for style in STYLES:
+        for style in styles:
             script = scripts / f"{cell.id.replace('-', '_')}_{style}.py"
             code, _, err = run("export", resumed, "--out", script, "--style", style)
             results[cell.id, style] = {"code": code, "err": err, "out": script.with_suffix(".st")}
@@ -329,11 +335,11 @@ def test_export_reproduces_the_run(runs, exported, cell, style):
     check_export(runs, exported[cell.id, style], cell, style)
 
 
+@pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("cell", [_param(c) for c in ACCEPTED if c.source in SLOW])
-def test_export_reproduces_a_large_run(runs, cell):
-    results = export_and_run(runs, [cell], f"scripts-{cell.id}")
-    for style in STYLES:
-        check_export(runs, results[cell.id, style], cell, style)
+def test_export_reproduces_a_large_run(runs, cell, style):
+    results = export_and_run(runs, [cell], f"scripts-{cell.id}-{style}", [style])
+    check_export(runs, results[cell.id, style], cell, style)
 
 
 # -- graph: once per family it draws ---------------------------------------------------------------
