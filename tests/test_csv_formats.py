@@ -66,6 +66,12 @@ def test_sklearn_iris_csv_as_it_is_warns_naming_line_1():
     assert "--no-header" in warning
 
 
+def test_explain_on_sklearn_iris_csv_as_it_is_warns_too():
+    code, _, err = run("explain", "--data", IRIS, "--model", "logistic", "--steps", "1")
+    assert code == 0, err
+    assert err.startswith("warning: ") and "line 1 (150,4,setosa" in err
+
+
 def test_sklearn_wine_csv_as_it_is_is_an_error_naming_line_1():
     assert_user_error(
         ["train", "--data", WINE, *TINY],
@@ -105,6 +111,10 @@ def test_sklearn_iris_trains_and_predicts_with_the_documented_flags(tmp_path):
     assert len(rows) == 1 + 150 and "accuracy" in err
     code, _, err = run("train", "--resume", out, "--epochs", "2", "--json")
     assert code == 0, err
+    assert_user_error(
+        ["predict", "--model", out, "--data", tmp_path / "x.npy", "--skip-rows", "1"],
+        "--skip-rows: for .csv files",
+    )
 
 
 # -- the header row ---------------------------------------------------------------------------

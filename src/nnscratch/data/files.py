@@ -106,9 +106,7 @@ def load_file(
             path, target, features, drop, fmt, on_missing
         )
         dataset = _dataset(name, X, labels, names, target_name, task, dtype)
-        dataset.extra.update(
-            delimiter=table.delimiter, warnings=table.warnings, notes=notes, missing=on_missing
-        )
+        dataset.extra.update(delimiter=table.delimiter, warnings=table.warnings, notes=notes)
         return dataset
     if ext == ".npy":
         if mapped is None:

@@ -45,6 +45,8 @@ def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer, resolv
     from nnscratch.run.prepare import loss_target, prepare
 
     data = prepare(config)  # load, split, standardise; every default resolved
+    for warning in data.train.extra.get("warnings", []):  # e.g. a header that may be metadata
+        click.echo(f"warning: {warning}", err=True)
     config = data.config
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)

@@ -85,6 +85,9 @@ def command(
         out = None  # standard output: what no --out does
     if out is not None:
         check_out(out, overwrite, data, model_dir)
+    given = [f"--{k.replace('_', '-')}" for k, v in csv_flags.items() if v is not None]
+    if given and data.suffix.lower() != ".csv":
+        raise UserError(f"{', '.join(given)}: for .csv files; {data} is not one")
     saved = load_model(model_dir)
     form = saved.csv_format(**csv_flags)
     if missing == "mean" and saved.imputer is None:
