@@ -72,5 +72,7 @@ def test_choose_step_picks_the_variation_once(backward, compile, name, monkeypat
 
 
 def test_unknown_backward_is_a_value_error():
-    with pytest.raises(ValueError, match="backward must be 'autograd' or 'manual', got 'magic'"):
+    with pytest.raises(
+        ValueError, match="backward must be one of autograd, manual, engine, got 'magic'"
+    ):
         steps.choose_step(LinearRegression(1), mse_loss, "magic")

@@ -97,21 +97,35 @@ CONSTANT = {
 
 def handle(func: Any, args: tuple, kwargs: dict) -> Any:
     """``func(*args, **kwargs)`` with some `Tensor` among the arguments."""
+    op = _RESOLVED.get(func)
+    if op is None:
+        op = _RESOLVED[func] = _resolve(func)
+    return op(*args, **kwargs)
+
+
+_RESOLVED: dict[Any, Any] = {}  # torch function -> what it means here, looked up once
+
+
+def _resolve(func: Any) -> Any:
     name = getattr(func, "__name__", "")
     if name.startswith("__r") and name[3:-2] in OPS and name not in OPS:  # __rmul__ -> y * x
-        return OPS[name[3:-2]](args[1], args[0], **kwargs)
+        op = OPS[name[3:-2]]
+        return lambda x, y, **kwargs: op(y, x, **kwargs)
     if name.startswith("__") and name[2:-2] in OPS:  # __add__ -> add
         name = name[2:-2]
-    op = OPS.get(name)
-    if op is not None:
-        return op(*args, **kwargs)
+    if name in OPS:
+        return OPS[name]
     if name in CONSTANT:
-        return func(*_plain(args), **_plain(kwargs))
-    raise NotImplementedError(
-        f"nnscratch.autograd has no operation for {name or func!r}; add one to "
-        f"nnscratch.autograd.ops (with its backward in nnscratch.backprop), or use the autograd "
-        f"backward"
-    )
+        return lambda *args, **kwargs: func(*_plain(args), **_plain(kwargs))
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"nnscratch.autograd has no operation for {name or func!r}; add one to "
+            f"nnscratch.autograd.ops (with its backward in nnscratch.backprop), or use the "
+            f"autograd backward"
+        )
+
+    return refuse
 
 
 def _plain(x: Any) -> Any:

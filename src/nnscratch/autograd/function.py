@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 
-from nnscratch.autograd import mode
 from nnscratch.autograd.mode import is_grad_enabled
 from nnscratch.autograd.node import VJP, Node
 from nnscratch.autograd.tensor import Tensor
@@ -40,7 +39,7 @@ def recording(*inputs: Any) -> bool:
 def record(name: str, data: torch.Tensor, inputs: tuple[Any, ...], vjp: VJP) -> Tensor:
     """``data`` as a `Tensor`, with a ``grad_fn`` named ``name`` if any input needs a gradient."""
     out = Tensor.wrap(data)
-    if mode._enabled[0]:
+    if is_grad_enabled():
         kept = tuple([x if type(x) is Tensor and x.requires_grad else None for x in inputs])
         if any([x is not None for x in kept]):
             out.requires_grad = True

@@ -15,6 +15,7 @@ run the two versions, so ``nnscratch pitfalls NAME`` shows the real symptom capt
     eval_with_grad              evaluation outside no_grad           activations kept
     forget_eval                 predicting without model.eval()      dropout/batch norm still on
     causal_mask_off_by_one      triu(diagonal=2) for the mask        sees the future: nonsense samples
+    recursion_without_topological_sort   backward by recursion   a reused value's gradient is partial
 """
 
 from __future__ import annotations
