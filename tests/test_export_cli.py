@@ -44,6 +44,8 @@ def test_dropout_is_refused_by_name(tmp_path, capsys):
         ({"model": "cnn", "dropout": 0.5}, "dropout"),
         ({"model": "transformer", "dropout": 0.1}, "dropout"),
         ({"device": "cuda"}, "a run on 'cuda'"),
+        ({"dtype": "float32\nimport os"}, "the dtype"),  # listed names only reach code
+        ({"optimizer": "sgd#"}, "the optimizer"),
     ],
 )
 def test_uncovered_features_are_refused_by_name(change, named):

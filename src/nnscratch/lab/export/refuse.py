@@ -14,6 +14,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "cosine", "linear")
 LOSSES = ("mse", "l1", "huber", "cross_entropy", "bce_with_logits")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu")
+DTYPES = ("float32", "float64")  # written as torch.<dtype>: a listed name, never other text
 FILE_TYPES = (".csv", ".npy", ".npz")
 TEXT_TYPES = (".txt",)  # for the transformer
 
@@ -28,6 +29,7 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
         (c.optimizer not in OPTIMIZERS, f"the optimizer {c.optimizer!r}"),
         (c.scheduler not in SCHEDULERS, f"the schedule {c.scheduler!r}"),
         (c.loss not in LOSSES, f"the loss {c.loss!r}"),
+        (c.dtype not in DTYPES, f"the dtype {c.dtype!r}"),
         (c.model == "mlp" and c.activation not in ACTIVATIONS, f"the activation {c.activation!r}"),
         (
             c.data in ("builtin:xor", "builtin:spiral"),

@@ -50,10 +50,25 @@ def literal(value: Any) -> str:
     as a Python literal in ruff's style: ``repr()``, in double quotes where that needs no more
     escapes. Checked: the source reads back as the value, and is nothing but that literal."""
     value = value.raw if isinstance(value, Outside) else value
+    value = os.fspath(value) if isinstance(value, PurePath) else value
     source = _source(value)
-    tree = ast.parse(source, mode="eval").body
-    assert _only_literals(tree), source  # no name, no call, no operator but a minus sign
+    # no name, no call, no operator but a minus sign; and it reads back as the value
+    if not _only_literals(ast.parse(source, mode="eval").body) or not _same(
+        ast.literal_eval(source), value
+    ):
+        raise ValueError(f"not a faithful literal: {source}")
     return source
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down (True is not 1, a list not a tuple)."""
+    if isinstance(b, Outside):
+        b = b.raw
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 def _source(value: Any) -> str:
