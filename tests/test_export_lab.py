@@ -31,12 +31,17 @@ def _ended(m):
 def test_run_as_code_reads_the_upload_beside_itself_after_the_tab_closed(tmp_path, monkeypatch):
     from urllib.parse import quote
 
-    lab = Lab(max_runs=1)
+    lab = Lab(max_runs=1, port=8765)  # the port the lab says it listens on (none is bound)
     try:
-        with TestClient(create_app(lab)) as client:
-            with client.websocket_connect("/ws") as ws:
+        with TestClient(create_app(lab), base_url=f"http://127.0.0.1:{lab.port}") as client:
+            assert client.get(f"/?token={lab.token}").status_code == 200  # the printed URL
+            with client.websocket_connect(f"ws://127.0.0.1:{lab.port}/ws?token={lab.token}") as ws:
                 sid = ws.receive_json()["session"]
-                r = client.post(f"/api/session/{sid}/upload?name={quote(NAME)}", content=CSV)
+                r = client.post(
+                    f"/api/session/{sid}/upload?name={quote(NAME)}",
+                    content=CSV,
+                    headers={"content-type": "text/csv"},
+                )
                 assert r.status_code == 200, r.text
                 settings = {"data": "upload", "epochs": 3, "batch_size": 8}
                 r = client.post(f"/api/session/{sid}/settings", json=settings)
