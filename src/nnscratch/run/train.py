@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 from nnscratch.errors import DivergenceError, UserError
+from nnscratch.health import findings, initial_loss
+from nnscratch.health.recorder import Recorder
 from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
 from nnscratch.optim import Optimizer
@@ -36,6 +38,7 @@ from nnscratch.run.prepare import Prepared, loss_target
 from nnscratch.run.summary import summarize
 
 EpochLog = Callable[[dict[str, Any]], None]
+RECORDS = 200  # --health: about this many records over a run (fewer if recording costs > 10 %)
 
 
 @dataclass
@@ -105,6 +108,12 @@ def _train(
     if resume is not None:
         start = resume.state
         checkpoint.restore(start, model, optimizer, scheduler, shuffle_gen)
+    initial = None
+    if resume is None:  # step 0: is the loss where a fresh model's should be? (every run)
+        initial = initial_loss.check(model, loss_fn, data.train.X, y_train, config.loss)
+    recorder = None
+    if config.health:
+        recorder = health_recorder(model, data, folder, start.step, initial)
     if on_build is not None:
         on_build(model, optimizer)
     records = list(start.records)  # in memory for the summary and plots; appending is O(1)
@@ -165,6 +174,7 @@ def _train(
                 backward=config.backward,
                 compile=config.compile,
                 callback=on_epoch,
+                health=recorder,
             )
     except KeyboardInterrupt as e:
         save(e)
@@ -185,10 +195,48 @@ def _train(
         raise
     save()  # always at the end
     summary = summarize(model, data, loss_fn, [r["train_loss"] for r in records])
+    add_health(summary, initial, recorder)
     if out is not None:
         atomic.write_text(out / SUMMARY, json.dumps(summary, indent=1))
     plots = [] if out is None else write_plots(out, records, summary, model, data)
+    if out is not None and recorder is not None and recorder.records:
+        from nnscratch.run.health_plot import write_health_plot
+
+        plots.append(write_health_plot(out, recorder.records))
     return Result(summary, model, records, plots)
+
+
+def health_recorder(
+    model: Module,
+    data: Prepared,
+    folder: RunFolder | None,
+    step: int,
+    initial: dict[str, Any] | None,
+) -> Recorder:
+    """``--health``: a `Recorder` about `RECORDS` times over the run, into ``health.jsonl`` (its
+    first line the initial-loss check) when the run has a folder."""
+    config = data.config
+    rows = len(data.train)
+    steps_per_epoch = 1 if config.batch_size is None else -(-rows // config.batch_size)
+    every = max(1, config.epochs * steps_per_epoch // RECORDS)
+    write = None
+    if folder is not None:
+        write = folder.open_health().append
+        if initial is not None:
+            write({"initial_loss": initial})
+    return Recorder(model, every, write, step)
+
+
+def add_health(
+    summary: dict[str, Any], initial: dict[str, Any] | None, recorder: Recorder | None
+) -> None:
+    """The initial-loss check (a warning when far off) and, with ``--health``, the findings."""
+    if initial is not None:
+        summary["initial_loss"] = initial
+        if initial["far"]:
+            summary.setdefault("warnings", []).append(initial_loss.warning(initial))
+    if recorder is not None:
+        summary["health"] = {"findings": findings.find(recorder.records, initial)}
 
 
 class SavePace:

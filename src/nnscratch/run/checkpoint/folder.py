@@ -37,7 +37,8 @@ except ImportError:  # Windows
 LOCK = ".nnscratch.lock"
 PLOTS = ("loss.png", "fit.png", "boundary.png")
 SUMMARY = "summary.json"
-WRITTEN = (*RUN_FILES, *PLOTS)  # every name a run writes in its folder (the lock aside)
+HEALTH = ("health.jsonl", "health.png")  # train --health (`nnscratch.health`)
+WRITTEN = (*RUN_FILES, *PLOTS, *HEALTH)  # every name a run writes in its folder (the lock aside)
 
 
 def in_use_error(path: Path, pid: str) -> UserError:
@@ -129,6 +130,7 @@ class RunFolder:
         self.path = path
         self._fd = fd
         self.metrics: records.MetricsLog | None = None
+        self.health: records.MetricsLog | None = None
 
     @classmethod
     def open(cls, path: str | Path, *, fresh: bool, flag: str = "--out") -> RunFolder:
@@ -183,11 +185,17 @@ class RunFolder:
         self.metrics = records.MetricsLog(self.path, mark)
         return self.metrics
 
+    def open_health(self) -> records.MetricsLog:
+        """``health.jsonl``, started afresh (a resumed run records from where it resumes)."""
+        self.health = records.MetricsLog(self.path, None, HEALTH[0])
+        return self.health
+
     def close(self) -> None:
-        """Close the metrics file and release the lock (the lock file stays, emptied)."""
-        if self.metrics is not None:
-            self.metrics.close()
-            self.metrics = None
+        """Close the metrics files and release the lock (the lock file stays, emptied)."""
+        for log in (self.metrics, self.health):
+            if log is not None:
+                log.close()
+        self.metrics = self.health = None
         if self._fd is not None:
             try:
                 os.ftruncate(self._fd, 0)

@@ -59,10 +59,13 @@ class MetricsLog:
 
     FLUSH_S = 0.5
 
-    def __init__(self, run_dir: str | Path, mark: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, run_dir: str | Path, mark: dict[str, Any] | None = None, name: str = FILE
+    ) -> None:
         """Start the file afresh, or (``mark``, from a checkpoint being resumed) cut it back to
-        the checkpoint's epoch; its first ``mark['bytes']`` bytes must match."""
-        self.path = Path(run_dir) / FILE
+        the checkpoint's epoch; its first ``mark['bytes']`` bytes must match. ``name``: another
+        file of records appended the same way (``health.jsonl``, `nnscratch.health`)."""
+        self.path = Path(run_dir) / name
         self._hash = hashlib.sha256()
         self.lines = self.bytes = 0  # appended lines; bytes of the encoded ones
         self._pending: list[dict[str, Any]] = []  # appended, not yet encoded (the last lines)

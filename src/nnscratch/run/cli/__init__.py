@@ -29,6 +29,7 @@ SUMMARIES = {
     "bench": "Benchmark nnscratch against its PyTorch-abstraction equivalents.",
     "export": "Write a saved run as a standalone PyTorch script (by hand, or with nn/optim).",
     "lab": "Start the live lab: a local web page that trains and shows every step as it happens.",
+    "health": "Show a --health run's layer statistics and name what keeps it from learning.",
 }
 
 

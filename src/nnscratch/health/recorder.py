@@ -1,0 +1,198 @@
+"""`Recorder`: the health statistics of every layer and parameter, every K steps of `fit`.
+
+Replaces ``module.register_forward_hook`` + a list of tensors kept by hand (makemore part 3,
+fastai's ``ActivationStats``), and ``lr * p.grad`` computed beside the optimizer.
+
+`fit` hands its step and optimizer to `Recorder.watch` once, before its loop; the loop body stays
+the same. On a step chosen to be recorded:
+
+    forward      a forward hook on each observed layer reads its output     `stats.activation`
+                 (the backward by hand and the compiled step do not call the layers: there the
+                 same batch goes through once more under no_grad, random state and buffers kept)
+    update       around ``optimizer.step()``: p and p.grad before, p after   `stats.parameter`
+
+Observed layers: each `Activation` (relu, tanh, sigmoid, gelu) and each layer with a weight
+(`Linear`, `Conv2d`). Nothing of this changes a number of the run: the hooks and the copies only
+read.
+
+Pace: step 0 always; then at most every ``every`` steps, and never sooner than the last record's
+own cost divided by `SHARE` after it, so that recording costs at most ~10 % of the run (the
+bench's ``health_cost`` measures it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from nnscratch.health import stats
+from nnscratch.layers import Activation, Conv2d, Linear
+from nnscratch.module import Module
+from nnscratch.optim import Optimizer
+
+Step = Callable[[torch.Tensor, torch.Tensor], tuple[float, int]]
+Write = Callable[[dict[str, Any]], None]
+SHARE = 0.10
+
+
+def observed_layers(model: Module, prefix: str = "") -> Iterator[tuple[str, str, Module]]:
+    """``(name, kind, layer)`` for each layer health watches, in forward order for a Sequential;
+    kind is the activation's name, or 'linear' / 'conv'."""
+    if not prefix and _kind(model) is not None:  # the model is one layer (a linear model)
+        yield "output", _kind(model), model
+        return
+    for name, child in model.named_children():
+        kind = _kind(child)
+        if kind is not None:
+            yield prefix + name, kind, child
+        else:
+            yield from observed_layers(child, prefix + name + ".")
+
+
+def _kind(layer: Module) -> str | None:
+    if isinstance(layer, Activation):
+        return layer.name
+    if isinstance(layer, Linear):
+        return "linear"
+    if isinstance(layer, Conv2d):
+        return "conv"
+    return None
+
+
+def weight_names(model: Module) -> set[str]:
+    """The parameter names of the weights of linear and conv layers (the update-ratio rules and
+    the gradient ratio across depth read these; biases, embeddings and norms are shown only)."""
+    names = set()
+    for name, kind, _ in observed_layers(model):
+        if kind in ("linear", "conv"):
+            names.add("weight" if name == "output" else f"{name}.weight")
+    return names
+
+
+class Recorder:
+    """Args:
+        model: the model being trained.
+        every: record at most every this many steps (default 1).
+        write: called with each record (a dict, JSON-ready), e.g. a line of health.jsonl.
+        start: the step count the run starts from (a resumed run).
+
+    ``records`` keeps them all (for the plot at the end of the run).
+    """
+
+    def __init__(self, model: Module, every: int = 1, write: Write | None = None, start: int = 0):
+        self.model, self.every, self.write = model, max(1, every), write
+        self.layers = list(observed_layers(model))
+        self.weights = weight_names(model)
+        self.params = list(model.named_parameters())
+        self.records: list[dict[str, Any]] = []
+        self.step = start  # optimizer steps taken so far
+        self.last: int | None = None  # the step last recorded
+        self.cost = 0.0  # seconds the last record took
+        self.ended = 0.0  # when it was written
+        self.current: dict[str, Any] | None = None  # the record being filled
+
+    # -- when ------------------------------------------------------------------------------
+    def due(self) -> bool:
+        if self.last is None:
+            return True
+        if self.step - self.last < self.every:
+            return False
+        return time.perf_counter() - self.ended >= self.cost / SHARE
+
+    # -- what --------------------------------------------------------------------------------
+    def watch(self, step: Step, optimizer: Optimizer) -> tuple[Step, Optimizer]:
+        """The step and optimizer `fit` uses instead: the same, recording when due."""
+
+        def watched(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
+            if not self.due():
+                return step(xb, yb)
+            begun = time.perf_counter()
+            layers: dict[str, dict[str, Any]] = {}
+            handles = [
+                layer.register_forward_hook(self._hook(name, kind, layers))
+                for name, kind, layer in self.layers
+            ]
+            try:
+                loss, rows = step(xb, yb)  # 1.–3., the layers' outputs read on the way
+            finally:
+                for h in handles:
+                    h.remove()
+            if self.layers and not layers:  # the step did not call the layers
+                self._forward_apart(xb, layers)
+            self.current = {
+                "step": self.step,
+                "loss": loss,
+                "layers": [
+                    dict(layers[n], name=n, kind=k) for n, k, _ in self.layers if n in layers
+                ],
+            }
+            self.cost = time.perf_counter() - begun
+            return loss, rows
+
+        return watched, _Watched(optimizer, self)
+
+    def _hook(self, name: str, kind: str, into: dict[str, dict[str, Any]]):
+        def hook(module: Module, args: Any, output: torch.Tensor) -> None:
+            into[name] = stats.activation(kind, output)
+
+        return hook
+
+    def _forward_apart(self, xb: torch.Tensor, into: dict[str, dict[str, Any]]) -> None:
+        """One more forward of the batch under no_grad, leaving the random state and the
+        buffers as they were (the run's numbers do not change)."""
+        buffers = [b.clone() for b in self.model.buffers()]
+        rng = torch.get_rng_state()
+        handles = [
+            layer.register_forward_hook(self._hook(name, kind, into))
+            for name, kind, layer in self.layers
+        ]
+        try:
+            with torch.no_grad():
+                self.model(xb)
+        finally:
+            for h in handles:
+                h.remove()
+            torch.set_rng_state(rng)
+            with torch.no_grad():
+                for b, saved in zip(self.model.buffers(), buffers, strict=True):
+                    b.copy_(saved)
+
+    def around_update(self, update: Callable[[], None], lr: float) -> None:
+        """``update()`` (the optimizer's step), measured when this step is being recorded."""
+        record, self.current = self.current, None
+        if record is None:
+            update()
+            self.step += 1
+            return
+        begun = time.perf_counter()
+        before = [(n, p.detach().clone(), p.grad) for n, p in self.params]
+        update()  # 4. p ← p − lr·g (whatever the optimizer's rule)
+        record["lr"] = lr
+        record["params"] = [
+            dict(stats.parameter(p0, g, p.detach()), name=n, weight=n in self.weights)
+            for (n, p0, g), (_, p) in zip(before, self.params, strict=True)
+        ]
+        self.records.append(record)
+        if self.write is not None:
+            self.write(record)
+        self.last, self.step = self.step, self.step + 1
+        self.ended = time.perf_counter()
+        self.cost += self.ended - begun
+
+
+class _Watched:
+    """The optimizer as `fit` sees it: ``step()`` goes through `Recorder.around_update`; every
+    other attribute (``param_groups``, ``zero_grad``, ``state_dict``...) is the optimizer's."""
+
+    def __init__(self, optimizer: Optimizer, recorder: Recorder) -> None:
+        self._optimizer, self._recorder = optimizer, recorder
+
+    def step(self) -> None:
+        lr = self._optimizer.param_groups[0]["lr"]
+        self._recorder.around_update(self._optimizer.step, lr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._optimizer, name)
