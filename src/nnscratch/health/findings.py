@@ -8,8 +8,8 @@ Each rule reads one statistic over a window of the records and compares it with 
     dead-units            ReLU dead share (last quarter)                   > 0.50
     vanishing-gradients   std(g) first weight / last weight (first tenth)  < 1e-3
     exploding-gradients   the same ratio                                   > 1e3
-    update-ratio-high     std(Δp)/std(p) of a weight (first tenth)         > 1
-    update-ratio-low      the same                                         < 1e-5
+    update-ratio-high     std(Δp)/std(p) of a weight (first tenth)         > 0.5
+    update-ratio-low      the same                                         < 1e-4
 
 The first tenth of the run is where initialisation and learning rate show; later a converging
 run's gradients (and so SGD's updates) shrink on purpose. The update-ratio band is wide around
@@ -28,7 +28,7 @@ from typing import Any
 
 SATURATED, DEAD = 0.20, 0.50
 VANISHING, EXPLODING = 1e-3, 1e3
-UPDATE_HIGH, UPDATE_LOW, UPDATE_TARGET = 1.0, 1e-5, 1e-3
+UPDATE_HIGH, UPDATE_LOW, UPDATE_TARGET = 0.5, 1e-4, 1e-3
 
 
 def early(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -109,7 +109,7 @@ class Recorder:
         def watched(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
             if not self.due():
                 return step(xb, yb)
-            begun = time.perf_counter()
+            self.cost = 0.0  # the statistics' own time, the step's excluded
             layers: dict[str, dict[str, Any]] = {}
             handles = [
                 layer.register_forward_hook(self._hook(name, kind, layers))
@@ -121,7 +121,9 @@ class Recorder:
                 for h in handles:
                     h.remove()
             if self.layers and not layers:  # the step did not call the layers
+                begun = time.perf_counter()
                 self._forward_apart(xb, layers)
+                self.cost += time.perf_counter() - begun
             self.current = {
                 "step": self.step,
                 "loss": loss,
@@ -129,14 +131,15 @@ class Recorder:
                     dict(layers[n], name=n, kind=k) for n, k, _ in self.layers if n in layers
                 ],
             }
-            self.cost = time.perf_counter() - begun
             return loss, rows
 
         return watched, _Watched(optimizer, self)
 
     def _hook(self, name: str, kind: str, into: dict[str, dict[str, Any]]):
         def hook(module: Module, args: Any, output: torch.Tensor) -> None:
+            begun = time.perf_counter()
             into[name] = stats.activation(kind, output)
+            self.cost += time.perf_counter() - begun
 
         return hook
 
@@ -169,7 +172,9 @@ class Recorder:
             return
         begun = time.perf_counter()
         before = [(n, p.detach().clone(), p.grad) for n, p in self.params]
+        between = time.perf_counter()
         update()  # 4. p ← p − lr·g (whatever the optimizer's rule)
+        resumed = time.perf_counter()
         record["lr"] = lr
         record["params"] = [
             dict(stats.parameter(p0, g, p.detach()), name=n, weight=n in self.weights)
@@ -180,7 +185,7 @@ class Recorder:
             self.write(record)
         self.last, self.step = self.step, self.step + 1
         self.ended = time.perf_counter()
-        self.cost += self.ended - begun
+        self.cost += (between - begun) + (self.ended - resumed)
 
 
 class _Watched:
