@@ -23,8 +23,8 @@ from typing import Any
 import torch
 
 from nnscratch.data.batches import batches
-from nnscratch.run import build
-from nnscratch.run.prepare import Prepared, loss_target
+from nnscratch.run.fresh import pieces
+from nnscratch.run.prepare import Prepared
 
 START, END, STEPS = 1e-7, 10.0, 200
 BETA, STOP = 0.9, 4.0
@@ -34,15 +34,8 @@ FILE = "lr_find.png"
 def lr_find(data: Prepared) -> dict[str, Any]:
     """``{"lrs", "losses", "smoothed", "suggestion", "at_min", "stopped"}`` for this config."""
     config = data.config
-    dtype = getattr(torch, config.dtype)
-    torch.manual_seed(config.seed)
-    shape = data.train.extra.get("image_shape")
-    model = build.build_model(
-        config, data.train.n_features, data.out_features, dtype, config.device, shape
-    )
-    optimizer = build.build_optimizer(config, model.parameters())
-    loss_fn = build.build_loss(config)
-    y = loss_target(data.train.y, config.loss, dtype)
+    fresh = pieces(data)
+    model, optimizer, loss_fn, y = fresh.model, fresh.optimizer, fresh.loss_fn, fresh.y
     generator = torch.Generator().manual_seed(config.seed)
     lrs, losses, smoothed = [], [], []
     avg, stopped = 0.0, "reached lr 10 without the loss blowing up"
