@@ -221,3 +221,12 @@ def test_lr_find_suggestion_trains(data, target):
     suggestion = lr_find(prepare(TrainConfig(data=data).validate()))["suggestion"]
     summary = train(prepare(TrainConfig(data=data, lr=suggestion).validate())).summary
     assert summary["metrics"]["train"]["accuracy"] >= target, suggestion
+
+
+def test_the_bench_case_reports_the_cost_of_health():
+    from nnscratch.lab.bench import health_cost
+
+    cost = health_cost.measure(quick=True, repeats=1)
+    assert cost["epochs"] == health_cost.QUICK_EPOCHS and cost["ratio"] > 0
+    assert cost["records"] >= 1 and set(cost["seconds"]) == {"without --health", "with --health"}
+    assert "ratio with / without" in "\n".join(health_cost.lines(cost))

@@ -16,8 +16,10 @@ Observed layers: each `Activation` (relu, tanh, sigmoid, gelu) and each layer wi
 read.
 
 Pace: step 0 always; then at most every ``every`` steps, and never sooner than the last record's
-own cost divided by `SHARE` after it, so that recording costs at most ~10 % of the run (the
-bench's ``health_cost`` measures it).
+own cost divided by `SHARE` (3 %) after it, so that recording costs at most ~10 % of the run
+with what cannot be timed (allocations, the caches the statistics evict); the bench's
+``health_cost`` measures it. Both are CPU times of the process (``time.process_time``): on a
+shared machine, wall time would count other processes' work as this run's.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from nnscratch.optim import Optimizer
 
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[float, int]]
 Write = Callable[[dict[str, Any]], None]
-SHARE = 0.10
+SHARE = 0.03  # of the time since the last record: ≤ 10 % with what cannot be timed
 
 
 def observed_layers(model: Module, prefix: str = "") -> Iterator[tuple[str, str, Module]]:
@@ -100,7 +102,7 @@ class Recorder:
             return True
         if self.step - self.last < self.every:
             return False
-        return time.perf_counter() - self.ended >= self.cost / SHARE
+        return time.process_time() - self.ended >= self.cost / SHARE
 
     # -- what --------------------------------------------------------------------------------
     def watch(self, step: Step, optimizer: Optimizer) -> tuple[Step, Optimizer]:
@@ -109,21 +111,22 @@ class Recorder:
         def watched(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
             if not self.due():
                 return step(xb, yb)
-            self.cost = 0.0  # the statistics' own time, the step's excluded
+            begun = time.process_time()
+            self.cost = 0.0  # the statistics' own time (the hooks add theirs), not the step's
             layers: dict[str, dict[str, Any]] = {}
             handles = [
                 layer.register_forward_hook(self._hook(name, kind, layers))
                 for name, kind, layer in self.layers
             ]
+            stepping = time.process_time()
             try:
                 loss, rows = step(xb, yb)  # 1.–3., the layers' outputs read on the way
             finally:
+                stepped = time.process_time()
                 for h in handles:
                     h.remove()
             if self.layers and not layers:  # the step did not call the layers
-                begun = time.perf_counter()
                 self._forward_apart(xb, layers)
-                self.cost += time.perf_counter() - begun
             self.current = {
                 "step": self.step,
                 "loss": loss,
@@ -131,15 +134,16 @@ class Recorder:
                     dict(layers[n], name=n, kind=k) for n, k, _ in self.layers if n in layers
                 ],
             }
+            self.cost += (stepping - begun) + (time.process_time() - stepped)
             return loss, rows
 
         return watched, _Watched(optimizer, self)
 
     def _hook(self, name: str, kind: str, into: dict[str, dict[str, Any]]):
         def hook(module: Module, args: Any, output: torch.Tensor) -> None:
-            begun = time.perf_counter()
+            begun = time.process_time()
             into[name] = stats.activation(kind, output)
-            self.cost += time.perf_counter() - begun
+            self.cost += time.process_time() - begun
 
         return hook
 
@@ -170,11 +174,11 @@ class Recorder:
             update()
             self.step += 1
             return
-        begun = time.perf_counter()
+        begun = time.process_time()
         before = [(n, p.detach().clone(), p.grad) for n, p in self.params]
-        between = time.perf_counter()
+        between = time.process_time()
         update()  # 4. p ← p − lr·g (whatever the optimizer's rule)
-        resumed = time.perf_counter()
+        resumed = time.process_time()
         record["lr"] = lr
         record["params"] = [
             dict(stats.parameter(p0, g, p.detach()), name=n, weight=n in self.weights)
@@ -184,7 +188,7 @@ class Recorder:
         if self.write is not None:
             self.write(record)
         self.last, self.step = self.step, self.step + 1
-        self.ended = time.perf_counter()
+        self.ended = time.process_time()
         self.cost += (between - begun) + (self.ended - resumed)
 
 

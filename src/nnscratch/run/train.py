@@ -236,7 +236,8 @@ def add_health(
         if initial["far"]:
             summary.setdefault("warnings", []).append(initial_loss.warning(initial))
     if recorder is not None:
-        summary["health"] = {"findings": findings.find(recorder.records, initial)}
+        found = findings.find(recorder.records, initial)
+        summary["health"] = {"findings": found, "records": len(recorder.records)}
 
 
 class SavePace:

@@ -16,6 +16,7 @@ from nnscratch.lab.bench import (
     bandwidth,
     cases,
     digits,
+    health_cost,
     lab_cost,
     layer_cases,
     loops,
@@ -90,6 +91,7 @@ def run_bench(quick: bool = False, threads: int = 1, repeats: int | None = None)
             "memory": rss(plan),
             "out_cost": out_cost.measure(quick, max(1, repeats // 2)),  # train --out
             "lab_cost": lab_cost.measure(quick, max(1, repeats // 2)),  # the live lab
+            "health_cost": health_cost.measure(quick, max(1, repeats // 2)),  # train --health
         }
     finally:
         torch.set_num_threads(saved)
