@@ -66,8 +66,8 @@ def test_activation_statistics_match_torch_nn(name, activation):
         layer.register_forward_hook(lambda m, a, out, i=i: outputs.__setitem__(str(i), out))
     net(X)
     recorder = Recorder(model)
-    step, opt = recorder.watch(autograd(model, cross_entropy), SGD(model.parameters(), lr=0.1))
-    step(X, torch.randint(0, 3, (50,)))
+    opt = recorder.watch(SGD(model.parameters(), lr=0.1))
+    autograd(model, cross_entropy)(X, torch.randint(0, 3, (50,)))
     opt.step()
     records = recorder.records[0]["layers"]
     assert [r["name"] for r in records] == [str(i) for i in range(5)]
@@ -98,8 +98,8 @@ def test_parameter_ratios_match_torch_optim(ours, theirs):
     net = twin(model, nn.Tanh)
     X, y = torch.randn(20, 5), torch.randint(0, 2, (20,))
     recorder = Recorder(model)
-    step, opt = recorder.watch(autograd(model, cross_entropy), ours(model.parameters(), lr=0.01))
-    step(X, y)
+    opt = recorder.watch(ours(model.parameters(), lr=0.01))
+    autograd(model, cross_entropy)(X, y)
     opt.step()
     ref_opt = theirs(net.parameters(), lr=0.01)
     before = {n: p.detach().clone() for n, p in net.named_parameters()}
@@ -131,17 +131,17 @@ def test_recording_changes_no_number():
         X, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
         opt = Adam(model.parameters(), lr=0.01)
         gen = torch.Generator().manual_seed(0)
-        recorder = Recorder(model) if health else None
+        recorder = Recorder(model, every=2) if health else None
+        watched = opt if recorder is None else recorder.watch(opt)
         history = fit(
             model,
             X,
             y,
             loss_fn=cross_entropy,
-            optimizer=opt,
+            optimizer=watched,
             epochs=3,
             batch_size=16,
             generator=gen,
-            health=recorder,
         )
         return history, model.state_dict(), recorder
 
@@ -151,28 +151,24 @@ def test_recording_changes_no_number():
     for k in state:
         assert torch.equal(state[k], watched_state[k])
     assert recorder.records and recorder.records[0]["step"] == 0
+    assert all(r["layers"] for r in recorder.records)  # every record saw the forward
 
 
-def test_manual_backward_reads_activations_apart():
-    """--backward manual does not call the layers: the batch goes through once more, and the
-    numbers of the run stay those of the unwatched run."""
+def test_manual_backward_records_gradients_and_updates():
+    """--backward manual does not call the layers: no activations, the rest as with autograd."""
     from nnscratch.backprop import loss_and_grads
 
     torch.manual_seed(0)
     model = MLP(3, [4], 2, activation="tanh")
     X, y = torch.randn(10, 3), torch.randint(0, 2, (10,))
     recorder = Recorder(model)
-
-    def manual(xb, yb):
-        return loss_and_grads(model, cross_entropy, xb, yb).item(), xb.shape[0]
-
-    step, opt = recorder.watch(manual, SGD(model.parameters(), lr=0.1))
-    expected = torch.tanh(X @ model[0].weight.T + model[0].bias)
-    step(X, y)
+    opt = recorder.watch(SGD(model.parameters(), lr=0.1))
+    loss_and_grads(model, cross_entropy, X, y)
+    grad = model[0].weight.grad.std().item()
     opt.step()
-    tanh = recorder.records[0]["layers"][1]
-    assert tanh["kind"] == "tanh"
-    assert tanh["mean"] == pytest.approx(expected.mean().item(), rel=1e-5)
+    record = recorder.records[0]
+    assert record["layers"] == []
+    assert record["params"][0]["grad_std"] == pytest.approx(grad)
 
 
 def test_observed_layers_and_weights():

@@ -29,7 +29,6 @@ import torch
 from nnscratch.clip import clip_grad_norm_
 from nnscratch.data.batches import batches
 from nnscratch.errors import DivergenceError
-from nnscratch.health.recorder import Recorder
 from nnscratch.losses import mse_loss
 from nnscratch.module import Module
 from nnscratch.optim import SGD, Optimizer
@@ -129,7 +128,6 @@ def fit(
     backward: str = "autograd",
     compile: bool = False,
     callback: EpochCallback | None = None,
-    health: Recorder | None = None,
 ) -> list[float]:
     """Train ``model`` on ``(X, y)`` and return the loss history, one float per epoch run.
 
@@ -149,8 +147,6 @@ def fit(
         compile: forward + loss as one ``torch.compile``d graph (default False).
         callback: ``callback(Epoch(...))`` after ``scheduler.step()``: it sees the exact state the
             next epoch starts from (logging, checkpoints).
-        health: a `nnscratch.health.Recorder` that watches the step and the update every K
-            steps (default None); it only reads, the numbers of the run stay the same.
 
     A NaN or infinite loss or gradient norm stops training with `DivergenceError` before it can
     reach the parameters.
@@ -163,8 +159,6 @@ def fit(
     optimizer = _optimizer(model, optimizer, lr)
     _check(X, clip_grad_norm)
     step = choose_step(model, loss_fn, backward, compile)  # steps 1–3, in the variation chosen once
-    if health is not None:  # the same step and update, their statistics read every K steps
-        step, optimizer = health.watch(step, optimizer)
     progress = _Progress(list(model.parameters()), clip_grad_norm, start[1])
     history: list[float] = []
     for epoch in range(start[0], epochs):

@@ -41,7 +41,7 @@ def late(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return records[-max(1, len(records) // 4) :]
 
 
-def _median(values: list[float | None]) -> float | None:
+def median(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None and math.isfinite(v)]
     return statistics.median(known) if known else None
 
@@ -50,7 +50,7 @@ def _layer_values(records: list[dict[str, Any]], name: str, key: str) -> list[fl
     return [layer.get(key) for r in records for layer in r["layers"] if layer["name"] == name]
 
 
-def _param_values(records: list[dict[str, Any]], name: str, key: str) -> list[float | None]:
+def param_values(records: list[dict[str, Any]], name: str, key: str) -> list[float | None]:
     return [p.get(key) for r in records for p in r.get("params", []) if p["name"] == name]
 
 
@@ -94,7 +94,7 @@ def _activations(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for layer in records[0]["layers"]:
         name, kind = layer["name"], layer["kind"]
         if kind in ("tanh", "sigmoid"):
-            value = _median(_layer_values(early(records), name, "saturated"))
+            value = median(_layer_values(early(records), name, "saturated"))
             if value is not None and value > SATURATED:
                 advice = (
                     f"{value:.0%} of the {kind} outputs sit within 0.03 of their bounds, where "
@@ -103,7 +103,7 @@ def _activations(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 )
                 out.append(_finding("saturated", name, value, SATURATED, advice, above=True))
         if kind == "relu":
-            value = _median(_layer_values(late(records), name, "dead"))
+            value = median(_layer_values(late(records), name, "dead"))
             if value is not None and value > DEAD:
                 advice = (
                     f"{value:.0%} of the ReLU units output 0 for every row and learn nothing: "
@@ -126,12 +126,12 @@ def _gradients(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ratios = [
         None if a is None or not b else a / b
         for a, b in zip(
-            _param_values(early(records), first, "grad_std"),
-            _param_values(early(records), last, "grad_std"),
+            param_values(early(records), first, "grad_std"),
+            param_values(early(records), last, "grad_std"),
             strict=True,
         )
     ]
-    value = _median(ratios)
+    value = median(ratios)
     layer = first.removesuffix(".weight")
     if value is None:
         return []
@@ -167,7 +167,7 @@ def _updates(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _ratios(window: list[dict[str, Any]], records: list[dict[str, Any]]) -> dict[str, float]:
     """Each weight's median update/data ratio over ``window`` (weights without one left out)."""
-    values = {w: _median(_param_values(window, w, "update_data")) for w in _weights(records)}
+    values = {w: median(param_values(window, w, "update_data")) for w in _weights(records)}
     return {w: v for w, v in values.items() if v is not None}
 
 

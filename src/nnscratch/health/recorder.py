@@ -3,12 +3,12 @@
 Replaces ``module.register_forward_hook`` + a list of tensors kept by hand (makemore part 3,
 fastai's ``ActivationStats``), and ``lr * p.grad`` computed beside the optimizer.
 
-`fit` hands its step and optimizer to `Recorder.watch` once, before its loop; the loop body stays
-the same. On a step chosen to be recorded:
+`fit` gets the optimizer through `Recorder.watch`: its loop stays the same. On a step chosen to
+be recorded:
 
     forward      a forward hook on each observed layer reads its output     `stats.activation`
-                 (the backward by hand and the compiled step do not call the layers: there the
-                 same batch goes through once more under no_grad, random state and buffers kept)
+                 (put on after the previous update, taken off at this one; ``--backward manual``
+                 and ``--compile`` do not call the layers: no activations there)
     update       around ``optimizer.step()``: p and p.grad before, p after   `stats.parameter`
 
 Observed layers: each `Activation` (relu, tanh, sigmoid, gelu) and each layer with a weight
@@ -35,7 +35,6 @@ from nnscratch.layers import Activation, Conv2d, Linear
 from nnscratch.module import Module
 from nnscratch.optim import Optimizer
 
-Step = Callable[[torch.Tensor, torch.Tensor], tuple[float, int]]
 Write = Callable[[dict[str, Any]], None]
 SHARE = 0.03  # of the time since the last record: ≤ 10 % with what cannot be timed
 
@@ -94,7 +93,8 @@ class Recorder:
         self.last: int | None = None  # the step last recorded
         self.cost = 0.0  # seconds the last record took
         self.ended = 0.0  # when it was written
-        self.current: dict[str, Any] | None = None  # the record being filled
+        self.seen: dict[str, dict[str, Any]] = {}  # the hooks' statistics of this step
+        self.handles: list[Any] | None = None  # the hooks, when this step is recorded
 
     # -- when ------------------------------------------------------------------------------
     def due(self) -> bool:
@@ -105,39 +105,24 @@ class Recorder:
         return time.process_time() - self.ended >= self.cost / SHARE
 
     # -- what --------------------------------------------------------------------------------
-    def watch(self, step: Step, optimizer: Optimizer) -> tuple[Step, Optimizer]:
-        """The step and optimizer `fit` uses instead: the same, recording when due."""
+    def watch(self, optimizer: Optimizer) -> Optimizer:
+        """The optimizer to give `fit` instead: the same one, recording around its step when
+        due (the layers' hooks are put on before the step's forward, taken off after)."""
+        self._arm()
+        return _Watched(optimizer, self)  # type: ignore[return-value]
 
-        def watched(xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
-            if not self.due():
-                return step(xb, yb)
-            begun = time.process_time()
-            self.cost = 0.0  # the statistics' own time (the hooks add theirs), not the step's
-            layers: dict[str, dict[str, Any]] = {}
-            handles = [
-                layer.register_forward_hook(self._hook(name, kind, layers))
-                for name, kind, layer in self.layers
-            ]
-            stepping = time.process_time()
-            try:
-                loss, rows = step(xb, yb)  # 1.–3., the layers' outputs read on the way
-            finally:
-                stepped = time.process_time()
-                for h in handles:
-                    h.remove()
-            if self.layers and not layers:  # the step did not call the layers
-                self._forward_apart(xb, layers)
-            self.current = {
-                "step": self.step,
-                "loss": loss,
-                "layers": [
-                    dict(layers[n], name=n, kind=k) for n, k, _ in self.layers if n in layers
-                ],
-            }
-            self.cost += (stepping - begun) + (time.process_time() - stepped)
-            return loss, rows
-
-        return watched, _Watched(optimizer, self)
+    def _arm(self) -> None:
+        """Hooks on the observed layers if the next step is to be recorded."""
+        self.seen, self.handles = {}, None
+        if not self.due():
+            return
+        begun = time.process_time()
+        self.cost = 0.0  # the statistics' own time (the hooks add theirs), not the step's
+        self.handles = [
+            layer.register_forward_hook(self._hook(name, kind, self.seen))
+            for name, kind, layer in self.layers
+        ]
+        self.cost += time.process_time() - begun
 
     def _hook(self, name: str, kind: str, into: dict[str, dict[str, Any]]):
         def hook(module: Module, args: Any, output: torch.Tensor) -> None:
@@ -147,49 +132,37 @@ class Recorder:
 
         return hook
 
-    def _forward_apart(self, xb: torch.Tensor, into: dict[str, dict[str, Any]]) -> None:
-        """One more forward of the batch under no_grad, leaving the random state and the
-        buffers as they were (the run's numbers do not change)."""
-        buffers = [b.clone() for b in self.model.buffers()]
-        rng = torch.get_rng_state()
-        handles = [
-            layer.register_forward_hook(self._hook(name, kind, into))
-            for name, kind, layer in self.layers
-        ]
-        try:
-            with torch.no_grad():
-                self.model(xb)
-        finally:
-            for h in handles:
-                h.remove()
-            torch.set_rng_state(rng)
-            with torch.no_grad():
-                for b, saved in zip(self.model.buffers(), buffers, strict=True):
-                    b.copy_(saved)
-
     def around_update(self, update: Callable[[], None], lr: float) -> None:
         """``update()`` (the optimizer's step), measured when this step is being recorded."""
-        record, self.current = self.current, None
-        if record is None:
+        if self.handles is None:
             update()
             self.step += 1
+            self._arm()
             return
         begun = time.process_time()
+        for h in self.handles:
+            h.remove()
+        layers = [dict(self.seen[n], name=n, kind=k) for n, k, _ in self.layers if n in self.seen]
         before = [(n, p.detach().clone(), p.grad) for n, p in self.params]
         between = time.process_time()
         update()  # 4. p ← p − lr·g (whatever the optimizer's rule)
         resumed = time.process_time()
-        record["lr"] = lr
-        record["params"] = [
-            dict(stats.parameter(p0, g, p.detach()), name=n, weight=n in self.weights)
-            for (n, p0, g), (_, p) in zip(before, self.params, strict=True)
-        ]
+        record = {
+            "step": self.step,
+            "lr": lr,
+            "layers": layers,
+            "params": [
+                dict(stats.parameter(p0, g, p.detach()), name=n, weight=n in self.weights)
+                for (n, p0, g), (_, p) in zip(before, self.params, strict=True)
+            ],
+        }
         self.records.append(record)
         if self.write is not None:
             self.write(record)
         self.last, self.step = self.step, self.step + 1
         self.ended = time.process_time()
         self.cost += (between - begun) + (self.ended - resumed)
+        self._arm()
 
 
 class _Watched:

@@ -74,7 +74,7 @@ def build(records: list[dict[str, Any]], initial: dict[str, Any] | None) -> dict
     params = []
     for p in records[0]["params"] if records else []:
         values = {
-            key: findings._median(findings._param_values(records, p["name"], key))
+            key: findings.median(findings.param_values(records, p["name"], key))
             for key in ("grad_data", "update_data")
         }
         params.append({"name": p["name"], **values})

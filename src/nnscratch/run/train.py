@@ -164,7 +164,7 @@ def _train(
                 data.train.X,
                 y_train,
                 loss_fn=loss_fn,
-                optimizer=optimizer,
+                optimizer=optimizer if recorder is None else recorder.watch(optimizer),
                 epochs=config.epochs,
                 batch_size=config.batch_size,
                 generator=shuffle_gen,
@@ -174,7 +174,6 @@ def _train(
                 backward=config.backward,
                 compile=config.compile,
                 callback=on_epoch,
-                health=recorder,
             )
     except KeyboardInterrupt as e:
         save(e)
