@@ -230,3 +230,25 @@ def test_the_bench_case_reports_the_cost_of_health():
     assert cost["epochs"] == health_cost.QUICK_EPOCHS and cost["ratio"] > 0
     assert cost["records"] >= 1 and set(cost["seconds"]) == {"without --health", "with --health"}
     assert "ratio with / without" in "\n".join(health_cost.lines(cost))
+
+
+def test_export_refuses_a_scaled_init_and_train_refuses_overfit_batch_as_a_run(tmp_path):
+    from nnscratch.errors import UserError
+
+    out = tmp_path / "run"
+    code, _, err = run(
+        "train",
+        "--data",
+        "builtin:iris",
+        "--epochs",
+        "1",
+        "--init-gain",
+        "2",
+        "--out",
+        out,
+        "--quiet",
+    )
+    assert code == 0, err
+    assert_user_error(["export", out, "--out", tmp_path / "s.py"], "--init-gain 2")
+    with pytest.raises(UserError, match="--overfit-batch"):
+        train(prepare(TrainConfig(overfit_batch=True).validate()))

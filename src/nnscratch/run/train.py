@@ -91,6 +91,11 @@ def _train(
     on_build: Callable[[Module, Optimizer], None] | None = None,
 ) -> Result:
     config = data.config
+    if config.overfit_batch:  # a check of its own, not a run (`nnscratch.run.overfit`)
+        raise UserError(
+            "--overfit-batch trains one batch and saves nothing: run it on its own, "
+            "`nnscratch train --overfit-batch`, not as a run"
+        )
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
     shape = data.train.extra.get("image_shape")  # (C, H, W) for a CNN, else None
