@@ -14,9 +14,14 @@ Each rule reads one statistic over a window of the records and compares it with 
 The first tenth of the run is where initialisation and learning rate show; later a converging
 run's gradients (and so SGD's updates) shrink on purpose, so a low update ratio counts only
 there. A high one counts over the whole run: the first steps of a regression on a large target
-(diabetes, 25–346) rightly move weights many times their tiny initial size. The update-ratio band is wide around
-CS231n's ~1e-3: small models train well at 1e-2–1e-1 (iris' logistic regression with Adam at
-0.05), and the rules must name a learning rate off by orders of magnitude, not a taste.
+(diabetes, 25–346) rightly move weights many times their tiny initial size.
+
+The update-ratio band is wide around CS231n's ~1e-3: small models train well at 1e-2–1e-1
+(iris' logistic regression with Adam at 0.05), and the rules must name a learning rate off by
+orders of magnitude, not a taste. The learning rate they suggest scales the run's to bring the
+ratio to `UPDATE_TARGET` = 1e-2, what the built-in defaults show early in a run (the ratio then
+falls towards 1e-3 and below as the run settles): for a wrong lr by orders of magnitude, the
+suggestion lands near the default (SGD at 1e-6 → ~0.07; Adam at 1e-6 → ~7e-4).
 
 Severity is how far past its threshold the value is (value/threshold, or threshold/value for a
 "below" rule); findings are sorted by it, the worst first.
@@ -30,7 +35,7 @@ from typing import Any
 
 SATURATED, DEAD = 0.20, 0.50
 VANISHING, EXPLODING = 1e-3, 1e3
-UPDATE_HIGH, UPDATE_LOW, UPDATE_TARGET = 0.5, 1e-4, 1e-3
+UPDATE_HIGH, UPDATE_LOW, UPDATE_TARGET = 0.5, 1e-4, 1e-2
 
 
 def early(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -177,8 +182,8 @@ def _update_finding(id: str, weight: str, value: float, threshold: float, lr: fl
     if lr is not None and value > 0:
         try_lr = f"; try --lr {lr * UPDATE_TARGET / value:.2g}"
     advice = (
-        f"each update changes the weights by {value:.1e} of their size (~1e-3 is the rule of "
-        f"thumb): the learning rate is {'too high' if above else 'too low'} by orders of "
-        f"magnitude{try_lr}"
+        f"each update changes the weights by {value:.1e} of their size (~1e-2 early in a "
+        f"healthy run, ~1e-3 later): the learning rate is {'too high' if above else 'too low'} "
+        f"by orders of magnitude{try_lr}"
     )
     return _finding(id, weight.removesuffix(".weight"), value, threshold, advice, above=above)
