@@ -78,7 +78,7 @@ def test_no_false_alarm_on_builtin_data(data, fields):
 
 @pytest.mark.slow
 def test_no_false_alarm_on_the_character_transformer():
-    fields = dict(epochs=1, n_layer=1, n_embd=32, block_size=32)
+    fields = dict(epochs=1, n_layer=1, n_head=2, n_embd=16, block_size=16)
     report = health_of(None, data="builtin:python_docs", **fields)
     assert report["findings"] == []
 
