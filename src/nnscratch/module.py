@@ -10,6 +10,10 @@ A *buffer* is state that is saved with the model but not trained: BatchNorm's ``
 ``running_var`` and ``num_batches_tracked``. ``register_buffer(name, tensor)`` sets the attribute
 and records the name, as in PyTorch; ``state_dict()`` lists each module's parameters, then its
 buffers, then its children's, which is PyTorch's key order.
+
+A *forward hook* (``register_forward_hook(hook)``, as in PyTorch) is called as
+``hook(module, args, output)`` after each ``forward``; a non-None return replaces the output. The
+returned handle's ``remove()`` takes it off. `nnscratch.health` reads activations this way.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class Module:
 
     training: bool = True
     _buffer_names: tuple[str, ...] = ()
+    _forward_hooks: tuple[Any, ...] = ()  # per instance once a hook is registered
 
     def register_buffer(self, name: str, tensor: torch.Tensor | None) -> None:
         """Keep ``tensor`` as ``self.<name>``, saved in ``state_dict()`` but not a parameter."""
@@ -44,7 +49,16 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         if not args and "input" in kwargs:  # layer(input=x), as nn.Module's forward(input) allows
             args = (kwargs.pop("input"),)
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        for hook in self._forward_hooks:  # none: the common case costs one attribute read
+            result = hook(self, args, output)
+            output = output if result is None else result
+        return output
+
+    def register_forward_hook(self, hook: Any) -> HookHandle:
+        """Call ``hook(module, args, output)`` after every ``forward`` (``nn.Module``'s method)."""
+        self._forward_hooks = (*self._forward_hooks, hook)
+        return HookHandle(self, hook)
 
     # -- traversal --------------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -172,3 +186,14 @@ class Module:
     def __repr__(self) -> str:
         shapes = ", ".join(f"{n}: {tuple(p.shape)}" for n, p in self.named_parameters())
         return f"{type(self).__name__}({shapes})"
+
+
+class HookHandle:
+    """What `Module.register_forward_hook` returns (``torch.utils.hooks.RemovableHandle``)."""
+
+    def __init__(self, module: Module, hook: Any) -> None:
+        self.module, self.hook = module, hook
+
+    def remove(self) -> None:
+        hooks = self.module._forward_hooks
+        self.module._forward_hooks = tuple(h for h in hooks if h is not self.hook)

@@ -103,7 +103,35 @@ def build_model(
     image_shape: list[int] | None = None,
 ) -> Module:
     """The model ``config.model`` names. ``in_features`` is the row width (the block size for a
-    transformer, whose ``out_features`` is the vocabulary size); a CNN also needs ``image_shape``."""
+    transformer, whose ``out_features`` is the vocabulary size); a CNN also needs ``image_shape``.
+    Its linear and conv weights are multiplied by ``config.init_gain`` (`scale_weights_`)."""
+    model = _model(config, in_features, out_features, dtype, device, image_shape)
+    if config.init_gain != 1:  # 1: the layers' own init, untouched
+        scale_weights_(model, config.init_gain)
+    return model
+
+
+def scale_weights_(model: Module, gain: float) -> None:
+    """W ← gain·W for the weight of every linear and conv layer; biases, embeddings and norms
+    keep their init (makemore part 3's experiments: too large saturates tanh, too small starves
+    the gradient)."""
+    from nnscratch.health.recorder import weight_names
+
+    weights = weight_names(model)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name in weights:
+                p.mul_(gain)
+
+
+def _model(
+    config: TrainConfig,
+    in_features: int,
+    out_features: int,
+    dtype: torch.dtype,
+    device: str,
+    image_shape: list[int] | None,
+) -> Module:
     kw = {"dtype": dtype, "device": device}
     if config.model == "cnn":
         from nnscratch.models.cnn import CNN

@@ -229,6 +229,29 @@ class TrainConfig:
         ),
     )
 
+    # -- health (`nnscratch.health`) -------------------------------------------------------------
+    health: bool = field(
+        default=False,
+        metadata=_opt(
+            "record activation, gradient and update statistics every few steps (with --out: "
+            "health.jsonl and health.png; read them with `nnscratch health DIR`)"
+        ),
+    )
+    init_gain: float = field(
+        default=1.0,
+        metadata=_opt(
+            "multiply the initial weights of every linear and conv layer by this (not biases, "
+            "embeddings or norms)"
+        ),
+    )
+    overfit_batch: bool = field(
+        default=False,
+        metadata=_opt(
+            "train on one batch only and say whether the loss fell to near zero (the "
+            "'overfit a tiny subset first' check)"
+        ),
+    )
+
     def hidden_sizes(self) -> list[int]:
         return parse_int_list("--hidden", self.hidden or "")
 
@@ -296,6 +319,11 @@ class TrainConfig:
                 f"--start-factor must be in (0, 1], got {self.start_factor}",
             ),
             (self.total_iters >= 1, f"--total-iters must be at least 1, got {self.total_iters}"),
+            (
+                finite(self.init_gain) and self.init_gain > 0,
+                f"--init-gain must be a finite number > 0 (1: the layers' own init), "
+                f"got {self.init_gain}",
+            ),
             (
                 self.clip_grad_norm is None
                 or (finite(self.clip_grad_norm) and self.clip_grad_norm > 0),

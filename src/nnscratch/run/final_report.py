@@ -67,7 +67,17 @@ def print_training_report(summary: dict[str, Any]) -> None:
     click.echo(
         f"model {model}, loss {config['loss']}, optimizer {config['optimizer']} lr {config['lr']:g}"
     )
+    if "initial_loss" in summary:  # step 0 of every run (`nnscratch.health.initial_loss`)
+        from nnscratch.health.initial_loss import line
+
+        click.echo(line(summary["initial_loss"]))
     _metrics_table(summary["metrics"])
+    if "health" in summary:  # --health
+        from nnscratch.health.report import finding_lines
+
+        click.echo("")
+        for text in finding_lines(summary["health"]["findings"]):
+            click.echo(text)
     if "bigram" in summary:  # a language model: next to the count-based baseline, same split
         click.echo("")
         click.echo("loss per character (nats)   transformer      bigram (counts)")

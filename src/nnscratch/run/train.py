@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 from nnscratch.errors import DivergenceError, UserError
+from nnscratch.health import findings, initial_loss
+from nnscratch.health.recorder import Recorder
 from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
 from nnscratch.optim import Optimizer
@@ -36,6 +38,7 @@ from nnscratch.run.prepare import Prepared, loss_target
 from nnscratch.run.summary import summarize
 
 EpochLog = Callable[[dict[str, Any]], None]
+RECORDS = 200  # --health: about this many records over a run (fewer if recording costs > 10 %)
 
 
 @dataclass
@@ -91,6 +94,11 @@ def _train(
     on_build: Callable[[Module, Optimizer], None] | None = None,
 ) -> Result:
     config = data.config
+    if config.overfit_batch:  # a check of its own, not a run (`nnscratch.run.overfit`)
+        raise UserError(
+            "--overfit-batch trains one batch and saves nothing: run it on its own, "
+            "`nnscratch train --overfit-batch`, not as a run"
+        )
     dtype = getattr(torch, config.dtype)
     torch.manual_seed(config.seed)
     shape = data.train.extra.get("image_shape")  # (C, H, W) for a CNN, else None
@@ -108,6 +116,12 @@ def _train(
     if resume is not None:
         start = resume.state
         checkpoint.restore(start, model, optimizer, scheduler, shuffle_gen)
+    initial = None
+    if resume is None:  # step 0: is the loss where a fresh model's should be? (every run)
+        initial = initial_loss.check(model, loss_fn, data.train.X, y_train, config.loss)
+    recorder = None
+    if config.health:
+        recorder = health_recorder(model, data, folder, start.step, initial)
     if on_build is not None:
         on_build(model, optimizer)
     records = list(start.records)  # in memory for the summary and plots; appending is O(1)
@@ -158,7 +172,7 @@ def _train(
                 data.train.X,
                 y_train,
                 loss_fn=loss_fn,
-                optimizer=optimizer,
+                optimizer=optimizer if recorder is None else recorder.watch(optimizer),
                 epochs=config.epochs,
                 batch_size=config.batch_size,
                 generator=shuffle_gen,
@@ -189,10 +203,49 @@ def _train(
         raise
     save()  # always at the end
     summary = summarize(model, data, loss_fn, [r["train_loss"] for r in records])
+    add_health(summary, initial, recorder)
     if folder is not None:
         folder.write(SUMMARY, json.dumps(summary, indent=1).encode())
     plots = [] if folder is None else write_plots(out, records, summary, model, data, folder.write)
+    if folder is not None and recorder is not None and recorder.records:
+        from nnscratch.run.health_plot import write_health_plot
+
+        plots.append(write_health_plot(out, recorder.records, write=folder.write))
     return Result(summary, model, records, plots)
+
+
+def health_recorder(
+    model: Module,
+    data: Prepared,
+    folder: RunFolder | None,
+    step: int,
+    initial: dict[str, Any] | None,
+) -> Recorder:
+    """``--health``: a `Recorder` about `RECORDS` times over the run, into ``health.jsonl`` (its
+    first line the initial-loss check) when the run has a folder."""
+    config = data.config
+    rows = len(data.train)
+    steps_per_epoch = 1 if config.batch_size is None else -(-rows // config.batch_size)
+    every = max(1, config.epochs * steps_per_epoch // RECORDS)
+    write = None
+    if folder is not None:
+        write = folder.open_health().append
+        if initial is not None:
+            write({"initial_loss": initial})
+    return Recorder(model, every, write, step)
+
+
+def add_health(
+    summary: dict[str, Any], initial: dict[str, Any] | None, recorder: Recorder | None
+) -> None:
+    """The initial-loss check (a warning when far off) and, with ``--health``, the findings."""
+    if initial is not None:
+        summary["initial_loss"] = initial
+        if initial["far"]:
+            summary.setdefault("warnings", []).append(initial_loss.warning(initial))
+    if recorder is not None:
+        found = findings.find(recorder.records, initial)
+        summary["health"] = {"findings": found, "records": len(recorder.records)}
 
 
 class SavePace:

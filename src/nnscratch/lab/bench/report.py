@@ -75,6 +75,10 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     if lab is not None:  # nnscratch.lab.bench.lab_cost
         name = f"the live lab: steps/s ≥ {lab['target']:g}× those of the run alone"
         out.append(_target(name, lab["ratio"], lab["target"]))
+    health = result.get("health_cost")
+    if health is not None:  # nnscratch.lab.bench.health_cost
+        name = f"train --health: the run ≤ {health['target']:g}× the time without"
+        out.append(_target(name, health["ratio"], health["target"], below=True))
     return out
 
 
@@ -145,6 +149,10 @@ def render(result: dict[str, Any]) -> str:
         from nnscratch.lab.bench.lab_cost import lines as lab_cost_lines
 
         lines += lab_cost_lines(result["lab_cost"])
+    if result.get("health_cost") is not None:
+        from nnscratch.lab.bench.health_cost import lines as health_cost_lines
+
+        lines += health_cost_lines(result["health_cost"])
     lines.append("targets")
     for t in targets(result):
         lines.append(f"    {mark(t['passed'], judged)}  {t['name']}: {t['value']:.3g}")

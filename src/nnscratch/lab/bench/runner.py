@@ -17,6 +17,7 @@ from nnscratch.lab.bench import (
     cases,
     digits,
     engine_cases,
+    health_cost,
     lab_cost,
     layer_cases,
     loops,
@@ -93,6 +94,7 @@ def run_bench(quick: bool = False, threads: int = 1, repeats: int | None = None)
             "memory": rss(plan),
             "out_cost": out_cost.measure(quick, max(1, repeats // 2)),  # train --out
             "lab_cost": lab_cost.measure(quick, max(1, repeats // 2)),  # the live lab
+            "health_cost": health_cost.measure(quick, max(1, repeats // 2)),  # train --health
         }
     finally:
         torch.set_num_threads(saved)

@@ -25,6 +25,7 @@ def check(spec: Spec, epoch: int, scheduler: dict | None = None) -> None:
     c = spec.config
     problems = [
         (c.model not in MODELS, f"the {c.model} model"),
+        (c.init_gain != 1, f"a scaled initialisation (--init-gain {c.init_gain})"),
         (c.model in ("cnn", "transformer") and c.dropout > 0, f"dropout (--dropout {c.dropout})"),
         (c.optimizer not in OPTIMIZERS, f"the optimizer {c.optimizer!r}"),
         (c.scheduler not in SCHEDULERS, f"the schedule {c.scheduler!r}"),

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from nnscratch.errors import DivergenceError, UserError
-from nnscratch.lab.live import budget, pitfalls, views
+from nnscratch.lab.live import budget, health_panel, pitfalls, views
 from nnscratch.lab.live.settings import SettingError
 from nnscratch.module import Module
 from nnscratch.optim import Optimizer
@@ -68,6 +68,7 @@ class Run:
         self.model: Module | None = None
         self.optimizer: Optimizer | None = None
         self.grads: dict[str, torch.Tensor] | None = None
+        self.health: Any = None  # the health panel's Recorder, with the "health" setting
         self.frame: dict[str, Any] | None = None
         self.version = 0  # bumped with every new frame
         self.phase = -1  # index into PHASES of the step-mode phase last shown
@@ -119,6 +120,8 @@ class Run:
         n = self.data.config.batch_size or len(self.data.train)
         pitfalls.apply(self.pitfall, optimizer, n)
         self._watch_gradients(optimizer)
+        if self.data.config.health:
+            self.health = health_panel.attach(model, optimizer)
         self._publish(force=True)
         if self.state == "ready":
             self._wait()
@@ -199,6 +202,8 @@ class Run:
             elif self._curve_bounds is not None:
                 frame["prediction"] = views.prediction(self.model, self.data, self._curve_bounds)
             frame["network"] = views.network(self.model, self.grads)
+        if self.health is not None:
+            frame["health"] = health_panel.frame(self.health)
         if self.trace is not None and self.phase >= 0:
             frame["step_mode"] = {
                 "phase": PHASES[self.phase],

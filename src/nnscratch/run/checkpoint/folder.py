@@ -45,7 +45,8 @@ except ImportError:  # Windows
 LOCK = ".nnscratch.lock"
 PLOTS = ("loss.png", "fit.png", "boundary.png")
 SUMMARY = "summary.json"
-WRITTEN = (*RUN_FILES, *PLOTS)  # every name a run writes in its folder (the lock aside)
+HEALTH = ("health.jsonl", "health.png")  # train --health (`nnscratch.health`)
+WRITTEN = (*RUN_FILES, *PLOTS, *HEALTH)  # every name a run writes in its folder (the lock aside)
 FOLDERS = (FOLDER, OLD, TEMP)  # of them, the checkpoint folders (CHECKPOINT_FILES inside)
 WRITTEN_FILES = tuple(name for name in WRITTEN if name not in FOLDERS)
 
@@ -158,6 +159,7 @@ class RunFolder:
         self._fd = fd  # the lock file
         self.dir_fd: int | None = dir_fd  # the folder: every name in it is opened relative to this
         self.metrics: records.MetricsLog | None = None
+        self.health: records.MetricsLog | None = None
 
     @classmethod
     def open(cls, path: str | Path, *, fresh: bool, flag: str = "--out") -> RunFolder:
@@ -226,11 +228,17 @@ class RunFolder:
         self.metrics = records.MetricsLog(self.path, mark, self.dir_fd)
         return self.metrics
 
+    def open_health(self) -> records.MetricsLog:
+        """``health.jsonl``, started afresh (a resumed run records from where it resumes)."""
+        self.health = records.MetricsLog(self.path, None, self.dir_fd, HEALTH[0])
+        return self.health
+
     def close(self) -> None:
-        """Close the metrics file and release the lock (the lock file stays, emptied)."""
-        if self.metrics is not None:
-            self.metrics.close()
-            self.metrics = None
+        """Close the metrics files and release the lock (the lock file stays, emptied)."""
+        for log in (self.metrics, self.health):
+            if log is not None:
+                log.close()
+        self.metrics = self.health = None
         if self._fd is not None:
             try:
                 os.ftruncate(self._fd, 0)

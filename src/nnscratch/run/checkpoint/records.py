@@ -63,12 +63,18 @@ class MetricsLog:
     FLUSH_S = 0.5
 
     def __init__(
-        self, run_dir: str | Path, mark: dict[str, Any] | None = None, dir_fd: int | None = None
+        self,
+        run_dir: str | Path,
+        mark: dict[str, Any] | None = None,
+        dir_fd: int | None = None,
+        name: str = FILE,
     ) -> None:
         """Start the file afresh, or (``mark``, from a checkpoint being resumed) cut it back to
         the checkpoint's epoch; its first ``mark['bytes']`` bytes must match. ``dir_fd``: the
-        run folder, opened by the caller (`folder.RunFolder`)."""
-        self.path = Path(run_dir) / FILE
+        run folder, opened by the caller (`folder.RunFolder`). ``name``: another file of records
+        appended the same way (``health.jsonl``, `nnscratch.health`)."""
+        self.name = name
+        self.path = Path(run_dir) / name
         self._hash = hashlib.sha256()
         self.lines = self.bytes = 0  # appended lines; bytes of the encoded ones
         self._pending: list[dict[str, Any]] = []  # appended, not yet encoded (the last lines)
@@ -84,7 +90,7 @@ class MetricsLog:
             _check_mark(self.path, mark)
         try:
             flags = os.O_RDWR if mark is not None else os.O_RDWR | os.O_CREAT
-            fd = nofollow.open_file(folder, FILE, flags, self.path)
+            fd = nofollow.open_file(folder, self.name, flags, self.path)
         except FileNotFoundError:
             raise _missing(self.path) from None
         try:

@@ -30,18 +30,21 @@ SUMMARIES = {
     "export": "Write a saved run as a standalone PyTorch script (by hand, or with nn/optim).",
     "practice": "Exercises you write yourself: checked on seeded inputs, the mistake named.",
     "lab": "Start the live lab: a local web page that trains and shows every step as it happens.",
+    "lr-find": "Find a learning rate with the range test (exponential ramp, smoothed loss).",
+    "health": "Show a --health run's layer statistics and name what keeps it from learning.",
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         package = importlib.import_module(COMMANDS_PACKAGE)
-        return sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+        # a module lr_find is the command lr-find
+        return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(package.__path__))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.list_commands(ctx):
             return None
-        module = importlib.import_module(f"{COMMANDS_PACKAGE}.{name}")
+        module = importlib.import_module(f"{COMMANDS_PACKAGE}.{name.replace('-', '_')}")
         return module.command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

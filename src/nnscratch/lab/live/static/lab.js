@@ -29,6 +29,7 @@ function layerInputs(sizes) {
 function settingsFromForm() {
   const f = $("form"), out = {};
   for (const el of f.querySelectorAll("[name]")) {
+    if (el.type === "checkbox") { out[el.name] = el.checked; continue; }
     if (el.value === "" || el.value === undefined) continue;
     out[el.name] = el.type === "number" ? Number(el.value) : el.value;
   }
@@ -140,6 +141,7 @@ function onFrame(m) {
   }
   if (m.prediction) lab.lastPrediction = m.prediction;
   if (m.network) drawNetwork(m.network);
+  if (m.health) drawHealth(m.health);
   lab.step = m.step_mode || null;
   renderNumbers(); drawScene(); drawCurves();
   if (m.summary && m.summary.metrics) $("metric").textContent = summaryText(m.summary.metrics);
@@ -348,3 +350,14 @@ async function start() {
   connect();
 }
 start();
+
+// ---- the health panel (nnscratch.lab.live.health_panel): text, as `nnscratch health` --------
+function drawHealth(h) {
+  const pct = (v) => (v === null || v === undefined ? "" : `${(100 * v).toFixed(0)}%`);
+  const lines = [`step ${h.step}`];
+  for (const l of h.layers) lines.push(`${l.name.padEnd(6)} ${l.kind.padEnd(8)} std ${fmt(l.std).padEnd(8)} ${l.kind === "relu" ? "dead" : l.kind === "tanh" || l.kind === "sigmoid" ? "saturated" : ""} ${pct(l.share)}`);
+  for (const u of h.updates) lines.push(`${u.name.padEnd(15)} log10 update/data ${u.log10 === null ? "–" : u.log10.toFixed(2)} (≈ −3 is the rule of thumb)`);
+  lines.push(h.findings.length ? "findings: " + h.findings.map((f) => `${f.id} at ${f.layer}`).join(", ") : "findings: none");
+  $("health").textContent = lines.join("\n");
+  $("health-panel").hidden = false;
+}

@@ -64,6 +64,8 @@ def command(
     from nnscratch.run import distributed
     from nnscratch.run.prepare import resolve_device
 
+    if options["overfit_batch"] and (out or resume or export_script):
+        raise UserError("--overfit-batch trains one batch and saves nothing; drop --out/--resume")
     if export_script is not None:
         check_export_script(export_script, out or resume, overwrite)
     distributed.init_from_env(resolve_device(options["device"]))  # no-op without torchrun
@@ -128,6 +130,12 @@ def run_command(ctx, out, resume, overwrite, quiet, as_json, options) -> None:
             data = prepare(config)  # every data mistake surfaces here, before the folder is touched
         if main_rank:
             print_data_messages(data.train.extra, quiet)
+        if config.overfit_batch:  # the check alone (`nnscratch.run.overfit`)
+            from nnscratch.run.overfit import lines, overfit_batch
+
+            result = overfit_batch(data)
+            click.echo(json.dumps(result) if as_json else "\n".join(lines(result)))
+            return
         if saved is not None:
             checkpoint.check_same_data(saved.data, data)
         if not main_rank:

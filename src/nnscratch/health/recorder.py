@@ -1,0 +1,180 @@
+"""`Recorder`: the health statistics of every layer and parameter, every K steps of `fit`.
+
+Replaces ``module.register_forward_hook`` + a list of tensors kept by hand (makemore part 3,
+fastai's ``ActivationStats``), and ``lr * p.grad`` computed beside the optimizer.
+
+`fit` gets the optimizer through `Recorder.watch`: its loop stays the same. On a step chosen to
+be recorded:
+
+    forward      a forward hook on each observed layer reads its output     `stats.activation`
+                 (put on after the previous update, taken off at this one; ``--backward manual``
+                 and ``--compile`` do not call the layers: no activations there)
+    update       around ``optimizer.step()``: p and p.grad before, p after   `stats.parameter`
+
+Observed layers: each `Activation` (relu, tanh, sigmoid, gelu) and each layer with a weight
+(`Linear`, `Conv2d`). Nothing of this changes a number of the run: the hooks and the copies only
+read.
+
+Pace: step 0 always; then at most every ``every`` steps, and never sooner than the last record's
+own cost divided by `SHARE` (3 %) after it, so that recording costs at most ~10 % of the run
+with what cannot be timed (allocations, the caches the statistics evict); the bench's
+``health_cost`` measures it. Both are CPU times of the process (``time.process_time``): on a
+shared machine, wall time would count other processes' work as this run's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from nnscratch.health import stats
+from nnscratch.layers import Activation, Conv2d, Linear
+from nnscratch.module import Module
+from nnscratch.optim import Optimizer
+
+Write = Callable[[dict[str, Any]], None]
+SHARE = 0.03  # of the time since the last record: ≤ 10 % with what cannot be timed
+
+
+def observed_layers(model: Module, prefix: str = "") -> Iterator[tuple[str, str, Module]]:
+    """``(name, kind, layer)`` for each layer health watches, in forward order for a Sequential;
+    kind is the activation's name, or 'linear' / 'conv'."""
+    if not prefix and _kind(model) is not None:  # the model is one layer (a linear model)
+        yield "output", _kind(model), model
+        return
+    for name, child in model.named_children():
+        kind = _kind(child)
+        if kind is not None:
+            yield prefix + name, kind, child
+        else:
+            yield from observed_layers(child, prefix + name + ".")
+
+
+def _kind(layer: Module) -> str | None:
+    if isinstance(layer, Activation):
+        return layer.name
+    if isinstance(layer, Linear):
+        return "linear"
+    if isinstance(layer, Conv2d):
+        return "conv"
+    return None
+
+
+def weight_names(model: Module) -> set[str]:
+    """The parameter names of the weights of linear and conv layers (the update-ratio rules and
+    the gradient ratio across depth read these; biases, embeddings and norms are shown only)."""
+    names = set()
+    for name, kind, _ in observed_layers(model):
+        if kind in ("linear", "conv"):
+            names.add("weight" if name == "output" else f"{name}.weight")
+    return names
+
+
+class Recorder:
+    """Args:
+        model: the model being trained.
+        every: record at most every this many steps (default 1).
+        write: called with each record (a dict, JSON-ready), e.g. a line of health.jsonl.
+        start: the step count the run starts from (a resumed run).
+
+    ``records`` keeps them all (for the plot at the end of the run).
+    """
+
+    def __init__(self, model: Module, every: int = 1, write: Write | None = None, start: int = 0):
+        self.model, self.every, self.write = model, max(1, every), write
+        self.layers = list(observed_layers(model))
+        self.weights = weight_names(model)
+        self.params = list(model.named_parameters())
+        self.records: list[dict[str, Any]] = []
+        self.step = start  # optimizer steps taken so far
+        self.last: int | None = None  # the step last recorded
+        self.cost = 0.0  # seconds the last record took
+        self.ended = 0.0  # when it was written
+        self.seen: dict[str, dict[str, Any]] = {}  # the hooks' statistics of this step
+        self.handles: list[Any] | None = None  # the hooks, when this step is recorded
+
+    # -- when ------------------------------------------------------------------------------
+    def due(self) -> bool:
+        if self.last is None:
+            return True
+        if self.step - self.last < self.every:
+            return False
+        return time.process_time() - self.ended >= self.cost / SHARE
+
+    # -- what --------------------------------------------------------------------------------
+    def watch(self, optimizer: Optimizer) -> Optimizer:
+        """The optimizer to give `fit` instead: the same one, recording around its step when
+        due (the layers' hooks are put on before the step's forward, taken off after)."""
+        self._arm()
+        return _Watched(optimizer, self)  # type: ignore[return-value]
+
+    def _arm(self) -> None:
+        """Hooks on the observed layers if the next step is to be recorded."""
+        self.seen, self.handles = {}, None
+        if not self.due():
+            return
+        begun = time.process_time()
+        self.cost = 0.0  # the statistics' own time (the hooks add theirs), not the step's
+        self.handles = [
+            layer.register_forward_hook(self._hook(name, kind, self.seen))
+            for name, kind, layer in self.layers
+        ]
+        self.cost += time.process_time() - begun
+
+    def _hook(self, name: str, kind: str, into: dict[str, dict[str, Any]]):
+        def hook(module: Module, args: Any, output: torch.Tensor) -> None:
+            begun = time.process_time()
+            into[name] = stats.activation(kind, output)
+            self.cost += time.process_time() - begun
+
+        return hook
+
+    def around_update(self, update: Callable[[], None], lr: float) -> None:
+        """``update()`` (the optimizer's step), measured when this step is being recorded."""
+        if self.handles is None:
+            update()
+            self.step += 1
+            self._arm()
+            return
+        begun = time.process_time()
+        for h in self.handles:
+            h.remove()
+        layers = [dict(self.seen[n], name=n, kind=k) for n, k, _ in self.layers if n in self.seen]
+        before = [(n, p.detach().clone(), p.grad) for n, p in self.params]
+        between = time.process_time()
+        update()  # 4. p ← p − lr·g (whatever the optimizer's rule)
+        resumed = time.process_time()
+        record = {
+            "step": self.step,
+            "lr": lr,
+            "layers": layers,
+            "params": [
+                dict(stats.parameter(p0, g, p.detach()), name=n, weight=n in self.weights)
+                for (n, p0, g), (_, p) in zip(before, self.params, strict=True)
+            ],
+        }
+        self.records.append(record)
+        if self.write is not None:
+            self.write(record)
+        self.last, self.step = self.step, self.step + 1
+        self.ended = time.process_time()
+        self.cost += (between - begun) + (self.ended - resumed)
+        self._arm()
+
+
+class _Watched:
+    """The optimizer as `fit` sees it: ``step()`` goes through `Recorder.around_update`; every
+    other attribute (``param_groups``, ``zero_grad``, ``state_dict``...) is the optimizer's."""
+
+    def __init__(self, optimizer: Optimizer, recorder: Recorder) -> None:
+        self._optimizer, self._recorder = optimizer, recorder
+
+    def step(self) -> None:
+        lr = self._optimizer.param_groups[0]["lr"]
+        self._recorder.around_update(self._optimizer.step, lr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._optimizer, name)
