@@ -21,10 +21,11 @@ SETTINGS = {
 
 
 def run_until_done(health):
-    lab = Lab(max_runs=1)
+    lab = Lab(max_runs=1, port=8765)  # the port the lab says it listens on (none is bound)
     try:
-        with TestClient(create_app(lab)) as client:
-            with client.websocket_connect("/ws") as ws:
+        with TestClient(create_app(lab), base_url=f"http://127.0.0.1:{lab.port}") as client:
+            assert client.get(f"/?token={lab.token}").status_code == 200  # the printed URL
+            with client.websocket_connect(f"ws://127.0.0.1:{lab.port}/ws?token={lab.token}") as ws:
                 sid = ws.receive_json()["session"]
                 r = client.post(f"/api/session/{sid}/settings", json=SETTINGS | {"health": health})
                 assert r.status_code == 200, r.text

@@ -14,9 +14,11 @@ The layout is the mapping table (each module's docstring names the PyTorch piece
     loop.py         fit: the five-step loop   ↔ the training loop
     steps.py        steps 1–3 per variation   ↔ autograd / torch.compile / backprop by hand / DDP
     backprop/       loss_and_grads            ↔ loss.backward(), the chain rule by hand
+    autograd/       Tensor, backward()        ↔ torch.autograd: the graph, walked in reverse
+    health/         activation, gradient and update statistics, findings (train --health)
     run/            train, predict, the run folder, the command line (the tool around the pieces)
-    lab/            verify/, explain/, pitfalls/, graph/, bench/, export/, live/: the pieces at
-                    work and proven (they replace nothing; verify/ imports torch.nn)
+    lab/            verify/, explain/, pitfalls/, graph/, bench/, export/, live/, practice/:
+                    the pieces at work and proven (they replace nothing; verify/ imports torch.nn)
     errors.py       UserError: a mistake the user can fix, one ``error:`` line
     __main__.py     ``python -m nnscratch``
 """

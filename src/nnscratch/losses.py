@@ -198,7 +198,8 @@ def cross_entropy(
     losses = losses + (label_smoothing / n_classes) * smooth * keep  # (M,)
     if reduction == "none":
         return losses.reshape(shape)
-    kept = losses[keep]  # (K,) only the rows not ignored: no gradient reaches the others
+    # only the rows not ignored (K,): no gradient reaches the others, not even 0·∞ = NaN
+    kept = losses if bool(keep.all()) else losses[keep]
     if reduction == "mean":
         return kept.sum() / w_target.sum()
     return kept.sum()
@@ -216,6 +217,8 @@ def class_rows(
     """
     if input.dim() == 1:  # unbatched (C,): one row
         return input.unsqueeze(0), target.unsqueeze(0), ()
+    if input.dim() == 2:  # (N, C): already rows
+        return input, target, (input.shape[0],)
     n_classes = input.shape[1]
     x = input.movedim(1, -1).reshape(-1, n_classes)  # (M, C)
     if target.is_floating_point():
