@@ -1,14 +1,15 @@
 """The coarse operations, one node each: convolution, max pooling, the norms, softmax, attention.
 Formulas: `nnscratch.backprop.conv`, `.norm`, `.attention`.
 
-Each forward is the torch op the layer calls (``torch.conv2d``, ``torch.layer_norm``, the fused
-attention kernel), run on plain tensors. Each backward is the hand-derived formula; where its
+Each forward is the torch op the layer calls (``torch.conv2d``, ``torch.layer_norm``...), run on
+plain tensors; attention's is its two-kernel form, which keeps A for the backward. Each backward is the hand-derived formula; where its
 plain tensor form is much slower than one torch op computing the same formula, the op uses the
 *fast form*, a named variant tested equal to the plain one (``FAST = False`` uses the plain forms
 everywhere, for checking):
 
     conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
-                ∂W: conv2d_weight_grad_fast (a convolution)             plain: im2col + matmul
+                ∂W: conv2d_weight_grad_fast (convolution_backward, ∂W only)
+                                                                        plain: im2col + matmul
     attention   A = attention_scores_fast (mask, scale and QKᵀ in one baddbmm, then one
                 softmax), kept; Y = A V; backward: attention_backward_fast
                                                                         plain: attention_scores
