@@ -295,3 +295,17 @@ def test_a_damaged_imputer_in_data_json_is_refused(tmp_path):
     assert code == 0, err
     edit_json(out, "data.json", lambda data: data.update(imputer={"mean": [1.0]}))
     assert_user_error(["predict", "--model", out, "--data", path], "'imputer' must hold 'mean'")
+
+
+def test_a_decimal_comma_regression_predicts_with_metrics(tmp_path):
+    rows = "".join(
+        f"{i},5;{(i * 7) % 11},25;{2 * i + 0.5:.2f}\n".replace(".", ",") for i in range(30)
+    )
+    path = write(tmp_path, "eu.csv", "a;b;y\n" + rows)
+    out = tmp_path / "run"
+    code, _, err = run("train", "--data", path, "--decimal", ",", "--out", out, *TINY)
+    assert code == 0, err
+    code, stdout, err = run("predict", "--model", out, "--data", path, "--json")
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert result["metrics"]["rows"] == 30 and result["metrics"]["mse"] > 0

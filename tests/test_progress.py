@@ -210,13 +210,18 @@ def test_fit_reports_every_step_of_every_epoch():
     from nnscratch import fit
     from nnscratch.models import LinearRegression
 
-    seen = []
+    seen, epochs = [], []
     X, y = torch.randn(10, 2), torch.randn(10, 1)
     model = LinearRegression(2)
-    fit(model, X, y, epochs=2, batch_size=4, on_step=lambda k, n, loss: seen.append((k, n)))
-    assert seen == [(1, 3), (2, 3), (3, 3)] * 2
+
+    def callback(e):
+        epochs.append(e.epoch)
+
+    callback.step = lambda k, n, loss: seen.append((k, n))  # fit's per-step hook
+    fit(model, X, y, epochs=2, batch_size=4, callback=callback)
+    assert seen == [(1, 3), (2, 3), (3, 3)] * 2 and epochs == [0, 1]
     seen.clear()
-    fit(model, X, y, epochs=2, on_step=lambda k, n, loss: seen.append((k, n)))  # full batch
+    fit(model, X, y, epochs=2, callback=callback)  # full batch
     assert seen == [(1, 1)] * 2
 
 

@@ -16,7 +16,7 @@ def ctrl_c_after(monkeypatch):
     """``ctrl_c_after(k)``: the next CLI run is interrupted once epoch k has been logged."""
 
     def arm(k):
-        def logger(epochs, quiet):
+        def logger(epochs, quiet, start=0):
             def log(record):
                 if record["epoch"] == k:
                     raise KeyboardInterrupt

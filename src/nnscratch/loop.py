@@ -141,7 +141,6 @@ def fit(
     backward: str = "autograd",
     compile: bool = False,
     callback: EpochCallback | None = None,
-    on_step: StepCallback | None = None,
 ) -> list[float]:
     """Train ``model`` on ``(X, y)`` and return the loss history, one float per epoch run.
 
@@ -161,9 +160,9 @@ def fit(
             'engine' (nnscratch's own autograd, `nnscratch.autograd`).
         compile: forward + loss as one ``torch.compile``d graph (default False).
         callback: ``callback(Epoch(...))`` after ``scheduler.step()``: it sees the exact state the
-            next epoch starts from (logging, checkpoints).
-        on_step: ``on_step(k, steps, loss)`` after step k of the epoch's ``steps`` (default
-            None): progress within an epoch that takes long.
+            next epoch starts from (logging, checkpoints). If it has a ``step`` attribute,
+            ``callback.step(k, steps, loss)`` is called after step k of the epoch's ``steps``
+            (progress within an epoch that takes long).
 
     A NaN or infinite loss or gradient norm stops training with `DivergenceError` before it can
     reach the parameters.
@@ -177,6 +176,7 @@ def fit(
     _check(X, clip_grad_norm)
     step = choose_step(model, loss_fn, backward, compile)  # steps 1–3, in the variation chosen once
     per_epoch = 1 if batch_size is None else -(-X.shape[0] // batch_size)  # ⌈N / B⌉ steps
+    on_step = getattr(callback, "step", None)  # callback.step(k, steps, loss), if it has one
     progress = _Progress(list(model.parameters()), clip_grad_norm, start[1], on_step, per_epoch)
     history: list[float] = []
     for epoch in range(start[0], epochs):

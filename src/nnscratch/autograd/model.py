@@ -35,14 +35,21 @@ def engine_parameters(model: Module) -> Iterator[Pairs]:
     pairs: Pairs = []
     swapped: list[tuple[Module, str, torch.Tensor]] = []
     try:
-        for module in model.modules():
+        stack = [model]  # every module, depth first (a flat walk: this runs once per step)
+        while stack:
+            module = stack.pop()
             for name, value in list(vars(module).items()):
-                if isinstance(value, torch.Tensor) and value.requires_grad:
-                    if id(value) not in leaves:
-                        leaves[id(value)] = Tensor(value.detach(), requires_grad=True)
-                        pairs.append((value, leaves[id(value)]))
-                    swapped.append((module, name, value))
-                    setattr(module, name, leaves[id(value)])
+                if isinstance(value, torch.Tensor):
+                    if value.requires_grad:
+                        if id(value) not in leaves:
+                            leaves[id(value)] = Tensor(value.detach(), requires_grad=True)
+                            pairs.append((value, leaves[id(value)]))
+                        swapped.append((module, name, value))
+                        setattr(module, name, leaves[id(value)])
+                elif isinstance(value, Module):
+                    stack.append(value)
+                elif isinstance(value, (list, tuple)):
+                    stack.extend(m for m in value if isinstance(m, Module))
         yield pairs
     finally:
         for module, name, value in swapped:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from itertools import islice
 
 from nnscratch.errors import UserError
 
@@ -48,7 +49,8 @@ def parse(flag_value: str | None, decimal: str) -> str | None:
 
 def detect(text: str, decimal: str = ".") -> str:
     """The delimiter of ``text`` (the file after its skipped lines), by the rule above."""
-    sample = [line for line in text.splitlines() if line.strip()][:SAMPLE_LINES]
+    filled = (line.rstrip("\r\n") for line in io.StringIO(text) if line.strip())
+    sample = list(islice(filled, SAMPLE_LINES))  # read lazily: a file may be large
     best, best_score = ",", (0, 0)
     for candidate in CANDIDATES:
         if candidate == decimal:

@@ -124,7 +124,7 @@ def predict(
         kept = [i for i in kept if not is_missing(str(target[i]))]
         target = [target[i] for i in kept]
     rows_with = {i: k for k, i in enumerate(present.nonzero().view(-1).tolist())}
-    result = _predictions(saved, path, z, target, [rows_with[i] for i in kept])
+    result = _predictions(saved, path, z, target, [rows_with[i] for i in kept], fmt.decimal)
     return _spread(result, present)
 
 
@@ -141,16 +141,16 @@ def _spread(result: Predictions, present: torch.Tensor) -> Predictions:
     return replace(result, values=values, probabilities=probabilities)
 
 
-def _predictions(saved, path, z, target, scored) -> Predictions:
+def _predictions(saved, path, z, target, scored, decimal=".") -> Predictions:
     """From the outputs z (n, out): values or labels and probabilities, and the metrics over
-    the rows ``scored`` (positions in z) against ``target`` (their true values)."""
+    the rows ``scored`` (positions in z) against ``target`` (their true values, numbers written
+    with the ``decimal`` mark)."""
     data = saved.data
     if data["task"] == "regression":
         y_hat = z[:, 0]  # (n,)
         scores = None
         if target:
             where = f"{path}: target {data['target']!r}, data row"
-            decimal = saved.config.decimal
             y = torch.tensor(
                 [
                     parse_number(str(v), f"{where} {i + 1}", "", decimal)

@@ -165,6 +165,7 @@ def _train(
         if last is not None:
             last.check()  # a Ctrl-C deferred to the end of the epoch stops the run here
 
+    on_epoch.step = getattr(log, "step", None)  # fit calls it after each step: progress
     try:
         with nullcontext() if last is None else last.deferring_ctrl_c():
             fit(
@@ -182,7 +183,6 @@ def _train(
                 backward=config.backward,
                 compile=config.compile,
                 callback=on_epoch,
-                on_step=getattr(log, "step", None),  # progress within a long epoch
             )
     except KeyboardInterrupt as e:
         save(e)

@@ -1,18 +1,21 @@
 """The coarse operations, one node each: convolution, max pooling, the norms, softmax, attention.
 Formulas: `nnscratch.backprop.conv`, `.norm`, `.attention`.
 
-Each forward is the torch op the layer calls (``torch.conv2d``, ``torch.layer_norm``, the fused
-attention kernel), run on plain tensors. Each backward is the hand-derived formula; where its
+Each forward is the torch op the layer calls (``torch.conv2d``, ``torch.layer_norm``...), run on
+plain tensors; attention's is its two-kernel form, which keeps A for the backward. Each backward is the hand-derived formula; where its
 plain tensor form is much slower than one torch op computing the same formula, the op uses the
 *fast form*, a named variant tested equal to the plain one (``FAST = False`` uses the plain forms
 everywhere, for checking):
 
     conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
-                ∂W: conv2d_weight_grad_fast (a convolution)             plain: im2col + matmul
-    attention   forward: the fused kernel; backward: A recomputed (attention_scores_fast),
-                then the written-out attention_backward_fast            plain: A kept from the
-                                                                        plain forward,
-                                                                        attention_backward
+                ∂W: conv2d_weight_grad_fast (convolution_backward, ∂W only)
+                                                                        plain: im2col + matmul
+    attention   A = attention_scores_fast (mask, scale and QKᵀ in one baddbmm, then one
+                softmax), kept; Y = A V; backward: attention_backward_fast
+                                                                        plain: attention_scores
+                                                                        and attention_backward
+                (measured on the bench transformer, one thread: keeping A beats the fused
+                kernel's forward followed by a recomputation of A in the backward)
     layer_norm, batch_norm
                 layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
                                                                         plain: the closed form
@@ -179,22 +182,16 @@ def scaled_dot_product_attention(
             "no attn_mask, the default scale)"
         )
     q, k, v = unwrap(query), unwrap(key), unwrap(value)
-    if FAST and dropout_p == 0.0:  # the fused forward; A is recomputed in the backward
-        y = torch.ops.aten.scaled_dot_product_attention(q, k, v, None, 0.0, True)
-        a = a_drop = mask = None
-    else:  # the plain form, keeping A and the dropout mask (drawn as the fused op draws it)
-        a = A.attention_scores(q, k)  # (B, H, T, T)
-        a_drop, mask = a, None
-        if dropout_p > 0.0:
-            mask = torch.empty_like(a).bernoulli_(1.0 - dropout_p).div_(1.0 - dropout_p)
-            a_drop = a * mask
-        y = a_drop @ v  # (B, H, T, D)
+    scores = A.attention_scores_fast if FAST else A.attention_scores
+    a = scores(q, k)  # (B, H, T, T), kept for the backward
+    a_drop, mask = a, None
+    if dropout_p > 0.0:  # the mask drawn as the fused op draws it (one bernoulli_ over A)
+        mask = torch.empty_like(a).bernoulli_(1.0 - dropout_p).div_(1.0 - dropout_p)
+        a_drop = a * mask
+    y = a_drop @ v  # (B, H, T, D)
 
     def vjp(g: torch.Tensor) -> tuple:
-        if not FAST:
-            return A.attention_backward(g, q, k, v, a, a_drop, mask)
-        weights = A.attention_scores_fast(q, k) if a is None else a
-        dropped = weights if a_drop is None else a_drop
-        return A.attention_backward_fast(g, q, k, v, weights, dropped, mask)
+        backward = A.attention_backward_fast if FAST else A.attention_backward
+        return backward(g, q, k, v, a, a_drop, mask)
 
     return record("attention", y, (query, key, value), vjp)
