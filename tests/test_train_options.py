@@ -141,3 +141,11 @@ def test_exact_fit_has_no_relative_gap(tmp_path, capsys):
     (tmp_path / "exact.csv").write_text("a,b,y\n" + rows + "\n")
     s = train_json(capsys, "--data", str(tmp_path / "exact.csv"))
     assert s["least_squares"]["loss"] < 1e-12 and s["relative_loss_gap"] is None
+
+
+def test_an_mlp_on_diabetes_with_its_defaults_learns(capsys):
+    """--model mlp on a set whose default is the linear model gets the MLP's defaults (Adam),
+    not the linear model's SGD lr 0.1, with which it diverged at epoch 4."""
+    r = train_json(capsys, "--data", "builtin:diabetes", "--model", "mlp")
+    assert r["config"]["optimizer"] == "adam"
+    assert r["metrics"]["test"]["r2"] > 0.3

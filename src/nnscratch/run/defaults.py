@@ -41,6 +41,11 @@ FILE_REGRESSION = dict(model="linear", optimizer="sgd", lr=0.1, epochs=1000, **S
 FILE_CLASSIFICATION = dict(
     model="mlp", hidden="64", optimizer="adam", lr=1e-3, epochs=100, batch_size=32, **SPLIT
 )
+# --model mlp on a regression set whose default is the linear model (diabetes, a CSV): the
+# linear model's SGD lr 0.1 makes an MLP diverge on a raw target (diabetes' runs 25–346)
+REGRESSION_MLP = dict(
+    model="mlp", hidden="64", optimizer="adam", lr=0.01, epochs=300, batch_size=32, **SPLIT
+)
 
 
 def data_name(config: TrainConfig) -> str:
@@ -64,6 +69,9 @@ def resolve(
         table = dict(PER_DATASET[name])
     else:
         table = dict(FILE_REGRESSION if task == "regression" else FILE_CLASSIFICATION)
+    if task == "regression" and config.model == "mlp" and table.get("model") != "mlp":
+        split = {k: table[k] for k in ("val_fraction", "test_fraction")}  # the data set's split
+        table = dict(REGRESSION_MLP, **split)
     if task == "classification" and table.get("model") == "linear":
         table["model"] = "logistic"
     if task == "regression" and table.get("model") == "logistic":
