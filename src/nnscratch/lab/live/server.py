@@ -22,6 +22,7 @@ import io
 import json
 import secrets
 import tempfile
+import threading
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -363,6 +364,10 @@ def create_app(lab: Lab) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        if lab.watch is None:  # the budget's first estimate, ready before the first tab
+            from nnscratch.lab.live import budget
+
+            threading.Thread(target=budget.warm, daemon=True, name="nnscratch-lab-warm").start()
         yield
         lab.close()
 
