@@ -167,6 +167,7 @@ def create_app(lab: Lab) -> Starlette:
                 "config": asdict(data.config) | {"data": body.get("data", "synthetic")},
                 "command": s.command(),
                 "run": s.runs,
+                "applied": s.applied,
                 "pitfall": pitfalls.describe(extra["pitfall"]),
             }
         )
@@ -347,7 +348,9 @@ def create_app(lab: Lab) -> Starlette:
             records = run.records[sent : sent + MAX_RECORDS_PER_FRAME]
             sent += len(records)
             frame = run.frame or {}
-            await ws.send_json({"type": "frame", "run": s.runs, "records": records, **frame})
+            await ws.send_json(
+                {"type": "frame", "run": s.runs, "applied": s.applied, "records": records, **frame}
+            )
 
     routes = [
         Route("/", index),
