@@ -284,6 +284,9 @@ def test_forgotten_reset_pitfall_shows_its_symptom(server, browser, shots):
     rises = sum(b > a for a, b in zip(losses, losses[1:], strict=False))
     assert rises >= 3  # the loss swings instead of settling
     shoot(browser, shots, "lab-pitfall")
+    run = browser.execute_script("return lab.run")
+    browser.find_element("id", "reset").click()  # a new run, the same scene: it is drawn
+    until(browser, f"lab.run === {run + 1} && lab.state === 'ready' && lab.lastPrediction")
 
 
 def test_train_live_page_is_read_only(browser, shots, capsys):

@@ -102,6 +102,14 @@ def step_bytes(data: Prepared) -> tuple[int, int]:
     return n_params, 2 * param_bytes + step  # the parameters, the page's copy of the gradients
 
 
+def warm() -> None:
+    """Run the meta device once (its first use loads PyTorch's meta kernels: ~2 s), so that the
+    first tab's settings are answered at once; the server calls it in the background at start."""
+    model = torch.zeros(2, 2, device="meta", requires_grad=True)
+    with _Counter():
+        (model @ model).sum().backward()
+
+
 def check_run(data: Prepared, limit: int = MAX_BYTES) -> None:
     """Before the run starts: its model, optimizer, one step and its records."""
     config = data.config

@@ -22,6 +22,7 @@ import io
 import json
 import secrets
 import tempfile
+import threading
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -166,6 +167,7 @@ def create_app(lab: Lab) -> Starlette:
                 "config": asdict(data.config) | {"data": body.get("data", "synthetic")},
                 "command": s.command(),
                 "run": s.runs,
+                "applied": s.applied,
                 "pitfall": pitfalls.describe(extra["pitfall"]),
             }
         )
@@ -350,7 +352,9 @@ def create_app(lab: Lab) -> Starlette:
             records = run.records[sent : sent + MAX_RECORDS_PER_FRAME]
             sent += len(records)
             frame = run.frame or {}
-            await ws.send_json({"type": "frame", "run": s.runs, "records": records, **frame})
+            await ws.send_json(
+                {"type": "frame", "run": s.runs, "applied": s.applied, "records": records, **frame}
+            )
 
     routes = [
         Route("/", index),
@@ -367,6 +371,10 @@ def create_app(lab: Lab) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
+        if lab.watch is None:  # the budget's first estimate, ready before the first tab
+            from nnscratch.lab.live import budget
+
+            threading.Thread(target=budget.warm, daemon=True, name="nnscratch-lab-warm").start()
         yield
         lab.close()
 

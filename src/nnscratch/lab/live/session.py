@@ -241,6 +241,7 @@ class Session:
         self.data: Prepared | None = None
         self.run: Run | None = None
         self.runs = 0
+        self.applied = 0  # settings applied (a new scene); reset starts a run, not a scene
         self.busy: Any = None  # the server's lock: one configuration at a time
 
     @property
@@ -259,6 +260,7 @@ class Session:
         except budget.OverBudget as e:
             raise SettingError(e.field, str(e)) from None
         self.config, self.lab, self.data = config, lab, data
+        self.applied += 1
         self.restart()
         return data
 

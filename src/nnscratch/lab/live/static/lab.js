@@ -8,7 +8,7 @@ const q = (path) => (TOKEN ? path + (path.includes("?") ? "&" : "?") + "token=" 
 const PALETTE = ["#2b6cb0", "#d9822b", "#2f9e44", "#c2255c", "#7048e8", "#0c8599", "#e8590c", "#5c940d", "#862e9c", "#495057"];
 const lab = { sid: null, ws: null, scene: null, records: [], state: "connecting", config: null,
   step: null, watch: false, frames: 0, lastPrediction: null, run: 0,
-  sceneRun: 0, pending: [], pitfalls: {} }; // frames of a run whose scene has not come yet wait
+  applied: 0, pending: [], pitfalls: {} }; // frames of settings whose scene has not come yet wait
 
 function hex(c) { return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)); }
 function bytes(b64) { const s = atob(b64); const a = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) a[i] = s.charCodeAt(i); return a; }
@@ -64,7 +64,7 @@ async function applyNow() {
   const body = await r.json();
   if (!r.ok) { showError(body); return false; }
   banner("");
-  lab.scene = body.scene; lab.config = body.config; newRun(body.run); lab.sceneRun = body.run;
+  lab.scene = body.scene; lab.config = body.config; newRun(body.run); lab.applied = body.applied;
   $("command").textContent = "";
   showPitfall(body.pitfall);
   const c = body.config; $("lr").placeholder = fmt(c.lr); document.querySelector("[name=epochs]").placeholder = c.epochs;
@@ -72,7 +72,7 @@ async function applyNow() {
   if (c.hidden && !document.querySelector("#layers input")) layerInputs(c.hidden.split(","));
   $("scene-note").textContent = sceneNote(body.scene);
   renderNumbers(); drawScene(); drawCurves();
-  const waiting = lab.pending.filter((m) => m.run === body.run); lab.pending = [];
+  const waiting = lab.pending.filter((m) => m.applied === body.applied); lab.pending = [];
   waiting.forEach(onFrame); // the new run's frames that came before its scene
   return true;
 }
@@ -128,7 +128,7 @@ function newRun(run) { // frames of a run that a newer one replaced are dropped
 }
 function onFrame(m) {
   if (m.run < lab.run) return;
-  if (m.run > lab.sceneRun) { lab.pending.push(m); return; } // drawn once its scene is here
+  if (m.applied > lab.applied) { lab.pending.push(m); return; } // drawn once its scene is here
   newRun(m.run);
   lab.frames++;
   if (m.records && m.records.length) { for (const r of m.records) lab.records.push(r); thin(); }
@@ -154,7 +154,7 @@ function thin() { // keep the curves at most ~3000 points: every other old recor
   if (lab.records.length > 4000) lab.records = lab.records.filter((r, i) => i % 2 === 0 || i > lab.records.length - 500);
 }
 function readOnly(m) {
-  lab.sceneRun = Infinity; // the scene came with this message
+  lab.applied = Infinity; // the scene came with this message
   document.querySelectorAll("#controls button, #controls select, #form *, #copy, #download").forEach((e) => (e.disabled = true));
   $("settings").classList.add("readonly"); showCommand(m.command || "");
   for (const id of ["form", "copy", "download", "export-raw", "export-nn"]) $(id).hidden = true; // the command line owns the run
