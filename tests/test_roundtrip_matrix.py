@@ -83,6 +83,12 @@ FORMATS = (  # each one a row of the matrix, for the families that read tables
     Format("semicolon", "semicolon", "regression", (("decimal", ","),)),  # ';' detected
     Format("gaps_mean", "gaps", "classification", (("missing", "mean"),)),
     Format("gaps_drop", "gaps", "classification", (("missing", "drop"),)),
+    Format(  # all at once: a title, tabs named by the flag, decimal commas, gaps filled
+        "combined",
+        "combined",
+        "regression",
+        (("skip_rows", 2), ("delimiter", "tab"), ("decimal", ","), ("missing", "mean")),
+    ),
 )
 FORMAT_OF = {f.name: f for f in FORMATS}
 
@@ -197,19 +203,25 @@ def write_formats(folder: Path, x: torch.Tensor, y: torch.Tensor) -> dict[str, P
     table = torch.cat([x, y.view(-1, 1)], dim=1).tolist()  # (N, 4)
     comma = [";".join(f"{v:.6f}".replace(".", ",") for v in row) for row in table]
     (folder / "semicolon.csv").write_text("\n".join(["a;b;c;y", *comma]) + "\n")
+    labels = ["yes" if v > 0 else "no" for v in y.tolist()]
+    (folder / "gaps.csv").write_text(_with_gaps(x, labels, ",", ["a,b,c,label"]))
+    title = ["measured 2024-05-01, lab 3", "", "a\tb\tc\ty"]  # a title and a blank line
+    values = [f"{v:.6f}".replace(".", ",") for v in y.tolist()]
+    (folder / "combined.csv").write_text(_with_gaps(x, values, "\t", title, ","))
+    names = ("semicolon", "gaps", "combined")
+    return {"iris_csv": IRIS_CSV} | {name: folder / f"{name}.csv" for name in names}
+
+
+def _with_gaps(x, targets, sep, head, decimal=".") -> str:
+    """Rows of ``x`` and ``targets`` with a missing feature in every seventh row and a missing
+    target in row 10, after the lines ``head``."""
     rows = []
     for i, r in enumerate(x.tolist()):
-        cells = [f"{v:.6f}" for v in r] + ["yes" if y[i] > 0 else "no"]
+        cells = [f"{v:.6f}".replace(".", decimal) for v in r] + [targets[i]]
         if i % 7 == 3:
             cells[i % 3] = GAPS[i % len(GAPS)]
-        rows.append(",".join(cells))
-    rows[10] = rows[10].rsplit(",", 1)[0] + ",NA"  # a row without a target
-    (folder / "gaps.csv").write_text("\n".join(["a,b,c,label", *rows]) + "\n")
-    return {
-        "iris_csv": IRIS_CSV,
-        "semicolon": folder / "semicolon.csv",
-        "gaps": folder / "gaps.csv",
-    }
+        rows.append(sep.join(cells[:-1] + ["NA" if i == 10 else cells[-1]]))
+    return "\n".join([*head, *rows]) + "\n"
 
 
 class Runs:
