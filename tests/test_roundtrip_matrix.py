@@ -3,7 +3,7 @@
 Rows: every built-in data set (`data.datasets.BUILTINS`, `data.text.CORPORA`) and one file of
 each kind a user brings (a CSV table, a .npz of images, a .txt text), and each way a CSV file
 comes (`FORMATS`: scikit-learn's own iris.csv, semicolons with decimal commas, missing cells
-dropped or filled), each read with its flags through every step, the exported scripts included. Columns: every model family
+dropped or filled, a title and tabs, quoted names), each read with its flags through every step, the exported scripts included. Columns: every model family
 (`run.config.MODELS`). A family that does not read the data (`run.build.ACCEPTS`) must refuse it
 with one clean ``error:`` line; every other cell, with an optimizer of `optim.OPTIMIZERS` and a
 dtype taken in turn (so each optimizer meets both dtypes), goes the whole way:
@@ -88,6 +88,9 @@ FORMATS = (  # each one a row of the matrix, for the families that read tables
         "combined",
         "regression",
         (("skip_rows", 2), ("delimiter", "tab"), ("decimal", ","), ("missing", "mean")),
+    ),
+    Format(  # quoted names holding ';' and '"', classes 0/1 written as numbers, gaps dropped
+        "quoted", "quoted", "classification", (("decimal", ","), ("missing", "drop"))
     ),
 )
 FORMAT_OF = {f.name: f for f in FORMATS}
@@ -208,7 +211,10 @@ def write_formats(folder: Path, x: torch.Tensor, y: torch.Tensor) -> dict[str, P
     title = ["measured 2024-05-01, lab 3", "", "a\tb\tc\ty"]  # a title and a blank line
     values = [f"{v:.6f}".replace(".", ",") for v in y.tolist()]
     (folder / "combined.csv").write_text(_with_gaps(x, values, "\t", title, ","))
-    names = ("semicolon", "gaps", "combined")
+    labels = [str(int(v > 0)) for v in y.tolist()]
+    header = ['"a;1";b;"c""x";label']
+    (folder / "quoted.csv").write_text(_with_gaps(x, labels, ";", header, ","))
+    names = ("semicolon", "gaps", "combined", "quoted")
     return {"iris_csv": IRIS_CSV} | {name: folder / f"{name}.csv" for name in names}
 
 
