@@ -244,6 +244,21 @@ def test_predict_fills_with_the_saved_training_means(tmp_path):
     assert with_gap == run("predict", "--model", out, "--data", filled)[1]
 
 
+def test_export_refuses_saved_means_that_are_not_the_data_s(tmp_path):
+    """The exported script fills gaps with the means of the training rows it reads; saved means
+    that differ (data.json edited, its manifest fixed) would make a script that trains something
+    else than the run, so export refuses the run as resume does."""
+    path, _ = table_with_gaps(tmp_path)
+    out = tmp_path / "run"
+    code, _, err = run("train", "--data", path, "--missing", "mean", "--out", out, *TINY)
+    assert code == 0, err
+    code, _, err = run("export", out, "--out", tmp_path / "before.py")
+    assert code == 0, err
+    edit_json(out, "data.json", lambda data: data["imputer"]["mean"].__setitem__(0, 123.0))
+    assert_user_error(["export", out, "--out", tmp_path / "e.py"], "imputer differs")
+    assert not (tmp_path / "e.py").exists()
+
+
 def test_predict_of_a_drop_run_leaves_rows_with_a_gap_unpredicted(tmp_path):
     path, _ = table_with_gaps(tmp_path)
     out = tmp_path / "run"

@@ -1,7 +1,9 @@
 """The round-trip matrix (issue 18): everything with everything, generated from the registries.
 
 Rows: every built-in data set (`data.datasets.BUILTINS`, `data.text.CORPORA`) and one file of
-each kind a user brings (a CSV table, a .npz of images, a .txt text). Columns: every model family
+each kind a user brings (a CSV table, a .npz of images, a .txt text), and each way a CSV file
+comes (`FORMATS`: scikit-learn's own iris.csv, semicolons with decimal commas, missing cells
+dropped or filled, a title and tabs, quoted names), each read with its flags through every step, the exported scripts included. Columns: every model family
 (`run.config.MODELS`). A family that does not read the data (`run.build.ACCEPTS`) must refuse it
 with one clean ``error:`` line; every other cell, with an optimizer of `optim.OPTIMIZERS` and a
 dtype taken in turn (so each optimizer meets both dtypes), goes the whole way:
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import numpy
 import pytest
+import sklearn
 import torch
 from cli_run import run
 
@@ -62,6 +65,35 @@ SUBSAMPLE = {  # 465,000 characters: train on 5 % (the rest scored once, as the 
     "python_docs": {"val_fraction": 0.0, "test_fraction": 0.95, "batch_size": 512},
 }
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}  # relative to 1 + max |p|; float32 raw: equal
+IRIS_CSV = Path(sklearn.__file__).parent / "datasets" / "data" / "iris.csv"
+
+
+@dataclass(frozen=True)
+class Format:
+    """A way a CSV file comes: the file (`make_files` writes it) and the flags that read it."""
+
+    name: str
+    file: str  # a key of `make_files`' result
+    task: str
+    flags: tuple[tuple[str, object], ...]  # configuration fields: (name, value)
+
+
+FORMATS = (  # each one a row of the matrix, for the families that read tables
+    Format("iris_csv", "iris_csv", "classification", (("skip_rows", 1), ("header", False))),
+    Format("semicolon", "semicolon", "regression", (("decimal", ","),)),  # ';' detected
+    Format("gaps_mean", "gaps", "classification", (("missing", "mean"),)),
+    Format("gaps_drop", "gaps", "classification", (("missing", "drop"),)),
+    Format(  # all at once: a title, tabs named by the flag, decimal commas, gaps filled
+        "combined",
+        "combined",
+        "regression",
+        (("skip_rows", 2), ("delimiter", "tab"), ("decimal", ","), ("missing", "mean")),
+    ),
+    Format(  # quoted names holding ';' and '"', classes 0/1 written as numbers, gaps dropped
+        "quoted", "quoted", "classification", (("decimal", ","), ("missing", "drop"))
+    ),
+)
+FORMAT_OF = {f.name: f for f in FORMATS}
 
 
 def _builtin_kinds() -> dict[str, tuple[str, str]]:
@@ -78,6 +110,7 @@ class Cell:
     optimizer: str
     dtype: str
     accepted: bool
+    flags: tuple[tuple[str, object], ...] = ()  # a CSV format's flags (`FORMATS`)
 
     @property
     def id(self) -> str:
@@ -87,11 +120,20 @@ class Cell:
 
     def fields(self, files: dict[str, Path]) -> dict[str, object]:
         """The run's configuration fields (the CLI's flags and the lab's settings alike)."""
-        data = str(files[self.source]) if self.source in files else f"builtin:{self.source}"
+        data = f"builtin:{self.source}"
+        if self.source in FORMAT_OF:
+            data = str(files[FORMAT_OF[self.source].file])
+        elif self.source in files:
+            data = str(files[self.source])
         fields = {"data": data, "model": self.model, "optimizer": self.optimizer, "lr": LR}
         fields |= {"dtype": self.dtype, "batch_size": 64, **SMALL.get(self.model, {})}
-        fields |= SUBSAMPLE.get(self.source, {})
+        fields |= SUBSAMPLE.get(self.source, {}) | dict(self.flags)
         return fields
+
+    @property
+    def upload(self) -> bool:
+        """Does the lab read this cell's data as a tab's uploaded CSV?"""
+        return self.source == "csv" or self.source in FORMAT_OF
 
 
 def _cells() -> list[Cell]:
@@ -105,6 +147,14 @@ def _cells() -> list[Cell]:
             dtype = DTYPES[(i // len(optim.OPTIMIZERS)) % len(DTYPES)]
             cells.append(Cell(source, model, opt, dtype, accepted))
             i += accepted
+    for k, fmt in enumerate(FORMATS):  # one family per format, the table families in turn
+        families = [m for m in MODELS if "table" in build.ACCEPTS[m][0]]
+        families = [m for m in families if fmt.task in build.ACCEPTS[m][1]]
+        model = families[k % len(families)]
+        opt = list(optim.OPTIMIZERS)[i % len(optim.OPTIMIZERS)]
+        dtype = DTYPES[i % len(DTYPES)]
+        cells.append(Cell(fmt.name, model, opt, dtype, True, fmt.flags))
+        i += 1
     return cells
 
 
@@ -118,9 +168,16 @@ def _param(cell: Cell):
 
 
 def argv(fields: dict[str, object]) -> list[str]:
-    """``--field-name value`` for each field given (None: left to its default)."""
-    pairs = [(k, v) for k, v in fields.items() if v is not None]
-    return [a for k, v in pairs for a in (f"--{k.replace('_', '-')}", str(v))]
+    """``--field-name value`` for each field given (None: left to its default); a bool field is
+    ``--name`` or ``--no-name``."""
+    out = []
+    for k, v in fields.items():
+        flag = k.replace("_", "-")
+        if isinstance(v, bool):
+            out.append(f"--{flag}" if v else f"--no-{flag}")
+        elif v is not None:
+            out += [f"--{flag}", str(v)]
+    return out
 
 
 def make_files(folder: Path) -> dict[str, Path]:
@@ -136,7 +193,41 @@ def make_files(folder: Path) -> dict[str, Path]:
     words = "the cat sat on a mat and then it ran to the red box while a dog slept".split()
     picks = torch.randint(len(words), (400,), generator=g).tolist()
     (folder / "notes.txt").write_text(" ".join(words[i] for i in picks) + "\n")
-    return {"csv": folder / "table.csv", "npz": folder / "images.npz", "txt": folder / "notes.txt"}
+    files = {"csv": folder / "table.csv", "npz": folder / "images.npz", "txt": folder / "notes.txt"}
+    return files | write_formats(folder, x, y)
+
+
+GAPS = ("", "NA", "?", "null", "NaN", "n/a")  # the missing-cell markers, in turn
+
+
+def write_formats(folder: Path, x: torch.Tensor, y: torch.Tensor) -> dict[str, Path]:
+    """The files of `FORMATS`: semicolons and decimal commas; a table with missing cells (a
+    feature in every seventh row, a target once) and text labels."""
+    table = torch.cat([x, y.view(-1, 1)], dim=1).tolist()  # (N, 4)
+    comma = [";".join(f"{v:.6f}".replace(".", ",") for v in row) for row in table]
+    (folder / "semicolon.csv").write_text("\n".join(["a;b;c;y", *comma]) + "\n")
+    labels = ["yes" if v > 0 else "no" for v in y.tolist()]
+    (folder / "gaps.csv").write_text(_with_gaps(x, labels, ",", ["a,b,c,label"]))
+    title = ["measured 2024-05-01, lab 3", "", "a\tb\tc\ty"]  # a title and a blank line
+    values = [f"{v:.6f}".replace(".", ",") for v in y.tolist()]
+    (folder / "combined.csv").write_text(_with_gaps(x, values, "\t", title, ","))
+    labels = [str(int(v > 0)) for v in y.tolist()]
+    header = ['"a;1";b;"c""x";label']
+    (folder / "quoted.csv").write_text(_with_gaps(x, labels, ";", header, ","))
+    names = ("semicolon", "gaps", "combined", "quoted")
+    return {"iris_csv": IRIS_CSV} | {name: folder / f"{name}.csv" for name in names}
+
+
+def _with_gaps(x, targets, sep, head, decimal=".") -> str:
+    """Rows of ``x`` and ``targets`` with a missing feature in every seventh row and a missing
+    target in row 10, after the lines ``head``."""
+    rows = []
+    for i, r in enumerate(x.tolist()):
+        cells = [f"{v:.6f}".replace(".", decimal) for v in r] + [targets[i]]
+        if i % 7 == 3:
+            cells[i % 3] = GAPS[i % len(GAPS)]
+        rows.append(sep.join(cells[:-1] + ["NA" if i == 10 else cells[-1]]))
+    return "\n".join([*head, *rows]) + "\n"
 
 
 class Runs:
@@ -211,7 +302,7 @@ def check_predict(cell: Cell, folder: Path, files: dict[str, Path]) -> None:
         assert code == 0, err
         assert out.startswith("the") and len(out.rstrip("\n")) >= len("the") + 5, out
         return
-    source = str(files[cell.source]) if cell.source in files else f"builtin:{cell.source}"
+    source = cell.fields(files)["data"]  # a CSV format's flags: recorded with the run
     code, out, err = run("predict", "--model", folder, "--data", source, "--json")
     assert code == 0, err
     got = json.loads(out)["metrics"]
@@ -239,14 +330,14 @@ def check_lab(cell: Cell, fields: dict, want: dict[str, torch.Tensor], tmp_path:
         with pytest.raises(SettingError, match="data must be"):
             parse(settings, has_upload=False)
         return
-    if cell.source in FILES and cell.source != "csv":
+    if cell.source in FILES and not cell.upload:
         return  # the page uploads CSV files only
     session = Session("tab", tmp_path / "lab", rate=1.0)
     try:
-        if cell.source == "csv":  # the lab reads a user's CSV as this tab's upload
+        if cell.upload:  # the lab reads a user's CSV as this tab's upload
             shutil.copyfile(fields["data"], session.upload_path)
             settings["data"] = "upload"
-        config, lab = parse(settings, has_upload=cell.source == "csv")
+        config, lab = parse(settings, has_upload=cell.upload)
         session.configure(config, lab)
         session.run.send("play")
         session.run.thread.join(timeout=300)
@@ -359,3 +450,35 @@ def test_graph_draws_each_family(model):
     code, out, err = run("graph", "--model", model)
     assert code == 0, err
     assert "AccumulateGrad" in out or "leaf" in out.lower(), out[:500]
+
+
+# -- the CSV formats' scripts: ruff-clean, columns and classes looked up in dicts -----------------
+FORMAT_CELLS = [c for c in ACCEPTED if c.source in FORMAT_OF]
+
+
+def test_csv_format_scripts_pass_ruff_and_look_names_up_in_dicts(runs, tmp_path):
+    """Each format's reading (skipped lines, ';', decimal commas, missing cells) is code that ruff
+    leaves as it is, and no lookup scans a list: ``.index`` per row or per column was quadratic
+    (150,000 columns took minutes on the input side, issue 17)."""
+    import ast
+
+    from nnscratch.lab.export import export_script
+
+    scripts = []
+    for cell in FORMAT_CELLS:
+        for style in STYLES:
+            script = tmp_path / f"{cell.id.replace('-', '_')}_{style}.py"
+            script.write_text(export_script(runs.get(cell)["resumed"], style))
+            scripts.append(str(script))
+            for node in ast.walk(ast.parse(script.read_text())):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    assert node.func.attr != "index", (cell.id, style, ast.unparse(node))
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    (tmp_path / "ruff.toml").write_text(  # the project's rules; line length: ruff format's
+        'target-version = "py310"\n[lint]\nselect = ["E", "F", "W", "I", "B", "UP"]\n'
+        'ignore = ["E501"]\n'
+    )
+    config = ["--config", str(tmp_path / "ruff.toml")]
+    for command in (["check", *config], ["format", "--check", "--diff", *config]):
+        done = subprocess.run([ruff, *command, *scripts], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -17,7 +17,8 @@ through `source.literal`, the repr of a Python literal; the data path is ``--dat
     spec.py        what a script needs from the checkpoint (config, data.json, layer sizes)
     source.py      the one door for outside text (literal, Outside); ruff-style lines
     refuse.py      the features not covered, refused with a one-line error
-    data.py        load, split, standardize (arrays.py: .npy and .npz files)
+    data.py        load, split, standardize (arrays.py: .npy and .npz files; table.py: a CSV
+                   file read with the run's CSV flags, its missing cells dropped or filled)
     model.py       parameters and init, forward, loss
     cnn.py         the same for the CNN: conv weights, batch norm and its running estimates
     transformer.py the same for the character transformer: text windows, embeddings, blocks

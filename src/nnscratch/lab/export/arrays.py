@@ -24,8 +24,9 @@ def npy(spec: Spec) -> list[str]:
         return lines + [f"y = {y}.to(DTYPE).view(-1, 1)  # (N, 1)"]
     return lines + [
         f"CLASSES = {literal(spec.data['classes'])}  # class k stands for CLASSES[k]",
+        "index = {label: k for k, label in enumerate(CLASSES)}  # label → class index",
         f"labels = array[:, {target}].tolist()",
-        "y = torch.tensor([CLASSES.index(label) for label in labels])  # (N,) class indices",
+        "y = torch.tensor([index[label] for label in labels])  # (N,) class indices",
     ]
 
 
@@ -54,5 +55,6 @@ def npz(spec: Spec) -> list[str]:
     label = "str" if text else "float"
     return lines + [
         f"CLASSES = {literal(spec.data['classes'])}  # class k stands for CLASSES[k]",
-        f"y = torch.tensor([CLASSES.index({label}(v)) for v in y_np])  # (N,) class indices",
+        "index = {label: k for k, label in enumerate(CLASSES)}  # label → class index",
+        f"y = torch.tensor([index[{label}(v)] for v in y_np])  # (N,) class indices",
     ]

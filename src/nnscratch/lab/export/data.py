@@ -1,7 +1,8 @@
 """The data blocks of a script: load, split, standardize, exactly as `nnscratch.run.prepare.prepare`.
 
     load         the same rows in the same dtype: the seed's synthetic draws, an sklearn table,
-                 or the CSV's columns picked by name (data.json's ``features``, ``target``)
+                 or the CSV's columns picked by name (data.json's ``features``, ``target``),
+                 read with the run's CSV flags (`nnscratch.lab.export.table`)
     split        one seeded ``randperm`` cut into test, validation, training rows
                  (raw style), or ``random_split`` itself (nn style): the same permutation
     standardize  μ, σ of the training rows in float64, applied to every part
@@ -12,7 +13,7 @@ Each function returns Python source lines; ``X`` and ``y`` keep nnscratch's shap
 
 from __future__ import annotations
 
-from nnscratch.lab.export.source import call, literal
+from nnscratch.lab.export.source import call
 from nnscratch.lab.export.spec import Spec
 
 BUNDLED = {
@@ -47,11 +48,15 @@ def imports(spec: Spec) -> list[str]:
         return [f"from sklearn.datasets import make_{name}"]
     if name == "" and spec.data_kind in (".npy", ".npz"):
         return ["import numpy as np"]
-    return ["import csv"] if name == "" else []
+    if name == "":
+        from nnscratch.lab.export import table
+
+        return table.imports(spec)
+    return []
 
 
 def load(spec: Spec) -> list[str]:
-    from nnscratch.lab.export import arrays, transformer
+    from nnscratch.lab.export import arrays, table, transformer
 
     name = builtin_name(spec)
     if spec.config.model == "transformer":
@@ -63,7 +68,7 @@ def load(spec: Spec) -> list[str]:
     elif name == "" and spec.data_kind == ".npz":
         lines = arrays.npz(spec)
     elif name == "":
-        lines = _csv(spec)
+        lines = table.load(spec)
     else:
         lines = _sklearn(spec, name)
     if spec.config.loss == "bce_with_logits":
@@ -110,40 +115,6 @@ def _sklearn(spec: Spec, name: str) -> list[str]:
     if features != list(every):
         picked = [every.index(f) for f in features]
         lines.append(f"X = X[:, {picked}]  # the run's feature columns (--features)")
-    return lines
-
-
-def _csv(spec: Spec) -> list[str]:
-    lines = [
-        "# -- data: the columns of the CSV file, read with the csv module",
-        "PATH = args.data  # --data, by default the run's file",
-        f"FEATURES = {literal(spec.data['features'])}",
-        'with open(PATH, newline="", encoding="utf-8-sig") as f:',
-        "    rows = [[cell.strip() for cell in row] for row in csv.reader(f)]",
-        "rows = [row for row in rows if any(row)]  # blank lines are skipped",
-    ]
-    if spec.config.header:
-        lines.append("columns, rows = rows[0], rows[1:]  # the header names the columns")
-    else:
-        lines.append('columns = [f"x{j}" for j in range(len(rows[0]))]  # no header row')
-    lines += [
-        "features = [columns.index(name) for name in FEATURES]",
-        f"target = columns.index({literal(spec.data['target'])})",
-        "X = [[float(row[j]) for j in features] for row in rows]",
-        "X = torch.tensor(X, dtype=torch.float64).to(DTYPE)  # (N, F)",
-    ]
-    if not spec.classification:
-        lines += [
-            "y = [[float(row[target])] for row in rows]",
-            "y = torch.tensor(y, dtype=torch.float64).to(DTYPE)  # (N, 1)",
-        ]
-        return lines
-    text = all(isinstance(c, str) for c in spec.data["classes"].raw)
-    label = "row[target]" if text else "float(row[target])"
-    lines += [
-        f"CLASSES = {literal(spec.data['classes'])}  # class k stands for CLASSES[k] (sorted)",
-        f"y = torch.tensor([CLASSES.index({label}) for row in rows])  # (N,) class indices",
-    ]
     return lines
 
 

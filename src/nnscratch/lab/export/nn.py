@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from nnscratch.lab.export import data, model, optimizer, schedule
+from nnscratch.lab.export import data, model, optimizer, schedule, table
 from nnscratch.lab.export.report import constants, footer, header, progress, report
 from nnscratch.lab.export.source import call, fit, indent
 from nnscratch.lab.export.spec import Spec
@@ -13,6 +13,7 @@ def script(spec: Spec) -> str:
     lines = header(spec, "nn", "written with torch.nn, torch.optim and DataLoader")
     lines += [*constants(spec), ""]
     lines += [*data.load(spec), "", *data.split(spec, "nn"), ""]
+    lines += table.impute(spec) + ([""] if spec.config.missing == "mean" else [])
     lines += data.standardize(spec) + ([""] if spec.standardized else [])
     lines += [*model.nn_model(spec), *model.nn_loss(spec)]
     lines += [*optimizer.nn_optimizer(spec), *schedule.nn_scheduler(spec), ""]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from nnscratch.lab.export import data, model, optimizer, schedule
+from nnscratch.lab.export import data, model, optimizer, schedule, table
 from nnscratch.lab.export.report import constants, footer, header, progress, report
 from nnscratch.lab.export.source import fit, indent
 from nnscratch.lab.export.spec import Spec
@@ -23,6 +23,7 @@ def script(spec: Spec) -> str:
     lines = header(spec, "raw", "written by hand: leaf tensors and the update rule written out")
     lines += [*constants(spec), ""]
     lines += [*data.load(spec), "", *data.split(spec, "raw"), ""]
+    lines += table.impute(spec) + ([""] if spec.config.missing == "mean" else [])
     lines += data.standardize(spec) + ([""] if spec.standardized else [])
     lines += [""]  # two blank lines before the function definitions
     lines += model.raw_parameters(spec) + ["", ""]

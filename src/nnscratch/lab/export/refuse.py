@@ -99,7 +99,8 @@ def check_same_data(spec: Spec) -> None:
     if spec.data_path is not None:
         config = replace(config, data=str(spec.data_path.raw))
     now = data_state(prepare(config))
-    for key in ("features", "target", "classes", "standardizer", "rows", "train_sha256"):
+    keys = ("features", "target", "classes", "standardizer", "imputer", "rows", "train_sha256")
+    for key in keys:
         if raw(spec.data.get(key)) != now[key]:
             raise UserError(
                 f"{config.data}: not the data the run trained on ({key} differs: the file "

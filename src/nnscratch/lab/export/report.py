@@ -95,7 +95,7 @@ def data_argument(spec: Spec) -> list[str]:
 def imports(spec: Spec, style: str) -> list[str]:
     """stdlib, a blank line, third party; straight imports before from-imports (isort)."""
     extra = data.imports(spec)
-    stdlib = ["import argparse", *(i for i in extra if i == "import csv")]
+    stdlib = ["import argparse", *(i for i in extra if i in ("import csv", "import io"))]
     stdlib_from = [i for i in extra if i.startswith("from pydoc_data")]
     stdlib_from += ["from pathlib import Path"] if spec.beside is not None else []
     if style == "raw":
