@@ -15,16 +15,16 @@ Observed layers: each `Activation` (relu, tanh, sigmoid, gelu) and each layer wi
 (`Linear`, `Conv2d`). Nothing of this changes a number of the run: the hooks and the copies only
 read.
 
-Pace: step 0 always; then at most every ``every`` steps, and never sooner than the last record's
-own cost divided by `SHARE` (3 %) after it, so that recording costs at most ~10 % of the run
-with what cannot be timed (allocations, the caches the statistics evict); the bench's
-``health_cost`` measures it. Both are CPU times of the process (``time.process_time``): on a
-shared machine, wall time would count other processes' work as this run's.
+Pace: step 0 always, then every ``every`` steps: a number of steps fixed before the run, so the
+same seed records the same steps (the records never depend on how busy the machine is).
+`nnscratch.run.train` takes about `RECORDS` records over a run, never closer than `MIN_EVERY`
+steps: a record costs about one step of a small MLP (its statistics, histograms and a copy of
+the parameters), so one in `MIN_EVERY` keeps the cost under 10 % on the cheapest models, where
+it is largest (the bench's ``health_cost`` measures it).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,7 +36,7 @@ from nnscratch.module import Module
 from nnscratch.optim import Optimizer
 
 Write = Callable[[dict[str, Any]], None]
-SHARE = 0.03  # of the time since the last record: ≤ 10 % with what cannot be timed
+MIN_EVERY = 10  # the closest two records may be, in steps: ≤ 10 % of the run (see above)
 
 
 def observed_layers(model: Module, prefix: str = "") -> Iterator[tuple[str, str, Module]]:
@@ -91,18 +91,12 @@ class Recorder:
         self.records: list[dict[str, Any]] = []
         self.step = start  # optimizer steps taken so far
         self.last: int | None = None  # the step last recorded
-        self.cost = 0.0  # seconds the last record took
-        self.ended = 0.0  # when it was written
         self.seen: dict[str, dict[str, Any]] = {}  # the hooks' statistics of this step
         self.handles: list[Any] | None = None  # the hooks, when this step is recorded
 
     # -- when ------------------------------------------------------------------------------
     def due(self) -> bool:
-        if self.last is None:
-            return True
-        if self.step - self.last < self.every:
-            return False
-        return time.process_time() - self.ended >= self.cost / SHARE
+        return self.last is None or self.step - self.last >= self.every
 
     # -- what --------------------------------------------------------------------------------
     def watch(self, optimizer: Optimizer) -> Optimizer:
@@ -116,19 +110,14 @@ class Recorder:
         self.seen, self.handles = {}, None
         if not self.due():
             return
-        begun = time.process_time()
-        self.cost = 0.0  # the statistics' own time (the hooks add theirs), not the step's
         self.handles = [
             layer.register_forward_hook(self._hook(name, kind, self.seen))
             for name, kind, layer in self.layers
         ]
-        self.cost += time.process_time() - begun
 
     def _hook(self, name: str, kind: str, into: dict[str, dict[str, Any]]):
         def hook(module: Module, args: Any, output: torch.Tensor) -> None:
-            begun = time.process_time()
             into[name] = stats.activation(kind, output)
-            self.cost += time.process_time() - begun
 
         return hook
 
@@ -139,14 +128,11 @@ class Recorder:
             self.step += 1
             self._arm()
             return
-        begun = time.process_time()
         for h in self.handles:
             h.remove()
         layers = [dict(self.seen[n], name=n, kind=k) for n, k, _ in self.layers if n in self.seen]
         before = [(n, p.detach().clone(), p.grad) for n, p in self.params]
-        between = time.process_time()
         update()  # 4. p ← p − lr·g (whatever the optimizer's rule)
-        resumed = time.process_time()
         record = {
             "step": self.step,
             "lr": lr,
@@ -160,8 +146,6 @@ class Recorder:
         if self.write is not None:
             self.write(record)
         self.last, self.step = self.step, self.step + 1
-        self.ended = time.process_time()
-        self.cost += (between - begun) + (self.ended - resumed)
         self._arm()
 
 

@@ -25,7 +25,7 @@ import torch
 
 from nnscratch.errors import DivergenceError, UserError
 from nnscratch.health import findings, initial_loss
-from nnscratch.health.recorder import Recorder
+from nnscratch.health.recorder import MIN_EVERY, Recorder
 from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
 from nnscratch.optim import Optimizer
@@ -38,7 +38,7 @@ from nnscratch.run.prepare import Prepared, loss_target
 from nnscratch.run.summary import summarize
 
 EpochLog = Callable[[dict[str, Any]], None]
-RECORDS = 200  # --health: about this many records over a run (fewer if recording costs > 10 %)
+RECORDS = 200  # --health: at most about this many records over a run (`health.recorder`)
 
 
 @dataclass
@@ -221,12 +221,13 @@ def health_recorder(
     step: int,
     initial: dict[str, Any] | None,
 ) -> Recorder:
-    """``--health``: a `Recorder` about `RECORDS` times over the run, into ``health.jsonl`` (its
+    """``--health``: a `Recorder` about `RECORDS` times over the run (never closer than
+    `MIN_EVERY` steps), into ``health.jsonl`` (its
     first line the initial-loss check) when the run has a folder."""
     config = data.config
     rows = len(data.train)
     steps_per_epoch = 1 if config.batch_size is None else -(-rows // config.batch_size)
-    every = max(1, config.epochs * steps_per_epoch // RECORDS)
+    every = max(MIN_EVERY, config.epochs * steps_per_epoch // RECORDS)  # fixed before the run
     write = None
     if folder is not None:
         write = folder.open_health().append

@@ -1,9 +1,9 @@
 """What ``train --health`` costs: digits' MLP (its defaults: batch 32, Adam) with and without it.
 
 Replaces nothing; it measures issue 20's target: recording the health statistics costs at most
-10 % of the run. `nnscratch.health.recorder.Recorder` records step 0, then at most every K steps
-(about 200 records per run) and never sooner than its last record's own cost / 10 % after it:
-this case checks that the pace keeps its promise on a model whose step is short (a small MLP's
+10 % of the run. `nnscratch.health.recorder.Recorder` records step 0, then every K steps
+(about 200 records per run, K ≥ 10, fixed before the run): this case checks that the pace keeps
+its promise on a model whose step is short (a small MLP's
 step is a fraction of a millisecond, a record a few tenths of one).
 
     ratio     the process's CPU time for the whole `train` call with --health / without

@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from nnscratch.health import findings
-from nnscratch.health.recorder import Recorder
+from nnscratch.health.recorder import MIN_EVERY, Recorder
 from nnscratch.module import Module
 from nnscratch.optim import Optimizer
 
@@ -25,7 +25,7 @@ KEEP = 200  # records kept for the findings: the first tenth's and the latest
 
 
 def attach(model: Module, optimizer: Optimizer) -> Recorder:
-    recorder = Recorder(model)
+    recorder = Recorder(model, MIN_EVERY)  # the pace of train --health
     recorder.watch(optimizer)  # hooks on for the first step; the step is wrapped below
     inner = optimizer.step
 
