@@ -252,3 +252,17 @@ def test_export_refuses_a_scaled_init_and_train_refuses_overfit_batch_as_a_run(t
     assert_user_error(["export", out, "--out", tmp_path / "s.py"], "--init-gain 2")
     with pytest.raises(UserError, match="--overfit-batch"):
         train(prepare(TrainConfig(overfit_batch=True).validate()))
+
+
+def test_the_recorded_steps_are_fixed_before_the_run(tmp_path):
+    """The same seed records the same steps with the same numbers, however busy the machine:
+    step 0, then every max(10, steps / 200) steps (no timing decides)."""
+    from nnscratch.health import report
+
+    runs = []
+    for name in ("a", "b"):
+        health_of(tmp_path / name, **DIGITS)
+        runs.append(report.read(tmp_path / name)[0])
+    steps = [r["step"] for r in runs[0]]
+    assert steps == list(range(0, steps[-1] + 1, 10)) and len(steps) > 3
+    assert runs[0] == runs[1]
