@@ -29,6 +29,11 @@ from nnscratch.lab.live import budget  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 MARGIN = 256 * 2**20  # bytes over the measured start and the budget: thread stacks, allocator
+OVER = [  # far over the budget: refused by the estimate, before anything is made
+    ({"data": "builtin:moons", "model": "mlp", "hidden": "1000000"}, "hidden"),
+    ({"data": "builtin:digits", "model": "cnn", "channels": "4096,4096"}, "channels"),
+    ({"n_samples": 10**8, "n_features": 10}, "n_samples"),
+]
 WIDE = {"model": "mlp", "hidden": "230000", "epochs": 2, "n_features": 2}  # a map, 230,000 wide
 
 
@@ -116,10 +121,10 @@ def test_no_request_takes_the_lab_past_its_budget(lab):
         print(f"started: {start / 2**20:.0f} MB; limit {limit / 2**20:.0f} MB")
 
         with open_tab(url) as (ws, sid):
-            huge = {"data": "builtin:moons", "model": "mlp", "hidden": "1000000"}
-            r = post(client, url, sid, "settings", json.dumps(huge), "application/json")
-            assert (r.status_code, r.json()["field"]) == (400, "hidden")
-            assert "budget" in r.json()["error"] or "MB" in r.json()["error"]
+            for huge, field in OVER:
+                r = post(client, url, sid, "settings", json.dumps(huge), "application/json")
+                assert (r.status_code, r.json()["field"]) == (400, field), r.text
+                assert re.search(r"\d [MG]B", r.json()["error"]), r.text  # says how much
 
             r = post(client, url, sid, "settings", json.dumps(WIDE), "application/json")
             assert r.status_code == 200, r.text
