@@ -15,8 +15,10 @@ import json
 import os
 import re
 import resource
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -44,21 +46,32 @@ def vm(pid: int, key: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab(tmp_path_factory):
     if not Path("/proc/self/status").exists() or not hasattr(resource, "prlimit"):
         pytest.skip("needs Linux's /proc and prlimit")
-    env = os.environ | {"PYTHONPATH": str(SRC), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nnscratch", "lab", "--max-runs", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    env = os.environ | {
+        "PYTHONPATH": str(SRC),
+        "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": "2",  # PyTorch's thread pools, and so their stacks and heaps, the
+        "MALLOC_ARENA_MAX": "2",  # same on any machine: the warm-up run below creates them all
+    }
+    log = tmp_path_factory.mktemp("lab") / "stderr.txt"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nnscratch", "lab", "--max-runs", "2"],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=env,
+        )
     try:
-        line = proc.stdout.readline()  # "the lab: http://127.0.0.1:PORT/?token=T  (Ctrl-C ...)"
-        url = re.search(r"(http://\S+)", line).group(1)
-        yield proc, url
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        line = proc.stdout.readline() if ready else ""  # "the lab: http://...?token=T  (...)"
+        found = re.search(r"(http://\S+)", line)
+        assert found, f"no URL printed: {line!r} {log.read_text()[-2000:]}"
+        url = found.group(1)
+        answering(url)
+        yield proc, url, log
     finally:
         proc.terminate()
         try:
@@ -66,6 +79,17 @@ def lab():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(30)
+
+
+def answering(url: str, tries: int = 600) -> None:
+    """Until the server (its URL printed just before uvicorn binds) answers, bounded."""
+    for _ in range(tries):
+        try:
+            httpx.get(f"{origin(url)}/api/options", params={"token": token(url)}, timeout=30)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the lab never answered")
 
 
 def origin(url: str) -> str:
@@ -104,7 +128,7 @@ def post(client, url, sid, path, content, kind):
 
 
 def test_no_request_takes_the_lab_past_its_budget(lab):
-    proc, url = lab
+    proc, url, log = lab
     with httpx.Client(timeout=120) as client:
         with open_tab(url) as (
             ws,
@@ -142,7 +166,8 @@ def test_no_request_takes_the_lab_past_its_budget(lab):
         assert r.status_code == 200 and "models" in r.json()
     assert proc.poll() is None  # still serving
     proc.terminate()
-    _, err = proc.communicate(timeout=60)
+    proc.wait(60)
+    err = log.read_text()
     assert "MemoryError" not in err and "Traceback" not in err, err[-2000:]
 
 
