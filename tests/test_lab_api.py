@@ -297,6 +297,36 @@ def test_uploaded_csv_is_read_by_the_same_reader(client, tmp_path):
     leave(ws)
 
 
+def test_upload_is_read_with_the_csv_options_and_says_what_the_reader_said(client):
+    """Issue 18: a semicolon file with decimal commas reads with ``decimal: ","`` (its detected
+    delimiter said in the answer, under the upload's own name) and the page's choices are the
+    CLI's."""
+    import dataclasses
+
+    from nnscratch.data.delimiter import CANDIDATES
+    from nnscratch.run.config import TrainConfig
+
+    choices = {f.name: f.metadata.get("choices") for f in dataclasses.fields(TrainConfig)}
+    csv = client.get("/api/options").json()["csv"]
+    assert [v for v, _ in csv["missing"]] == list(choices["missing"])
+    assert [v for v, _ in csv["decimal"]] == list(choices["decimal"])
+    assert [v for v, _ in csv["delimiter"]] == ["", *CANDIDATES]  # "": detected
+    ws, sid, _ = open_session(client, {})
+    rows = "".join(f"{i},5;{2 * i + 1},25\n" for i in range(30))
+    body = ("title line\nx;y\n" + rows).encode()
+    client.post(f"/api/session/{sid}/upload?name=semi.csv", content=body, headers=CSV_TYPE)
+    r = client.post(f"/api/session/{sid}/settings", json={"data": "upload", "skip_rows": 1})
+    assert r.status_code == 400 and r.json()["field"] == "decimal", r.text  # "1,5": --decimal ,
+    settings = {"data": "upload", "skip_rows": 1, "decimal": ",", "epochs": 3}
+    r = client.post(f"/api/session/{sid}/settings", json=settings)
+    assert r.status_code == 200, r.text
+    assert r.json()["warnings"] == ["semi.csv: delimiter ';'"]
+    assert r.json()["config"]["delimiter"] == ";" and r.json()["scene"]["n_train"] > 0
+    command = client.get(f"/api/session/{sid}/command").text
+    assert "--skip-rows 1 --delimiter ';' --decimal ," in command
+    leave(ws)
+
+
 def test_upload_size_is_limited(lab, client):
     lab.max_upload = 1000
     ws, sid, _ = open_session(client, {})

@@ -111,7 +111,9 @@ def set_form(driver, values):
             name,
             str(value),
         )
-    driver.execute_script("lab.scene = null; document.getElementById('apply').click()")
+    driver.execute_script(
+        "lab.scene = null; banner(''); document.getElementById('apply').click()"
+    )  # the answer sets the scene or shows an error in the banner
     until(driver, "lab.scene !== null || !document.getElementById('banner').hidden")
 
 
@@ -325,3 +327,44 @@ def test_train_live_page_is_read_only(browser, shots, capsys):
         shoot(browser, shots, "lab-live-readonly")
     finally:
         stop(0)
+
+
+def test_sklearn_iris_csv_as_it_comes_then_with_the_csv_options(server, browser, shots):
+    """Issue 18: sklearn's own iris.csv, uploaded as it is, says that line 1 is read as names
+    (at the upload); with skip rows 1 and no header row it is iris, and it trains."""
+    import sklearn
+
+    iris = Path(sklearn.__file__).parent / "datasets" / "data" / "iris.csv"
+    url, _ = server
+    load(browser, url)
+    browser.execute_script("document.getElementById('speed').value = '0'")  # fastest
+    browser.find_element("id", "file").send_keys(str(iris))
+    warning = until(
+        browser,
+        "lab.config && lab.config.data === 'upload' && document.querySelector('.field-msg.warn')",
+    )
+    assert "iris.csv: line 1" in warning.text and "--skip-rows 1" in warning.text
+    assert browser.execute_script("return lab.scene.target") == "virginica"  # misread, and said
+    viewport(browser, 1400, 900)
+    browser.save_screenshot(str(shots / "lab-iris-as-it-comes.png"))
+    set_form(browser, {"skip_rows": 1})  # the header still on: line 2 is not names
+    message = until(browser, "document.querySelector('[data-field=skip_rows] + .field-msg')")
+    assert "line 2" in message.text and "--no-header" in message.text
+    browser.execute_script("document.querySelector('[name=header]').click()")  # unticked
+    set_form(browser, {"epochs": 60})
+    assert browser.execute_script("return document.querySelector('.field-msg')") is None
+    scene = browser.execute_script("return lab.scene")
+    assert (scene["target"], scene["n_classes"], scene["n_features"]) == ("x4", 3, 4)
+    assert scene["features"] == ["x0", "x1", "x2", "x3"]
+    config = browser.execute_script("return lab.config")
+    assert (config["skip_rows"], config["header"], config["delimiter"]) == (1, False, ",")
+    browser.find_element("id", "play").click()
+    until(browser, "lab.state === 'done'", 60)
+    assert browser.execute_script("return lab.records.length") == 60
+    assert browser.execute_script("return lab.records[lab.records.length - 1].val.accuracy") > 0.8
+    browser.find_element("id", "copy").click()
+    command = until(browser, "document.getElementById('command').textContent")
+    assert "--no-header --skip-rows 1" in command and "--data iris.csv" in command
+    viewport(browser, 1400, 900)
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.save_screenshot(str(shots / "lab-iris-csv-options.png"))

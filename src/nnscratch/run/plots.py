@@ -37,6 +37,16 @@ if TYPE_CHECKING:
 
 GRID = 200  # points per axis of the decision-region grid (and of the fitted line)
 MARGIN = 0.5  # padding around the data in the decision-region plot, in standardized units
+CHUNK = 2**22  # numbers per layer output while a grid goes through the model (16 MB float32)
+
+
+def _on_grid(model: Module, points: torch.Tensor) -> torch.Tensor:
+    """``model(points)`` without gradients, a few rows at a time: a grid of 40,000 points through
+    a layer 180,000 wide would be 29 GB at once; here at most `CHUNK` numbers per layer output."""
+    widths = [p.shape[0] for p in model.parameters() if p.ndim == 2]  # a linear layer's units
+    rows = max(1, CHUNK // max(widths + [1]))
+    with torch.no_grad():
+        return torch.cat([model(points[i : i + rows]) for i in range(0, len(points), rows)])
 
 
 def new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
@@ -111,8 +121,7 @@ def plot_fit(model: Module, data: Prepared, summary: dict[str, Any]) -> Figure:
     low, high = x_seen.min().item(), x_seen.max().item()
     pad = 0.05 * (high - low or 1.0)  # 5 % of the x range on each side
     grid = torch.linspace(low - pad, high + pad, GRID, dtype=dtype, device=device).view(-1, 1)
-    with torch.no_grad():
-        y_line = model(grid)  # (GRID, 1)
+    y_line = _on_grid(model, grid)  # (GRID, 1)
 
     def original(x: torch.Tensor) -> list[float]:  # x' → x, the units the user knows
         x = x.detach().cpu()  # the standardizer's μ, σ live on the CPU
@@ -175,8 +184,7 @@ def plot_boundary(model: Module, data: Prepared, summary: dict[str, Any]) -> Fig
     g1 = torch.linspace(lo[1].item(), hi[1].item(), GRID, dtype=dtype, device=device)  # (G,)
     a, b = torch.meshgrid(g0, g1, indexing="xy")  # (G, G) each: a varies along columns
     points = torch.stack([a.reshape(-1), b.reshape(-1)], dim=1)  # (G·G, 2)
-    with torch.no_grad():
-        regions = predict_classes(model(points)).view(GRID, GRID)  # (G, G) class index
+    regions = predict_classes(_on_grid(model, points)).view(GRID, GRID)  # (G, G) class index
 
     classes = data.train.classes or []
     k = len(classes)

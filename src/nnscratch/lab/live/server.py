@@ -117,8 +117,25 @@ def options() -> dict[str, Any]:
         "schedulers": list(config.SCHEDULERS),
         "activations": list(config.ACTIVATION_NAMES),
         "pitfalls": {n: describe(n) for n in SWITCHES},
+        "csv": csv_options(),
         "defaults": asdict(config.TrainConfig()),
         "rate": RATE,
+    }
+
+
+def csv_options() -> dict[str, list[list[str]]]:
+    """The upload's CSV options as ``[value, shown]`` pairs, from the CLI's own definitions:
+    ``--delimiter`` (``""``: detect), ``--decimal`` and ``--missing`` (`TrainConfig`'s choices)."""
+    from dataclasses import fields
+
+    from nnscratch.data.delimiter import CANDIDATES, shown
+    from nnscratch.run.config import TrainConfig
+
+    choices = {f.name: f.metadata.get("choices", ()) for f in fields(TrainConfig)}
+    return {
+        "delimiter": [["", "detect"]] + [[c, shown(c).strip("'")] for c in CANDIDATES],
+        "decimal": [[c, c] for c in choices["decimal"]],
+        "missing": [[c, c] for c in choices["missing"]],
     }
 
 
@@ -161,6 +178,11 @@ def create_app(lab: Lab) -> Starlette:
             return error(message, field_of(message))
         from nnscratch.lab.live import pitfalls, views
 
+        read = data.train.extra
+        said = [  # the CSV reader's warnings and notes, as `train` prints them
+            str(m).replace(str(s.upload_path), s.upload_name or "upload.csv")
+            for m in [*read.get("warnings", ()), *read.get("notes", ())]
+        ]
         return JSONResponse(
             {
                 "scene": views.scene(data),
@@ -169,6 +191,7 @@ def create_app(lab: Lab) -> Starlette:
                 "run": s.runs,
                 "applied": s.applied,
                 "pitfall": pitfalls.describe(extra["pitfall"]),
+                "warnings": said,
             }
         )
 

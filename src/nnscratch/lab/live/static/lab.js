@@ -28,7 +28,9 @@ function layerInputs(sizes) {
 }
 function settingsFromForm() {
   const f = $("form"), out = {};
+  const csv = $("data").value === "upload"; // the CSV options go with an uploaded file only
   for (const el of f.querySelectorAll("[name]")) {
+    if (!csv && el.closest("#csv-options")) continue;
     if (el.type === "checkbox") { out[el.name] = el.checked; continue; }
     if (el.value === "" || el.value === undefined) continue;
     out[el.name] = el.type === "number" ? Number(el.value) : el.value;
@@ -41,6 +43,9 @@ function settingsFromForm() {
 function clearErrors() {
   document.querySelectorAll(".field-error").forEach((e) => e.classList.remove("field-error"));
   document.querySelectorAll(".field-msg").forEach((e) => e.remove());
+}
+function showWarnings(list) { // the CSV reader's warnings and notes, at the upload, as train prints them
+  for (const text of list) { const m = document.createElement("span"); m.className = "field-msg warn"; m.textContent = text; $("csv-options").after(m); }
 }
 function showError(body) {
   const field = body.field, message = body.error || "error";
@@ -63,7 +68,7 @@ async function applyNow() {
   const r = await fetch(q(`/api/session/${lab.sid}/settings`), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(settingsFromForm()) });
   const body = await r.json();
   if (!r.ok) { showError(body); return false; }
-  banner("");
+  banner(""); showWarnings(body.warnings || []);
   lab.scene = body.scene; lab.config = body.config; newRun(body.run); lab.applied = body.applied;
   $("command").textContent = "";
   showPitfall(body.pitfall);
@@ -326,6 +331,11 @@ async function start() {
   fill("data", o.data); fill("model", o.models, true); fill("activation", o.activations); fill("loss", o.losses, true);
   fill("optimizer", o.optimizers, true); fill("scheduler", o.schedulers); fill("pitfall", Object.keys(o.pitfalls));
   lab.pitfalls = o.pitfalls; $("pitfall").onchange = () => showPitfall(lab.pitfalls[$("pitfall").value]);
+  for (const [name, pairs] of Object.entries(o.csv)) { // the CLI's choices and defaults
+    const s = $(name); s.innerHTML = ""; for (const [v, shown] of pairs) s.add(new Option(shown, v));
+    s.value = o.defaults[name] === null ? "" : o.defaults[name];
+  }
+  document.querySelector("[name=skip_rows]").value = o.defaults.skip_rows; document.querySelector("[name=header]").checked = o.defaults.header;
   $("data").value = "synthetic"; layerInputs([]);
   $("form").addEventListener("submit", apply);
   $("file").addEventListener("change", upload);
