@@ -1,4 +1,5 @@
 import fcntl
+import math
 import os
 import pickle
 
@@ -22,6 +23,16 @@ def pytest_xdist_auto_num_workers(config):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _no_wall_clock_budget(monkeypatch):
+    """The divergence advice stops trying learning rates after ``lr_check.BUDGET_S`` seconds: on
+    a busy machine that would change the advice a test reads. In-process tests see every
+    candidate tried (tests/test_advice.py sets the budget to 0 to test the budget itself)."""
+    from nnscratch.run import lr_check
+
+    monkeypatch.setattr(lr_check, "BUDGET_S", math.inf)
 
 
 _VERIFY_ROWS: dict[str, list] = {}
