@@ -11,9 +11,9 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from pathlib import Path
 
+import psutil
 import pytest
 import safetensors.torch
 import torch
@@ -135,12 +135,22 @@ def test_a_deeply_nested_manifest(ckpt, runs):
 
 
 # -- sizes before bytes ------------------------------------------------------------------------
+UNREAD = 64 << 20  # far below the 4 GB: the file was not read (imports and the rest read a few MB)
+
+
+def bytes_read_by(action, *args) -> int:
+    """Bytes this process read (read(2) and friends, page cache included) while ``action`` ran:
+    a count that a busy machine does not change, unlike a wall-clock budget."""
+    before = psutil.Process().io_counters().read_chars
+    action(*args)
+    return psutil.Process().io_counters().read_chars - before
+
+
 def test_a_4gb_sparse_file_is_refused_by_its_size_before_it_is_read(ckpt, runs):
     with open(ckpt / "checkpoint" / "model.safetensors", "r+b") as f:
         f.truncate(4 << 30)  # sparse: no disk used, but reading it would take 4 GB
-    started = time.perf_counter()
-    assert_refused(ckpt, runs / "x.csv", f"{4 << 30} bytes on disk, the manifest says")
-    assert time.perf_counter() - started < 10
+    read = bytes_read_by(assert_refused, ckpt, runs / "x.csv", f"{4 << 30} bytes on disk")
+    assert read < UNREAD
 
 
 def test_a_4gb_file_that_the_manifest_claims_is_refused_by_the_parameter_count(ckpt, runs):
@@ -151,9 +161,8 @@ def test_a_4gb_file_that_the_manifest_claims_is_refused_by_the_parameter_count(c
     manifest = json.loads(manifest_path.read_text())
     manifest["files"]["model.safetensors"]["bytes"] = 4 << 30  # a re-hash would take 10 s
     manifest_path.write_text(json.dumps(manifest))
-    started = time.perf_counter()
-    assert_refused(ckpt, runs / "x.csv", "more than this run's configuration can need")
-    assert time.perf_counter() - started < 10
+    read = bytes_read_by(assert_refused, ckpt, runs / "x.csv", "more than this run's configuration")
+    assert read < UNREAD
 
 
 def test_a_fifo_in_place_of_a_file_is_refused_without_blocking(ckpt, runs):
@@ -320,7 +329,9 @@ JSON_VALUES = st.sampled_from(
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     name=st.sampled_from(["config.json", "data.json", "state.json"]),

@@ -272,7 +272,9 @@ def csv_texts(draw):
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     text=csv_texts(), flags=st.sampled_from([[], ["--target", "a"], ["--task", "classification"]])

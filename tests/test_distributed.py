@@ -37,7 +37,7 @@ def ranks(tmp_path_factory):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     cmd += ["--monitor-interval=0.1", str(HERE / "distributed_worker.py"), str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)  # hang guard
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return [torch.load(out / f"rank{k}.pt", weights_only=True) for k in range(2)]
 

@@ -184,7 +184,7 @@ def exported(tmp_path_factory) -> dict[str, dict]:
         capture_output=True,
         text=True,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
-        timeout=300,
+        timeout=600,  # a hang guard, far above a run on a busy machine
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for name in CONFIGS:

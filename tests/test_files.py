@@ -312,7 +312,9 @@ def test_select_features_from_arrays(tmp_path):
 
 # -- fuzzing: anything either loads or is a UserError ---------------------------------------------
 FUZZ = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 CSV_ALPHABET = st.sampled_from(
     list("ab,,,\n\n\r\"' 0123456789.-+eE") + ["nan", "inf", "\ufeff", "\x00", "é"]

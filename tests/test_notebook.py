@@ -1,9 +1,13 @@
 """examples/from_scratch.ipynb runs top to bottom, offline, and shows what it claims to show."""
 
+import contextlib
+import os
 import re
+import threading
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from nbclient import NotebookClient
 
@@ -22,16 +26,63 @@ def test_notebook_is_stored_without_outputs():
         assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
 
 
+# Hang guards that a busy machine does not trip (no wall-clock budget: on a loaded 2-core machine
+# one cell took minutes). The kernel, one thread like the tests, needs about 60 s of CPU time;
+# it is killed past CPU_LIMIT_S of CPU time (a loop that never ends), or when a cell has used no
+# CPU at all for IDLE_LIMIT_S (a kernel that waits for nothing): both are counted in the
+# kernel's own CPU time, which load does not stretch.
+CPU_LIMIT_S = 1200
+IDLE_LIMIT_S = 600
+
+
+def kernel_cpu(process: psutil.Process) -> float:
+    """CPU seconds of the kernel and everything it started."""
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def watch(process: psutil.Process, finished: threading.Event) -> None:
+    """Kill the kernel if it computes nothing for IDLE_LIMIT_S while a cell runs."""
+    last, idle = kernel_cpu(process), 0.0
+    while not finished.wait(5.0):
+        now = kernel_cpu(process)
+        idle = idle + 5.0 if now == last else 0.0
+        last = now
+        if idle >= IDLE_LIMIT_S:
+            with contextlib.suppress(psutil.Error):
+                process.kill()  # nbclient then raises DeadKernelError
+            return
+
+
 @pytest.fixture(scope="module")
 def executed():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
         nb,
-        timeout=120,  # per cell; the whole notebook takes ~20 s
+        timeout=None,  # no per-cell wall-clock budget: the guards above
+        iopub_timeout=IDLE_LIMIT_S,  # outputs after the reply: waited for, never dropped
+        raise_on_iopub_timeout=True,
+        startup_timeout=IDLE_LIMIT_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
     )
-    client.execute()  # raises CellExecutionError, with the traceback, if any cell fails
+    finished = threading.Event()
+
+    def guard(notebook):
+        kernel = psutil.Process(client.km.provisioner.pid)
+        kernel.rlimit(psutil.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S + 30))
+        threading.Thread(target=watch, args=(kernel, finished), daemon=True).start()
+
+    client.on_notebook_start = guard
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    try:
+        client.execute(env=env)  # raises CellExecutionError, with the traceback, if a cell fails
+    finally:
+        finished.set()
     return nb
 
 

@@ -140,11 +140,12 @@ def test_sigint_saves_a_checkpoint_and_prints_the_resume_command(tmp_path):
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    deadline = time.monotonic() + 60
-    while not (out / "checkpoint" / "manifest.json").exists() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 600  # a hang guard; the event waited for: the first checkpoint
+    while not (out / "checkpoint" / "manifest.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=600)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert f"nnscratch train --resume {out} --epochs 100000" in err

@@ -53,7 +53,7 @@ def run_cli(args, tmp_path, nproc=None):
         text=True,
         env=env,
         cwd=tmp_path,
-        timeout=240,
+        timeout=600,  # a hang guard, far above a run on a busy machine
     )
 
 

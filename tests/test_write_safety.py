@@ -250,8 +250,9 @@ def test_a_second_run_on_the_same_folder_is_refused_with_the_first_ones_pid(tmp_
     argv += ["--checkpoint-every", "1", "--out", str(out)]
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not (out / "checkpoint" / "manifest.json").exists() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 600  # a hang guard; the event: the first checkpoint
+        while not (out / "checkpoint" / "manifest.json").exists():
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
             time.sleep(0.05)
         assert first.poll() is None, first.communicate()
         in_use = f"is in use by another nnscratch run (PID {first.pid})"
@@ -261,7 +262,7 @@ def test_a_second_run_on_the_same_folder_is_refused_with_the_first_ones_pid(tmp_
         assert first.poll() is None  # the first run goes on, untouched
     finally:
         first.send_signal(signal.SIGINT)
-        _, err = first.communicate(timeout=60)
+        _, err = first.communicate(timeout=600)
     assert first.returncode == 130, err
     saved = checkpoint.load(out)  # the first run's checkpoint is whole
     assert len(saved.state.records) == saved.state.epoch >= 1
