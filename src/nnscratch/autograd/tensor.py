@@ -54,6 +54,14 @@ class Tensor:
         t.data, t.grad, t.requires_grad, t.grad_fn = data, None, False, None
         return t
 
+    @classmethod
+    def handle(cls, grad_fn: Node) -> Tensor:
+        """An intermediate result as its consumers' nodes keep it: ``grad_fn`` only, no numbers
+        (``data`` is None), so that the forward's values are not held by the graph."""
+        t = cls.__new__(cls)
+        t.data, t.grad, t.requires_grad, t.grad_fn = None, None, True, grad_fn
+        return t
+
     # -- what PyTorch's tensor tells about itself -------------------------------------------
     @property
     def is_leaf(self) -> bool:

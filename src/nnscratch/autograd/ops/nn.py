@@ -58,15 +58,16 @@ def conv2d(
     y = torch.conv2d(x, w, b, stride, padding, dilation, groups)  # (N, O, OH, OW)
     wgrad = C.conv2d_weight_grad_fast if FAST else C.conv2d_weight_grad
     xgrad = C.conv2d_input_grad_fast if FAST else C.conv2d_input_grad
+    need = (needs(input), needs(weight), needs(bias))  # decided now: inputs are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
         gx = gw = gb = None
-        if needs(input):
+        if need[0]:
             gx = xgrad(g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups)
             gx = gx[:, :, :H, :W]  # without padding="same"'s extra row/column
-        if needs(weight):
+        if need[1]:
             gw = wgrad(g, x, w.shape, stride, padding, dilation, groups)
-        if needs(bias):
+        if need[2]:
             gb = g.sum(dim=(0, 2, 3))  # (O,)
         return gx, gw, gb
 
@@ -106,9 +107,9 @@ def layer_norm(
     x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
     shape = tuple(normalized_shape)
     y, mu, r = torch.native_layer_norm(x, shape, w, b, eps)  # r = 1/√(σ² + ε): (..., 1)
+    need = (needs(input), needs(weight), needs(bias))  # decided now: inputs are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
-        need = (needs(input), needs(weight), needs(bias))
         if FAST:
             return N.layer_norm_grads_fast(g, x, mu, r, w, b, len(shape), need)
         x_hat = (x - mu) * r
@@ -137,9 +138,9 @@ def batch_norm(
     )
     shape = [1] * x.dim()
     shape[1] = x.shape[1]  # (1, C, 1, ...)
+    need = (needs(input), needs(weight), needs(bias))  # decided now: inputs are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
-        need = (needs(input), needs(weight), needs(bias))
         if FAST:
             return N.batch_norm_grads_fast(
                 g, x, w, running_mean, running_var, mu, invstd, training, eps, need
