@@ -10,12 +10,15 @@ everywhere, for checking):
     conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
                 ∂W: conv2d_weight_grad_fast (convolution_backward, ∂W only)
                                                                         plain: im2col + matmul
-    attention   A = attention_scores_fast (mask, scale and QKᵀ in one baddbmm, then one
-                softmax), kept; Y = A V; backward: attention_backward_fast
-                                                                        plain: attention_scores
-                                                                        and attention_backward
-                (measured on the bench transformer, one thread: keeping A beats the fused
-                kernel's forward followed by a recomputation of A in the backward)
+    attention   without dropout: Y and the row log-sum-exps ℓ by the fused kernel
+                (attention_flash); backward: A = exp(S − ℓ) rebuilt (attention_probabilities),
+                and attention_backward_flash (Σ dA ⊙ A as Σ dY ⊙ Y, dS in dA's memory)
+                                                       plain: attention_scores (A kept)
+                                                              and attention_backward
+                with dropout: A = attention_scores_fast (mask, scale and QKᵀ in one baddbmm,
+                then one softmax), kept, the dropout mask drawn over it; Y = A V
+                (measured on the bench transformer, one thread: not keeping the (B, H, T, T)
+                A per layer makes the step faster, fewer fresh pages to allocate)
     layer_norm, batch_norm
                 layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
                                                                         plain: the closed form
@@ -183,6 +186,13 @@ def scaled_dot_product_attention(
             "no attn_mask, the default scale)"
         )
     q, k, v = unwrap(query), unwrap(key), unwrap(value)
+    if FAST and dropout_p == 0.0:  # the fused forward; A rebuilt from its log-sum-exps
+        y, lse = A.attention_flash(q, k, v)  # (B, H, T, D), (B, H, T)
+
+        def vjp_flash(g: torch.Tensor) -> tuple:
+            return A.attention_backward_flash(g, q, k, v, y, lse)
+
+        return record("attention", y, (query, key, value), vjp_flash)
     scores = A.attention_scores_fast if FAST else A.attention_scores
     a = scores(q, k)  # (B, H, T, T), kept for the backward
     a_drop, mask = a, None
