@@ -275,6 +275,9 @@ def test_fast_forms_equal_the_plain_forms():
             C.conv2d_input_grad_fast(dy, w, (9, 8), *args),
             C.conv2d_input_grad(dy, w, (9, 8), *args),
         )
+        dx, dw = C.conv2d_grads_fast(dy, x, w, *args)
+        torch.testing.assert_close(dx, C.conv2d_input_grad(dy, w, (9, 8), *args))
+        torch.testing.assert_close(dw, C.conv2d_weight_grad(dy, x, w.shape, *args))
     x, dy, w, b = rand((3, 2, 4), 39), rand((3, 2, 4), 40), rand((4,), 41), rand((4,), 42)
     mu = x.mean(-1, keepdim=True)
     r = 1 / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5)

@@ -10,6 +10,7 @@ everywhere, for checking):
     conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
                 ∂W: conv2d_weight_grad_fast (convolution_backward, ∂W only)
                                                                         plain: im2col + matmul
+                both: conv2d_grads_fast (one convolution_backward call)
     attention   without dropout: Y and the row log-sum-exps ℓ by the fused kernel
                 (attention_flash); backward: A = exp(S − ℓ) rebuilt (attention_probabilities),
                 and attention_backward_flash (Σ dA ⊙ A as Σ dY ⊙ Y, dS in dA's memory)
@@ -65,11 +66,15 @@ def conv2d(
 
     def vjp(g: torch.Tensor) -> tuple:
         gx = gw = gb = None
-        if need[0]:
-            gx = xgrad(g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups)
+        if FAST and need[0] and need[1]:  # both in one kernel call
+            gx, gw = C.conv2d_grads_fast(g, x, w, stride, padding, dilation, groups)
+        else:
+            if need[0]:
+                gx = xgrad(g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups)
+            if need[1]:
+                gw = wgrad(g, x, w.shape, stride, padding, dilation, groups)
+        if gx is not None:
             gx = gx[:, :, :H, :W]  # without padding="same"'s extra row/column
-        if need[1]:
-            gw = wgrad(g, x, w.shape, stride, padding, dilation, groups)
         if need[2]:
             gb = g.sum(dim=(0, 2, 3))  # (O,)
         return gx, gw, gb
