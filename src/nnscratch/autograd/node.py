@@ -36,6 +36,8 @@ SECOND_BACKWARD = (
 
 
 class Node:
+    """One recorded operation, a ``grad_fn``: its name, inputs, vjp and output shape."""
+
     __slots__ = ("name", "inputs", "vjp", "shape")
 
     def __init__(

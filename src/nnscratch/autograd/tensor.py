@@ -27,6 +27,9 @@ from nnscratch.autograd.node import Node
 
 
 class Tensor:
+    """A plain torch tensor (``.data``) with the autograd half: ``requires_grad``, ``.grad``,
+    ``.grad_fn``, ``backward()``."""
+
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
