@@ -27,6 +27,7 @@ MODULES = (
     "nnscratch.optim.lr_scheduler",
     "nnscratch.data",
     "nnscratch.backprop",
+    "nnscratch.autograd",
     "nnscratch.loop",
 )
 OUT = Path(__file__).with_name("api.md")

@@ -2,6 +2,7 @@
 backward, no_grad, detach, a reused value, a 100,000-operation chain)."""
 
 import gc
+import weakref
 
 import pytest
 import torch
@@ -117,3 +118,19 @@ def test_the_order_puts_every_consumer_before_its_input():
         for inp in node.inputs:
             if inp is not None and inp.grad_fn is not None:
                 assert position[id(inp.grad_fn)] < position[id(node)]
+
+
+def test_the_graph_does_not_hold_the_forwards_values():
+    """A node keeps what its vjp needs, not its inputs' numbers (autograd's next_functions keep
+    nodes): an intermediate nobody needs is freed before the backward, which still works."""
+    x, xt = leaf(4, 3)
+    h = x * 2.0  # (4, 3): needed by no vjp below (sum keeps only a shape; mul keeps x alone)
+    freed = weakref.ref(h.data)
+    y = (h * 3.0).sum()
+    del h
+    gc.collect()
+    assert freed() is None
+    assert y.grad_fn.inputs[0].grad_fn.name == "mul"  # the structure stays
+    y.backward()
+    ((xt * 2.0) * 3.0).sum().backward()
+    torch.testing.assert_close(x.grad, xt.grad, atol=1e-12, rtol=0)

@@ -245,6 +245,15 @@ def test_fast_forms_equal_the_plain_forms():
     q, k, v, dy = (rand((2, 2, 5, 3), s) for s in range(32, 36))
     a = A.attention_scores(q, k)
     torch.testing.assert_close(A.attention_scores_fast(q, k), a, atol=1e-14, rtol=0)
+    y, lse = A.attention_flash(q, k, v)
+    torch.testing.assert_close(y, a @ v, atol=1e-14, rtol=0)
+    torch.testing.assert_close(A.attention_probabilities(q, k, lse), a, atol=1e-14, rtol=0)
+    for fast, plain in zip(
+        A.attention_backward_flash(dy, q, k, v, y, lse),
+        A.attention_backward(dy, q, k, v, a, a, None),
+        strict=True,
+    ):
+        torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)
     mask = torch.empty_like(a).bernoulli_(0.7).div_(0.7)
     for m, dropped in ((None, a), (mask, a * mask)):
         for fast, plain in zip(
@@ -266,6 +275,9 @@ def test_fast_forms_equal_the_plain_forms():
             C.conv2d_input_grad_fast(dy, w, (9, 8), *args),
             C.conv2d_input_grad(dy, w, (9, 8), *args),
         )
+        dx, dw = C.conv2d_grads_fast(dy, x, w, *args)
+        torch.testing.assert_close(dx, C.conv2d_input_grad(dy, w, (9, 8), *args))
+        torch.testing.assert_close(dw, C.conv2d_weight_grad(dy, x, w.shape, *args))
     x, dy, w, b = rand((3, 2, 4), 39), rand((3, 2, 4), 40), rand((4,), 41), rand((4,), 42)
     mu = x.mean(-1, keepdim=True)
     r = 1 / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5)

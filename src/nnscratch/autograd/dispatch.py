@@ -103,6 +103,15 @@ def handle(func: Any, args: tuple, kwargs: dict) -> Any:
     return op(*args, **kwargs)
 
 
+def _torch_function(cls: type, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+    """``Tensor.__torch_function__`` once this module is loaded: `handle` without the lazy
+    import and the extra call (it runs for every torch function a layer calls)."""
+    op = _RESOLVED.get(func)
+    if op is None:
+        op = _RESOLVED[func] = _resolve(func)
+    return op(*args, **kwargs) if kwargs else op(*args)
+
+
 _RESOLVED: dict[Any, Any] = {}  # torch function -> what it means here, looked up once
 
 
@@ -174,6 +183,7 @@ def _attach() -> None:
     Tensor.__getitem__ = lambda x, i: shape.getitem(x, i)
     for dunder in ("eq", "ne", "lt", "le", "gt", "ge"):
         setattr(Tensor, f"__{dunder}__", lambda x, y, d=dunder: getattr(x.data, d)(unwrap(y)))
+    Tensor.__torch_function__ = classmethod(_torch_function)
     Tensor.T = property(_transpose_2d)
     Tensor.to = _to
     Tensor.float = lambda x: _to(x, torch.float32)

@@ -40,8 +40,18 @@ def record(name: str, data: torch.Tensor, inputs: tuple[Any, ...], vjp: VJP) -> 
     """``data`` as a `Tensor`, with a ``grad_fn`` named ``name`` if any input needs a gradient."""
     out = Tensor.wrap(data)
     if is_grad_enabled():
-        kept = tuple([x if type(x) is Tensor and x.requires_grad else None for x in inputs])
+        kept = tuple([_edge(x) if type(x) is Tensor and x.requires_grad else None for x in inputs])
         if any([x is not None for x in kept]):
             out.requires_grad = True
             out.grad_fn = Node(name, kept, vjp, data.shape)
     return out
+
+
+def _edge(x: Tensor) -> Tensor:
+    """What a node keeps of an input that needs a gradient: a leaf itself (its ``.grad`` is
+    filled), an intermediate result as a handle to its ``grad_fn`` *without its numbers*. The
+    numbers a vjp needs, its closure keeps; the others are freed as soon as the forward is done
+    with them, as autograd's ``next_functions`` keep nodes, not tensors."""
+    if x.grad_fn is None:
+        return x
+    return Tensor.handle(x.grad_fn)

@@ -36,19 +36,18 @@ Visit = Callable[[Node, torch.Tensor], None]
 
 def topological_sort(root: Node) -> list[Node]:
     """Every node reachable from ``root``, each after all of its inputs' nodes (depth first,
-    post-order, with an explicit stack)."""
+    post-order, with an explicit stack of (node, its inputs not yet visited))."""
     order: list[Node] = []
-    seen = {id(root)}
-    stack: list[tuple[Node, int]] = [(root, 0)]
+    seen = {root}  # nodes hash by identity
+    stack = [(root, iter(root.inputs))]
     while stack:
-        node, i = stack[-1]
-        if i < len(node.inputs):
-            stack[-1] = (node, i + 1)
-            x = node.inputs[i]
+        node, inputs = stack[-1]
+        for x in inputs:
             child = None if x is None else x.grad_fn
-            if child is not None and id(child) not in seen:
-                seen.add(id(child))
-                stack.append((child, 0))
+            if child is not None and child not in seen:
+                seen.add(child)
+                stack.append((child, iter(child.inputs)))
+                break  # the child first; this node's remaining inputs wait on the stack
         else:
             stack.pop()
             order.append(node)  # all of its inputs are already in
@@ -81,10 +80,10 @@ def backward(
     if root.grad_fn is None:
         _accumulate([(root, gradient)])
         return
-    grads: dict[int, torch.Tensor] = {id(root.grad_fn): gradient}
+    grads: dict[Node, torch.Tensor] = {root.grad_fn: gradient}  # ∂L/∂(each node's output)
     leaves: dict[int, tuple[Tensor, torch.Tensor]] = {}  # summed here, into .grad at the end
     for node in reversed(topological_sort(root.grad_fn)):
-        g = grads.pop(id(node), None)
+        g = grads.pop(node, None)
         if g is None:  # no path from the root carries a gradient here
             if not retain_graph:
                 node.release()
@@ -101,9 +100,8 @@ def backward(
                 previous = leaves.get(id(x))
                 leaves[id(x)] = (x, gx if previous is None else previous[1] + gx)
             else:
-                key = id(x.grad_fn)
-                previous = grads.get(key)
-                grads[key] = gx if previous is None else previous + gx  # a value used twice
+                previous = grads.get(x.grad_fn)
+                grads[x.grad_fn] = gx if previous is None else previous + gx  # used twice
     _accumulate(list(leaves.values()))
 
 

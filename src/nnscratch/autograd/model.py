@@ -24,6 +24,7 @@ from nnscratch.module import Module
 
 LossFn = Callable[..., "torch.Tensor | Tensor"]
 Pairs = list[tuple[torch.Tensor, Tensor]]
+_PLAIN = {int, float, bool, str, type(None)}
 
 
 @contextmanager
@@ -39,6 +40,8 @@ def engine_parameters(model: Module) -> Iterator[Pairs]:
         while stack:
             module = stack.pop()
             for name, value in list(vars(module).items()):
+                if type(value) in _PLAIN:  # most attributes: sizes, flags, names
+                    continue
                 if isinstance(value, torch.Tensor):
                     if value.requires_grad:
                         if id(value) not in leaves:

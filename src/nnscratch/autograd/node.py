@@ -3,8 +3,10 @@
 A node remembers, for the one tensor an operation produced:
 
     name       the operation ('mul', 'addmm', 'conv2d', ...): ``grad_fn.name()``
-    inputs     the input tensors that need a gradient (None for the others), in argument order:
-               ``grad_fn.next_functions``
+    inputs     the inputs that need a gradient (None for the others), in argument order:
+               ``grad_fn.next_functions``. A leaf is kept itself (backward fills its
+               ``.grad``); an intermediate result as a handle, its ``grad_fn`` without its
+               numbers (``data`` None): the graph does not hold the forward's values
     vjp        g ↦ (∂L/∂input for each input): the operation's chain rule, a closure over what
                the forward kept (``ctx.save_for_backward``); formulas in `nnscratch.backprop`
     shape      the output's shape, for drawing the graph
@@ -34,6 +36,8 @@ SECOND_BACKWARD = (
 
 
 class Node:
+    """One recorded operation, a ``grad_fn``: its name, inputs, vjp and output shape."""
+
     __slots__ = ("name", "inputs", "vjp", "shape")
 
     def __init__(

@@ -27,6 +27,9 @@ from nnscratch.autograd.node import Node
 
 
 class Tensor:
+    """A plain torch tensor (``.data``) with the autograd half: ``requires_grad``, ``.grad``,
+    ``.grad_fn``, ``backward()``."""
+
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -52,6 +55,14 @@ class Tensor:
         tensor that requires no grad)."""
         t = cls.__new__(cls)
         t.data, t.grad, t.requires_grad, t.grad_fn = data, None, False, None
+        return t
+
+    @classmethod
+    def handle(cls, grad_fn: Node) -> Tensor:
+        """An intermediate result as its consumers' nodes keep it: ``grad_fn`` only, no numbers
+        (``data`` is None), so that the forward's values are not held by the graph."""
+        t = cls.__new__(cls)
+        t.data, t.grad, t.requires_grad, t.grad_fn = None, None, True, grad_fn
         return t
 
     # -- what PyTorch's tensor tells about itself -------------------------------------------

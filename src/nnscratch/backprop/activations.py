@@ -50,7 +50,7 @@ def relu_backward_fast(g: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> tor
     return torch.ops.aten.threshold_backward(g, z, 0)
 
 
-def gelu_backward_fast(g: torch.Tensor, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+def gelu_backward_fast(g: torch.Tensor, z: torch.Tensor, h: torch.Tensor | None) -> torch.Tensor:
     """`gelu_backward` in one kernel (the op behind exact GELU's own backward, the same
     Φ(z) + z·φ(z)); the plain form takes six. Tested equal to it; out of place."""
     return torch.ops.aten.gelu_backward(g, z)

@@ -128,6 +128,51 @@ def attention_scores_fast(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return torch.softmax(scores, dim=-1).view(B, H, T, T)
 
 
+def attention_flash(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[Any, Any]:
+    """Y = softmax(Q Kᵀ/√D + causal mask) V in one fused kernel (the one behind torch's
+    ``scaled_dot_product_attention`` on the CPU), which also returns each row's log-sum-exp
+    ℓ_t = log Σ_s exp(S[t, s]): A is not kept but rebuilt from ℓ in the backward
+    (`attention_probabilities`), as the fused op's own backward does. Returns (Y, ℓ):
+    (B, H, T, D), (B, H, T)."""
+    y, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v, 0.0, True)
+    return y, lse
+
+
+def attention_probabilities(q: torch.Tensor, k: torch.Tensor, lse: torch.Tensor) -> torch.Tensor:
+    """A = softmax(S) rebuilt from the row log-sum-exps ℓ of `attention_flash`:
+    A[t, s] = exp(S[t, s] − ℓ_t), S = Q Kᵀ/√D + mask (one ``baddbmm``, then −ℓ and exp in
+    place). Equal to `attention_scores` (what it replaces: A kept from the forward)."""
+    B, H, T, D = q.shape
+    bias = torch.zeros(T, T, dtype=q.dtype, device=q.device)
+    bias.masked_fill_(causal_mask(T, q.device), -torch.inf)  # (T, T), broadcast over B·H
+    scores = torch.baddbmm(
+        bias, q.reshape(B * H, T, D), k.reshape(B * H, T, D).transpose(1, 2),
+        alpha=1.0 / math.sqrt(D),
+    )  # fmt: skip
+    return scores.view(B, H, T, T).sub_(lse.unsqueeze(-1)).exp_()  # (B, H, T, T)
+
+
+def attention_backward_flash(
+    d_y: torch.Tensor,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    y: torch.Tensor,
+    lse: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`attention_backward` (no dropout) from what `attention_flash` keeps: Y and ℓ, not A.
+    A is rebuilt (`attention_probabilities`); softmax's row sum Σ_s dA ⊙ A is Σ_d dY ⊙ Y
+    (dA = dY Vᵀ and Y = A V give the same sum), so dS = A ⊙ (dA − rowsum(dY ⊙ Y)) is
+    computed in dA's memory; one (T, T) buffer per head besides A. All four (B, H, T, D)."""
+    q, k, v, d_y = q.contiguous(), k.contiguous(), v.contiguous(), d_y.contiguous()
+    a = attention_probabilities(q, k, lse)  # (B, H, T, T)
+    d_v = a.transpose(-2, -1) @ d_y  # (B, H, T, D)
+    row = (d_y * y).sum(dim=-1, keepdim=True)  # (B, H, T, 1): Σ_s dA ⊙ A
+    d_s = (d_y @ v.transpose(-2, -1)).sub_(row).mul_(a)  # dA − row, ⊙ A: (B, H, T, T)
+    d_s.mul_(1.0 / math.sqrt(q.shape[-1]))  # dS/√D
+    return d_s @ k, d_s.transpose(-2, -1) @ q, d_v
+
+
 def attention_backward_fast(
     d_y: torch.Tensor,
     q: torch.Tensor,

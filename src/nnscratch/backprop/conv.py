@@ -27,6 +27,7 @@ equal to the plain form):
     conv2d_input_grad          ∂x = col2im(W_flatᵀ dy)          plain: matmul + col2im
     conv2d_input_grad_fast     ∂x = conv_transpose2d(dy, W): col2im∘W_flatᵀ is exactly the
                                transposed convolution (the adjoint of the convolution)
+    conv2d_grads_fast          ∂x and ∂W in one ``convolution_backward`` call
     max_pool2d_input_grad      dy to each window's argmax, given as flat indices into H·W
 """
 
@@ -121,6 +122,24 @@ def conv2d_weight_grad_fast(
         dy, x, _empty_weight(dy, weight_shape), None, list(stride), list(padding),
         list(dilation), False, [0, 0], groups, [False, True, False],
     )[1]  # fmt: skip
+
+
+def conv2d_grads_fast(
+    dy: torch.Tensor,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∂x, ∂W) together in one kernel call: ``convolution_backward`` asked for both
+    (`conv2d_input_grad_fast` and `conv2d_weight_grad_fast` in one pass over dy)."""
+    dx, dw, _ = torch.ops.aten.convolution_backward(
+        dy, x, weight, None, list(stride), list(padding), list(dilation), False, [0, 0],
+        groups, [True, True, False],
+    )  # fmt: skip
+    return dx, dw
 
 
 def _empty_weight(dy: torch.Tensor, shape: torch.Size) -> torch.Tensor:

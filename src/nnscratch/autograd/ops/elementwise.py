@@ -22,9 +22,11 @@ def add(x: Any, y: Any, alpha: float = 1.0) -> Tensor:
     xs, ys = _shape(x), _shape(y)
     z = unwrap(x) + unwrap(y) if alpha == 1 else torch.add(unwrap(x), unwrap(y), alpha=alpha)
 
+    nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
+
     def vjp(g: torch.Tensor) -> tuple:
-        gx = E.unbroadcast(g, xs) if needs(x) else None
-        gy = E.unbroadcast(g if alpha == 1 else g * alpha, ys) if needs(y) else None
+        gx = E.unbroadcast(g, xs) if nx else None
+        gy = E.unbroadcast(g if alpha == 1 else g * alpha, ys) if ny else None
         return gx, gy
 
     return record("add", z, (x, y), vjp)
@@ -35,9 +37,11 @@ def sub(x: Any, y: Any, alpha: float = 1.0) -> Tensor:
     xs, ys = _shape(x), _shape(y)
     z = unwrap(x) - unwrap(y) if alpha == 1 else torch.sub(unwrap(x), unwrap(y), alpha=alpha)
 
+    nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
+
     def vjp(g: torch.Tensor) -> tuple:
-        gx = E.unbroadcast(g, xs) if needs(x) else None
-        gy = E.unbroadcast(g * -alpha, ys) if needs(y) else None
+        gx = E.unbroadcast(g, xs) if nx else None
+        gy = E.unbroadcast(g * -alpha, ys) if ny else None
         return gx, gy
 
     return record("sub", z, (x, y), vjp)
@@ -47,10 +51,12 @@ def mul(x: Any, y: Any) -> Tensor:
     """z = x ⊙ y."""
     xd, yd = unwrap(x), unwrap(y)
     xs, ys = _shape(x), _shape(y)
+    nx, ny = needs(x), needs(y)
+    keep_x, keep_y = xd if ny else None, yd if nx else None  # only what a gradient reads
 
     def vjp(g: torch.Tensor) -> tuple:
-        gx = E.unbroadcast(E.mul_backward(g, yd), xs) if needs(x) else None
-        gy = E.unbroadcast(E.mul_backward(g, xd), ys) if needs(y) else None
+        gx = E.unbroadcast(E.mul_backward(g, keep_y), xs) if nx else None
+        gy = E.unbroadcast(E.mul_backward(g, keep_x), ys) if ny else None
         return gx, gy
 
     return record("mul", xd * yd, (x, y), vjp)
@@ -62,9 +68,11 @@ def div(x: Any, y: Any) -> Tensor:
     xs, ys = _shape(x), _shape(y)
     z = unwrap(x) / yd
 
+    nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
+
     def vjp(g: torch.Tensor) -> tuple:
-        gx = E.unbroadcast(g / yd, xs) if needs(x) else None
-        gy = E.unbroadcast(E.div_backward_denominator(g, z, yd), ys) if needs(y) else None
+        gx = E.unbroadcast(g / yd, xs) if nx else None
+        gy = E.unbroadcast(E.div_backward_denominator(g, z, yd), ys) if ny else None
         return gx, gy
 
     return record("div", z, (x, y), vjp)
@@ -124,9 +132,10 @@ def _activation(name: str, fn: Any) -> Any:
 
 def relu(x: Tensor) -> Tensor:
     """relu(x); ∂x by `relu_backward_fast` (one kernel, tested equal to the plain form)."""
-    xd = x.data
-    h = torch.relu(xd)
-    return record("relu", h, (x,), lambda g: (relu_backward_fast(g, xd, h),))
+    h = torch.relu(x.data)
+    # h > 0 exactly where x > 0: h stands for x in the mask, and x need not be kept (autograd
+    # too keeps only the output)
+    return record("relu", h, (x,), lambda g: (relu_backward_fast(g, h, h),))
 
 
 tanh = _activation("tanh", torch.tanh)
@@ -138,8 +147,8 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate != "none":
         raise NotImplementedError("nnscratch.autograd: only the exact GELU (approximate='none')")
     xd = x.data
-    h = torch.ops.aten.gelu(xd)
-    return record("gelu", h, (x,), lambda g: (gelu_backward_fast(g, xd, h),))
+    h = torch.ops.aten.gelu(xd)  # the fast form reads x only: h is not kept
+    return record("gelu", h, (x,), lambda g: (gelu_backward_fast(g, xd, None),))
 
 
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
@@ -155,9 +164,11 @@ def where(condition: torch.Tensor, x: Any, y: Any) -> Tensor:
     xs, ys = _shape(x), _shape(y)
     z = torch.where(c, unwrap(x), unwrap(y))
 
+    nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
+
     def vjp(g: torch.Tensor) -> tuple:
-        gx = E.unbroadcast(E.where_backward(g, c, True), xs) if needs(x) else None
-        gy = E.unbroadcast(E.where_backward(g, c, False), ys) if needs(y) else None
+        gx = E.unbroadcast(E.where_backward(g, c, True), xs) if nx else None
+        gy = E.unbroadcast(E.where_backward(g, c, False), ys) if ny else None
         return None, gx, gy
 
     return record("where", z, (condition, x, y), vjp)

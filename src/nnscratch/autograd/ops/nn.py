@@ -10,12 +10,16 @@ everywhere, for checking):
     conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
                 ∂W: conv2d_weight_grad_fast (convolution_backward, ∂W only)
                                                                         plain: im2col + matmul
-    attention   A = attention_scores_fast (mask, scale and QKᵀ in one baddbmm, then one
-                softmax), kept; Y = A V; backward: attention_backward_fast
-                                                                        plain: attention_scores
-                                                                        and attention_backward
-                (measured on the bench transformer, one thread: keeping A beats the fused
-                kernel's forward followed by a recomputation of A in the backward)
+                both: conv2d_grads_fast (one convolution_backward call)
+    attention   without dropout: Y and the row log-sum-exps ℓ by the fused kernel
+                (attention_flash); backward: A = exp(S − ℓ) rebuilt (attention_probabilities),
+                and attention_backward_flash (Σ dA ⊙ A as Σ dY ⊙ Y, dS in dA's memory)
+                                                       plain: attention_scores (A kept)
+                                                              and attention_backward
+                with dropout: A = attention_scores_fast (mask, scale and QKᵀ in one baddbmm,
+                then one softmax), kept, the dropout mask drawn over it; Y = A V
+                (measured on the bench transformer, one thread: not keeping the (B, H, T, T)
+                A per layer makes the step faster, fewer fresh pages to allocate)
     layer_norm, batch_norm
                 layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
                                                                         plain: the closed form
@@ -58,15 +62,20 @@ def conv2d(
     y = torch.conv2d(x, w, b, stride, padding, dilation, groups)  # (N, O, OH, OW)
     wgrad = C.conv2d_weight_grad_fast if FAST else C.conv2d_weight_grad
     xgrad = C.conv2d_input_grad_fast if FAST else C.conv2d_input_grad
+    need = (needs(input), needs(weight), needs(bias))  # decided now: inputs are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
         gx = gw = gb = None
-        if needs(input):
-            gx = xgrad(g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups)
+        if FAST and need[0] and need[1]:  # both in one kernel call
+            gx, gw = C.conv2d_grads_fast(g, x, w, stride, padding, dilation, groups)
+        else:
+            if need[0]:
+                gx = xgrad(g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups)
+            if need[1]:
+                gw = wgrad(g, x, w.shape, stride, padding, dilation, groups)
+        if gx is not None:
             gx = gx[:, :, :H, :W]  # without padding="same"'s extra row/column
-        if needs(weight):
-            gw = wgrad(g, x, w.shape, stride, padding, dilation, groups)
-        if needs(bias):
+        if need[2]:
             gb = g.sum(dim=(0, 2, 3))  # (O,)
         return gx, gw, gb
 
@@ -106,9 +115,9 @@ def layer_norm(
     x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
     shape = tuple(normalized_shape)
     y, mu, r = torch.native_layer_norm(x, shape, w, b, eps)  # r = 1/√(σ² + ε): (..., 1)
+    need = (needs(input), needs(weight), needs(bias))  # decided now: inputs are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
-        need = (needs(input), needs(weight), needs(bias))
         if FAST:
             return N.layer_norm_grads_fast(g, x, mu, r, w, b, len(shape), need)
         x_hat = (x - mu) * r
@@ -137,9 +146,9 @@ def batch_norm(
     )
     shape = [1] * x.dim()
     shape[1] = x.shape[1]  # (1, C, 1, ...)
+    need = (needs(input), needs(weight), needs(bias))  # decided now: inputs are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
-        need = (needs(input), needs(weight), needs(bias))
         if FAST:
             return N.batch_norm_grads_fast(
                 g, x, w, running_mean, running_var, mu, invstd, training, eps, need
@@ -182,6 +191,13 @@ def scaled_dot_product_attention(
             "no attn_mask, the default scale)"
         )
     q, k, v = unwrap(query), unwrap(key), unwrap(value)
+    if FAST and dropout_p == 0.0:  # the fused forward; A rebuilt from its log-sum-exps
+        y, lse = A.attention_flash(q, k, v)  # (B, H, T, D), (B, H, T)
+
+        def vjp_flash(g: torch.Tensor) -> tuple:
+            return A.attention_backward_flash(g, q, k, v, y, lse)
+
+        return record("attention", y, (query, key, value), vjp_flash)
     scores = A.attention_scores_fast if FAST else A.attention_scores
     a = scores(q, k)  # (B, H, T, T), kept for the backward
     a_drop, mask = a, None

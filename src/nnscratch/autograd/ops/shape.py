@@ -122,11 +122,10 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     sizes = [unwrap(t).shape[dim] for t in tensors]
     z = torch.cat([unwrap(t) for t in tensors], dim=dim)
+    need = [needs(t) for t in tensors]  # decided now: the inputs themselves are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
-        return tuple(
-            p if needs(t) else None for t, p in zip(tensors, g.split(sizes, dim), strict=True)
-        )
+        return tuple(p if n else None for n, p in zip(need, g.split(sizes, dim), strict=True))
 
     return record("cat", z, tuple(tensors), vjp)
 
@@ -135,8 +134,9 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
     """z = the tensors along a new dim:  each gets its index of g."""
     tensors = list(tensors)
     z = torch.stack([unwrap(t) for t in tensors], dim=dim)
+    need = [needs(t) for t in tensors]  # decided now: the inputs themselves are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
-        return tuple(p if needs(t) else None for t, p in zip(tensors, g.unbind(dim), strict=True))
+        return tuple(p if n else None for n, p in zip(need, g.unbind(dim), strict=True))
 
     return record("stack", z, tuple(tensors), vjp)
