@@ -148,10 +148,10 @@ def _check_lab(lab: dict[str, Any]) -> None:
 
 
 def field_of(message: str) -> str:
-    """The config field a `UserError` message is about (``--lr must ...`` → ``lr``): the flag it
-    starts with; a message about the data that only suggests a flag (``... skip it with
-    --skip-rows 1``) is about the data."""
-    match = re.match(r"\s*--([a-z][a-z0-9-]*)", message)
+    """The field of the page where a `UserError` message is shown: the first flag it names, the
+    one that fixes it (``--lr must ...`` → ``lr``; a CSV misread that says "skip it with
+    --skip-rows 1" → ``skip_rows``, the control beside the upload), else the data."""
+    match = re.search(r"--([a-z][a-z0-9-]*)", message)
     return match.group(1).replace("-", "_") if match else "data"
 
 
