@@ -384,3 +384,33 @@ def test_a_small_file_claiming_a_large_model_is_refused_before_the_model_is_buil
     size = 4 * (4000 + 4000 * 4000 + 4000 + 4000 + 4000 + 1)
     assert_refused(ckpt, runs / "x.csv", f"fewer than the {size} that this run's configuration")
     assert "cpu" not in devices  # only the shapes were built (on "meta")
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("config.json", ["lr"]),
+        ("config.json", ["noise"]),
+        ("config.json", ["weight_decay"]),
+        ("state.json", ["optimizer", "param_groups", 0, "lr"]),
+    ],
+)
+def test_a_huge_integer_for_a_real_setting_is_no_traceback(runs, tmp_path, name, path):
+    """JSON's 2**70 where a real number belongs (hypothesis found it): torch turned the int into
+    an int64 and raised OverflowError. An int is read as the float it stands for."""
+    ckpt = shutil.copytree(runs / "sgd", tmp_path / "run")
+
+    def replace(values):
+        node = values
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = 2**70
+
+    edit_json(ckpt, name, replace)
+    for argv in (
+        ["predict", "--model", ckpt, "--data", runs / "x.csv"],
+        ["train", "--resume", ckpt, "--epochs", "4", "--quiet"],
+    ):
+        code, _, err = run(*argv)
+        assert code in (0, 2), err
+        assert "Traceback" not in err and (code == 0 or err.count("\n") == 1), err

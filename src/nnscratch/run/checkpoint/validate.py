@@ -61,6 +61,8 @@ def config(file: Path, values: Any) -> TrainConfig:
         )
         if not ok:
             raise corrupted(file, f"{f.name!r} is {value!r}, not a {hints[f.name]}")
+        if type(value) is int and int not in allowed:  # JSON's 2 for 2.0: a float, as the CLI
+            values[f.name] = float(value)  # gives it (a huge int would overflow torch's int64)
         choices = f.metadata.get("choices")
         if choices and value is not None and value not in choices:
             raise corrupted(file, f"{f.name!r} is {value!r}, not one of {', '.join(choices)}")

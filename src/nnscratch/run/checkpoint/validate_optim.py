@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from nnscratch.module import Module
-from nnscratch.run import build
+from nnscratch.run import build, ranges
 from nnscratch.run.checkpoint.read import corrupted
 from nnscratch.run.checkpoint.state import join_optimizer
 from nnscratch.run.checkpoint.validate import number
@@ -79,7 +79,11 @@ def optimizer(
                 f"the configured optimizer has {sorted(f)} (a state of another optimizer?)",
             )
         for key, value in g.items():
-            ok = number(value) and value >= 0 if key == "lr" else same(value, f[key])
+            if key == "lr":  # any learning rate a schedule can reach, as a float
+                ok = number(value) and 0 <= value <= ranges.LARGEST
+                g[key] = float(value) if ok else value
+            else:
+                ok = same(value, f[key])
             if not ok:
                 raise corrupted(file, f"optimizer {key!r} is {value!r}, configured: {f[key]!r}")
     joined = join_optimizer(tensors, plain)
