@@ -17,7 +17,7 @@ def serving(app, host: str, port: int, **options):
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    for _ in range(400):  # bounded: up to 20 s for a busy machine
+    for _ in range(12_000):  # bounded: 600 s, a hang guard far above a busy machine's start
         if server.started or not thread.is_alive():
             break
         time.sleep(0.05)

@@ -47,7 +47,7 @@ def test_run_as_code_reads_the_upload_beside_itself_after_the_tab_closed(tmp_pat
                 r = client.post(f"/api/session/{sid}/settings", json=settings)
                 assert r.status_code == 200, r.text
                 ws.send_json({"type": "play"})
-                for _ in range(400):  # frames until the run has ended, bounded
+                for _ in range(100_000):  # frames until the run has ended (a hang guard)
                     if _ended(ws.receive_json()):
                         break
                 else:

@@ -60,9 +60,11 @@ def client(lab):
                 pass
 
 
-def wait_for(ws, predicate, limit=400, run=None):
+def wait_for(ws, predicate, limit=100_000, run=None):
     """Messages until one satisfies ``predicate`` (never "the next one": a frame may come
-    first); the records of all of them (of run number ``run`` if given), concatenated."""
+    first); the records of all of them (of run number ``run`` if given), concatenated. Frames
+    come at a rate per second, so a busy machine sends more of them: ``limit`` only catches a
+    run that never ends."""
     records = []
     for _ in range(limit):
         m = ws.receive_json()
@@ -90,7 +92,7 @@ def is_error(m):
     return m.get("type") == "error"
 
 
-def poll(condition, limit=120.0):
+def poll(condition, limit=600.0):  # a hang guard, not a speed
     """Wait until ``condition()`` holds (another thread's event), bounded."""
     end = time.monotonic() + limit
     while not condition():

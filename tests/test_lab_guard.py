@@ -49,7 +49,7 @@ def handshake(lab, path, headers=()):
         "Sec-WebSocket-Version: 13",
         *headers,
     ]
-    with socket.create_connection(("127.0.0.1", lab.port), timeout=30) as s:
+    with socket.create_connection(("127.0.0.1", lab.port), timeout=600) as s:
         s.sendall(("\r\n".join(request) + "\r\n\r\n").encode())
         return int(s.recv(4096).split()[1])
 
@@ -59,8 +59,8 @@ def tab(server):
     """A tab opened as the browser opens it: its session, set up with a paused run."""
     lab = server
     url = f"ws://127.0.0.1:{lab.port}/ws?token={lab.token}"
-    with connect(url, origin=own(lab)) as ws, httpx.Client(base_url=own(lab), timeout=60) as http:
-        sid = json.loads(ws.recv(timeout=30))["session"]  # the first message: hello
+    with connect(url, origin=own(lab)) as ws, httpx.Client(base_url=own(lab), timeout=600) as http:
+        sid = json.loads(ws.recv(timeout=600))["session"]  # the first message: hello
         assert http.get(f"/?token={lab.token}").status_code == 200  # the cookie
         r = http.post(
             f"/api/session/{sid}/settings", json={"epochs": 3}, headers={"Origin": own(lab)}
@@ -101,7 +101,7 @@ def test_requests_from_another_page_are_refused(tab, headers, status, field):
 
 def test_without_the_token_nothing_answers(server):
     lab = server
-    with httpx.Client(base_url=own(lab), timeout=60) as http:  # no cookie
+    with httpx.Client(base_url=own(lab), timeout=600) as http:  # no cookie
         assert http.get("/").status_code == 403
         assert http.get("/api/options?token=wrong").status_code == 403
         assert http.get("/?token=%C3%A9").status_code == 403  # non-ASCII: refused, not a 500

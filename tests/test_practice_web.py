@@ -98,19 +98,19 @@ def test_the_real_server_refuses_another_page(real, quiet, query, headers, field
     base, port = real
     headers = {k: v.format(port=port) for k, v in headers.items()}
     for page in ("/", "/api/report"):
-        r = httpx.get(base + page + query.format(token=TOKEN), headers=headers, timeout=60)
+        r = httpx.get(base + page + query.format(token=TOKEN), headers=headers, timeout=600)
         assert r.status_code == 403 and r.json()["field"] == field, r.text
         assert "nnscratch practice" not in r.text and "report" not in r.json()
 
 
 def test_the_real_server_serves_the_page_with_the_right_token(real, quiet):
     base, _ = real
-    page = httpx.get(f"{base}/?token={TOKEN}&path=/etc/passwd", timeout=60)  # path: ignored
+    page = httpx.get(f"{base}/?token={TOKEN}&path=/etc/passwd", timeout=600)  # path: ignored
     assert page.status_code == 200 and "nnscratch practice" in page.text
     own = {"Origin": base}  # the page's own fetch, as the browser sends it
-    state = httpx.get(f"{base}/api/report?token={TOKEN}", headers=own, timeout=60)
+    state = httpx.get(f"{base}/api/report?token={TOKEN}", headers=own, timeout=600)
     assert state.status_code == 200 and state.json()["file"] == "mine.py"
-    post = httpx.post(f"{base}/api/report?token={TOKEN}", headers=own, timeout=60)
+    post = httpx.post(f"{base}/api/report?token={TOKEN}", headers=own, timeout=600)
     assert post.status_code == 405  # nothing to change
 
 
