@@ -149,3 +149,11 @@ def test_an_mlp_on_diabetes_with_its_defaults_learns(capsys):
     r = train_json(capsys, "--data", "builtin:diabetes", "--model", "mlp")
     assert r["config"]["optimizer"] == "adam"
     assert r["metrics"]["test"]["r2"] > 0.3
+
+
+@pytest.mark.parametrize("data", ["builtin:iris", "synthetic"])
+def test_target_on_a_data_set_with_its_own_target_is_refused(capsys, data):
+    """--target names a CSV column; on a built-in set it was silently ignored."""
+    assert main(["train", "--data", data, "--target", "zz", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--target names a column of a .csv file" in err

@@ -61,6 +61,11 @@ def load_dataset(config: TrainConfig, dtype: torch.dtype) -> Dataset:
         return text.load_text(config.data, config.block_size)
     if special:
         return images.load_images(config.data, dtype)  # rows of pixels + image_shape
+    if name and config.target is not None:  # synthetic or builtin:NAME: its target is given
+        raise UserError(
+            f"--target names a column of a .csv file; {config.data} comes with its own target: "
+            "drop --target"
+        )
     fmt = csv_format(config)
     if (fmt != CsvFormat() or config.missing != "error") and (
         name or not config.data.lower().endswith(".csv")
