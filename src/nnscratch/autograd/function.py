@@ -16,34 +16,44 @@ from typing import Any
 
 import torch
 
-from nnscratch.autograd.mode import is_grad_enabled
+from nnscratch.autograd.mode import _enabled
 from nnscratch.autograd.node import VJP, Node
 from nnscratch.autograd.tensor import Tensor
 
 
 def unwrap(x: Any) -> Any:
     """The plain tensor inside a `Tensor`; anything else as it is."""
-    return x.data if isinstance(x, Tensor) else x
+    return x.data if type(x) is Tensor else x
 
 
 def needs(x: Any) -> bool:
     """Whether ``x`` is a `Tensor` a gradient must reach."""
-    return isinstance(x, Tensor) and x.requires_grad
+    return type(x) is Tensor and x.requires_grad
 
 
 def recording(*inputs: Any) -> bool:
     """Whether an op on ``inputs`` records a node (so its forward must keep what vjp needs)."""
-    return is_grad_enabled() and any(needs(x) for x in inputs)
+    return _enabled[0] and any(needs(x) for x in inputs)
 
 
 def record(name: str, data: torch.Tensor, inputs: tuple[Any, ...], vjp: VJP) -> Tensor:
-    """``data`` as a `Tensor`, with a ``grad_fn`` named ``name`` if any input needs a gradient."""
-    out = Tensor.wrap(data)
-    if is_grad_enabled():
-        kept = tuple([_edge(x) if type(x) is Tensor and x.requires_grad else None for x in inputs])
-        if any([x is not None for x in kept]):
-            out.requires_grad = True
-            out.grad_fn = Node(name, kept, vjp, data.shape)
+    """``data`` as a `Tensor`, with a ``grad_fn`` named ``name`` if any input needs a gradient.
+
+    (This runs once per operation: one loop over the inputs, no helper calls.)"""
+    out = _new(Tensor)
+    out.data, out.grad, out.requires_grad, out.grad_fn = data, None, False, None
+    if not _enabled[0]:
+        return out
+    kept, any_kept = [], False
+    for x in inputs:
+        if type(x) is Tensor and x.requires_grad:
+            any_kept = True
+            kept.append(x if x.grad_fn is None else _handle(x.grad_fn))  # see `_edge`
+        else:
+            kept.append(None)
+    if any_kept:
+        out.requires_grad = True
+        out.grad_fn = Node(name, tuple(kept), vjp, data.shape)
     return out
 
 
@@ -55,3 +65,7 @@ def _edge(x: Tensor) -> Tensor:
     if x.grad_fn is None:
         return x
     return Tensor.handle(x.grad_fn)
+
+
+_new = object.__new__
+_handle = Tensor.handle

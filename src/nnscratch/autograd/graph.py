@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from nnscratch.autograd.node import Node
+from nnscratch.autograd.node import SECOND_BACKWARD, Node
 
 if TYPE_CHECKING:
     from nnscratch.autograd.tensor import Tensor
@@ -84,24 +84,25 @@ def backward(
     leaves: dict[int, tuple[Tensor, torch.Tensor]] = {}  # summed here, into .grad at the end
     for node in reversed(topological_sort(root.grad_fn)):
         g = grads.pop(node, None)
+        vjp = node.vjp  # (Node.apply and Node.release, inlined: this loop runs once per node)
+        if not retain_graph:
+            node.vjp = None
         if g is None:  # no path from the root carries a gradient here
-            if not retain_graph:
-                node.release()
             continue
+        if vjp is None:
+            raise RuntimeError(SECOND_BACKWARD)
         if visit is not None:
             visit(node, g)
-        input_grads = node.apply(g)
-        if not retain_graph:
-            node.release()
-        for x, gx in zip(node.inputs, input_grads, strict=True):
+        for x, gx in zip(node.inputs, vjp(g), strict=True):
             if x is None or gx is None:
                 continue
-            if x.grad_fn is None:
+            fn = x.grad_fn
+            if fn is None:
                 previous = leaves.get(id(x))
                 leaves[id(x)] = (x, gx if previous is None else previous[1] + gx)
             else:
-                previous = grads.get(x.grad_fn)
-                grads[x.grad_fn] = gx if previous is None else previous + gx  # used twice
+                previous = grads.get(fn)
+                grads[fn] = gx if previous is None else previous + gx  # used twice
     _accumulate(list(leaves.values()))
 
 

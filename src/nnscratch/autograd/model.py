@@ -34,29 +34,41 @@ def engine_parameters(model: Module) -> Iterator[Pairs]:
     (parameter, leaf) pairs; the attributes are restored on the way out, also on an error."""
     leaves: dict[int, Tensor] = {}
     pairs: Pairs = []
-    swapped: list[tuple[Module, str, torch.Tensor]] = []
+    swapped: list[tuple[dict, str, torch.Tensor]] = []
     try:
         stack = [model]  # every module, depth first (a flat walk: this runs once per step)
         while stack:
             module = stack.pop()
-            for name, value in list(vars(module).items()):
-                if type(value) in _PLAIN:  # most attributes: sizes, flags, names
+            attributes = vars(module)  # written directly: a Module has no __setattr__
+            for name, value in list(attributes.items()):
+                kind = type(value)
+                if kind in _PLAIN:  # most attributes: sizes, flags, names
                     continue
-                if isinstance(value, torch.Tensor):
+                if kind is torch.Tensor or isinstance(value, torch.Tensor):
                     if value.requires_grad:
-                        if id(value) not in leaves:
-                            leaves[id(value)] = Tensor(value.detach(), requires_grad=True)
-                            pairs.append((value, leaves[id(value)]))
-                        swapped.append((module, name, value))
-                        setattr(module, name, leaves[id(value)])
+                        leaf = leaves.get(id(value))
+                        if leaf is None:
+                            leaf = leaves[id(value)] = _leaf(value)
+                            pairs.append((value, leaf))
+                        swapped.append((attributes, name, value))
+                        attributes[name] = leaf
                 elif isinstance(value, Module):
                     stack.append(value)
-                elif isinstance(value, (list, tuple)):
-                    stack.extend(m for m in value if isinstance(m, Module))
+                elif kind is list or kind is tuple:
+                    for item in value:  # a Sequential's layers; mostly sizes such as (3, 3)
+                        if isinstance(item, Module):
+                            stack.append(item)
         yield pairs
     finally:
-        for module, name, value in swapped:
-            setattr(module, name, value)
+        for attributes, name, value in swapped:
+            attributes[name] = value
+
+
+def _leaf(p: torch.Tensor) -> Tensor:
+    """``Tensor(p.detach(), requires_grad=True)`` without the checks (p is a parameter)."""
+    leaf = Tensor.wrap(p.detach())
+    leaf.requires_grad = True
+    return leaf
 
 
 def forward_and_loss(

@@ -13,14 +13,21 @@ from nnscratch.backprop import elementwise as E
 from nnscratch.backprop.activations import DERIVATIVES, gelu_backward_fast, relu_backward_fast
 
 
+_SCALAR = torch.Size([])
+
+
 def _shape(x: Any) -> torch.Size:
-    return unwrap(x).shape if isinstance(unwrap(x), torch.Tensor) else torch.Size([])
+    """The shape an operand broadcasts with: a number's is ()."""
+    if type(x) is Tensor:
+        return x.data.shape
+    return x.shape if isinstance(x, torch.Tensor) else _SCALAR
 
 
 def add(x: Any, y: Any, alpha: float = 1.0) -> Tensor:
     """z = x + α·y."""
-    xs, ys = _shape(x), _shape(y)
-    z = unwrap(x) + unwrap(y) if alpha == 1 else torch.add(unwrap(x), unwrap(y), alpha=alpha)
+    xd, yd = unwrap(x), unwrap(y)
+    z = xd + yd if alpha == 1 else torch.add(xd, yd, alpha=alpha)
+    xs, ys = _shape(xd), _shape(yd)
 
     nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
 
@@ -34,8 +41,9 @@ def add(x: Any, y: Any, alpha: float = 1.0) -> Tensor:
 
 def sub(x: Any, y: Any, alpha: float = 1.0) -> Tensor:
     """z = x − α·y."""
-    xs, ys = _shape(x), _shape(y)
-    z = unwrap(x) - unwrap(y) if alpha == 1 else torch.sub(unwrap(x), unwrap(y), alpha=alpha)
+    xd, yd = unwrap(x), unwrap(y)
+    z = xd - yd if alpha == 1 else torch.sub(xd, yd, alpha=alpha)
+    xs, ys = _shape(xd), _shape(yd)
 
     nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
 
@@ -50,7 +58,7 @@ def sub(x: Any, y: Any, alpha: float = 1.0) -> Tensor:
 def mul(x: Any, y: Any) -> Tensor:
     """z = x ⊙ y."""
     xd, yd = unwrap(x), unwrap(y)
-    xs, ys = _shape(x), _shape(y)
+    xs, ys = _shape(xd), _shape(yd)
     nx, ny = needs(x), needs(y)
     keep_x, keep_y = xd if ny else None, yd if nx else None  # only what a gradient reads
 
@@ -64,9 +72,9 @@ def mul(x: Any, y: Any) -> Tensor:
 
 def div(x: Any, y: Any) -> Tensor:
     """z = x / y."""
-    yd = unwrap(y)
-    xs, ys = _shape(x), _shape(y)
-    z = unwrap(x) / yd
+    xd, yd = unwrap(x), unwrap(y)
+    xs, ys = _shape(xd), _shape(yd)
+    z = xd / yd
 
     nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
 
@@ -131,8 +139,12 @@ def _activation(name: str, fn: Any) -> Any:
 
 
 def relu(x: Tensor) -> Tensor:
-    """relu(x); ∂x by `relu_backward_fast` (one kernel, tested equal to the plain form)."""
-    h = torch.relu(x.data)
+    """relu(x) (``torch.relu``); ∂x by `relu_backward_fast` (one kernel, tested equal to the
+    plain form)."""
+    return _relu(x, torch.relu(x.data))
+
+
+def _relu(x: Tensor, h: torch.Tensor) -> Tensor:
     # h > 0 exactly where x > 0: h stands for x in the mask, and x need not be kept (autograd
     # too keeps only the output)
     return record("relu", h, (x,), lambda g: (relu_backward_fast(g, h, h),))
@@ -152,10 +164,12 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
-    """``torch.threshold(x, 0, 0)`` is relu (what `nnscratch.functional.relu` calls)."""
+    """``torch.threshold(x, 0, 0)`` is relu (what `nnscratch.functional.relu` calls), computed
+    by that same kernel (on this CPU it runs several times faster in a network than
+    ``torch.relu``'s clamp: measured, docs/benchmarks.md)."""
     if threshold != 0 or value != 0:
         raise NotImplementedError("nnscratch.autograd: threshold only as relu (0, 0)")
-    return relu(x)
+    return _relu(x, torch.threshold(x.data, 0, 0))
 
 
 def where(condition: torch.Tensor, x: Any, y: Any) -> Tensor:
