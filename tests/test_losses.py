@@ -109,6 +109,23 @@ def test_cross_entropy_float32_like_users_run_it():
     assert_same(*out, tol={"atol": 1e-6, "rtol": 1e-5})
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_with_a_class_at_minus_infinity_is_finite_like_torch(reduction):
+    """A logit of −∞ on a class that is not the target: probability 0, loss and gradient finite
+    (the smoothing term, when there is no smoothing, was still computed as 0·∞ = NaN)."""
+    inf = float("inf")
+    logits = torch.tensor([[0.0, -inf, 1.0], [2.0, 0.5, -inf]], dtype=torch.float64)
+    target = torch.tensor([0, 1])
+    mine, ref = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+    got = L.cross_entropy(mine, target, reduction=reduction)
+    want = F.cross_entropy(ref, target, reduction=reduction)
+    torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-12)
+    got.sum().backward()
+    want.sum().backward()
+    torch.testing.assert_close(mine.grad, ref.grad, atol=1e-12, rtol=1e-12)
+    assert torch.isfinite(mine.grad).all()
+
+
 def test_cross_entropy_smoothing_puts_one_minus_eps_plus_eps_over_c_on_the_true_class():
     # The convention note: q = (1 − ε)·onehot + ε/C, written out with torch's soft-target form.
     logits, target, _ = ce_case(c=4)

@@ -193,9 +193,10 @@ def cross_entropy(
     safe_target = torch.where(keep, t, 0)  # (M,) an index gather can use
     w_target = weight[safe_target] * keep  # (M,) w[yᵢ], 0 where ignored
     nll = -log_p.gather(1, safe_target.unsqueeze(1)).squeeze(1)  # (M,)  −log pᵢ[yᵢ]
-    smooth = -(log_p * weight).sum(dim=1)  # (M,)  Σ_c w[c]·(−log pᵢ[c])
-    losses = (1.0 - label_smoothing) * w_target * nll
-    losses = losses + (label_smoothing / n_classes) * smooth * keep  # (M,)
+    losses = (1.0 - label_smoothing) * w_target * nll  # (M,)
+    if label_smoothing:  # without smoothing no such term at all: a class at −∞ gave 0·∞ = NaN
+        smooth = -(log_p * weight).sum(dim=1)  # (M,)  Σ_c w[c]·(−log pᵢ[c])
+        losses = losses + (label_smoothing / n_classes) * smooth * keep  # (M,)
     if reduction == "none":
         return losses.reshape(shape)
     # only the rows not ignored (K,): no gradient reaches the others, not even 0·∞ = NaN
