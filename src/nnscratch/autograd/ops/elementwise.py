@@ -78,12 +78,23 @@ def div(x: Any, y: Any) -> Tensor:
     return record("div", z, (x, y), vjp)
 
 
-def pow(x: Tensor, p: float) -> Tensor:
-    """z = xᵖ for a number p."""
-    if isinstance(p, (Tensor, torch.Tensor)):
-        raise NotImplementedError("nnscratch.autograd: x ** y needs a number y, not a tensor")
-    xd = x.data
-    return record("pow", xd**p, (x,), lambda g: (E.pow_backward(g, xd, p),))
+def pow(x: Any, y: Any) -> Tensor:
+    """z = xʸ: a tensor to a number (``x ** 2``), to a tensor (broadcast), or a number to a
+    tensor (``2 ** x``)."""
+    if not isinstance(y, (Tensor, torch.Tensor)):  # a number exponent: x alone is an input
+        xd = x.data
+        return record("pow", xd**y, (x,), lambda g: (E.pow_backward(g, xd, y),))
+    xd, yd = unwrap(x), unwrap(y)
+    xs, ys = _shape(x), _shape(y)
+    z = xd**yd
+    nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
+
+    def vjp(g: torch.Tensor) -> tuple:
+        gx = E.unbroadcast(E.pow_backward(g, xd, yd), xs) if nx else None
+        gy = E.unbroadcast(E.pow_backward_exponent(g, xd, yd, z), ys) if ny else None
+        return gx, gy
+
+    return record("pow", z, (x, y), vjp)
 
 
 def neg(x: Tensor) -> Tensor:

@@ -20,6 +20,8 @@ everywhere, for checking):
                 then one softmax), kept, the dropout mask drawn over it; Y = A V
                 (measured on the bench transformer, one thread: not keeping the (B, H, T, T)
                 A per layer makes the step faster, fewer fresh pages to allocate)
+    unfold      unfold_backward_fast (aten.unfold_backward)           plain: index_add_ per
+                (in ops.shape, under the same switch)                  window offset
     layer_norm, batch_norm
                 layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
                                                                         plain: the closed form
@@ -51,7 +53,11 @@ def conv2d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """y = W ⋆ x + b (``torch.conv2d``)."""
+    """y = W ⋆ x + b (``torch.conv2d``); an unbatched (C, H, W) x as a batch of one."""
+    if unwrap(input).dim() == 3:  # unsqueeze, conv2d, squeeze: three nodes
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(
+            0
+        )
     x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     H, W = x.shape[-2:]
@@ -90,7 +96,11 @@ def max_pool2d(
     dilation: Any = 1,
     ceil_mode: bool = False,
 ) -> Tensor:
-    """y = the max of each window; ∂x: dy to each window's argmax."""
+    """y = the max of each window; ∂x: dy to each window's argmax. Unbatched (C, H, W): a
+    batch of one."""
+    if input.dim() == 3:  # unsqueeze, max_pool2d, squeeze: three nodes
+        args = (kernel_size, stride, padding, dilation, ceil_mode)
+        return max_pool2d(input.unsqueeze(0), *args).squeeze(0)
     x = input.data
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == () or stride == [] else pair(stride, "stride")

@@ -1,0 +1,184 @@
+"""The engine's operations beyond the models' first needs: ``x ** y`` with a tensor exponent (and
+``2 ** x``), ``Tensor.unfold``, ``torch.constant_pad_nd`` (so that im2col, and with it AvgPool2d
+and the plain conv/pool forms, runs on the engine), attention with masks and a scale. Each against
+torch.autograd (value and every input gradient, float64) and against central finite differences
+(`test_autograd_ops.check`), on random shapes from hypothesis."""
+
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_autograd_ops import broadcast_pair, check, rand
+
+from nnscratch.autograd import Tensor
+from nnscratch.autograd.ops import nn as engine_nn
+
+D = torch.float64
+FEW = settings(max_examples=8, deadline=None)
+TOL = {"atol": 1e-12, "rtol": 1e-12}
+
+
+def against_torch(fn, *arrays, equal_nan=False, upstream_seed=9):
+    """fn on engine leaves and on torch leaves: the same value and ∂(Σ u ⊙ fn)/∂ each input."""
+    leaves = [Tensor(a.clone(), requires_grad=a.is_floating_point()) for a in arrays]
+    refs = [a.clone().requires_grad_(a.is_floating_point()) for a in arrays]
+    out, ref = fn(*leaves), fn(*refs)
+    u = torch.randn(ref.shape, dtype=D, generator=torch.Generator().manual_seed(upstream_seed))
+    out.backward(u)
+    ref.backward(u)
+    torch.testing.assert_close(out.data, ref.detach(), equal_nan=equal_nan, **TOL)
+    for leaf, r in zip(leaves, refs, strict=True):
+        if r.grad is not None:
+            torch.testing.assert_close(leaf.grad, r.grad, equal_nan=equal_nan, **TOL)
+
+
+# -- x ** y ---------------------------------------------------------------------------------
+
+
+@FEW
+@given(broadcast_pair(), st.booleans())
+def test_pow_with_a_tensor_exponent_broadcasts(shapes, swap):
+    x, y = rand(shapes[0], 0, low=0.3), rand(shapes[1], 1)  # x > 0: xʸ is smooth in both
+    if swap:
+        x, y = rand(shapes[1], 0, low=0.3), rand(shapes[0], 1)
+    check(lambda a, b: a**b, x, y)
+    against_torch(lambda a, b: a**b, x, y)
+    against_torch(lambda a, b: torch.pow(a, b), x, y)
+
+
+@FEW
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.sampled_from([2.0, 0.5, 3]))
+def test_pow_with_a_number_base_or_a_number_exponent(shape, number):
+    y = rand(shape, 2)
+    check(lambda b: number**b, y)  # __rpow__
+    against_torch(lambda b: number**b, y)
+    against_torch(lambda b: torch.pow(number, b), y)
+    x = rand(shape, 3, low=0.3)
+    against_torch(lambda a: a**number, x)
+    against_torch(lambda a, b: a ** b.detach(), x, y)  # a plain tensor exponent: ∂x only
+
+
+def test_pow_at_zero_and_negative_bases_is_torchs():
+    """x ≤ 0, exactly as torch.autograd: ∂x = 0 where y = 0; ∂y = 0 where x = 0 and y ≥ 0,
+    ±inf where x = 0 and y < 0, NaN where x < 0 (log x)."""
+    x = torch.tensor([-1.0, 0.0, 0.0, 0.0, 2.0, -2.0, 0.0, -3.0], dtype=D)
+    y = torch.tensor([2.0, 0.0, -1.0, 2.5, 0.5, 3.0, 1.0, 0.0], dtype=D)
+    against_torch(lambda a, b: a**b, x, y, equal_nan=True)
+    for base in (0.0, -2.0, 2.0):
+        against_torch(lambda b, base=base: base**b, y, equal_nan=True)
+    for p in (0, 0.0, 1, 2, -1, 0.5):
+        against_torch(lambda a, p=p: a**p, x, equal_nan=True)
+
+
+# -- unfold and constant_pad_nd -------------------------------------------------------------
+
+
+@st.composite
+def unfold_args(draw):
+    shape = draw(st.lists(st.integers(1, 6), min_size=1, max_size=3))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    size = draw(st.integers(1, shape[dim]))
+    return shape, dim, size, draw(st.integers(1, 3))
+
+
+@FEW
+@given(unfold_args())
+def test_unfold(args):
+    shape, dim, size, step = args
+    x = rand(shape, 4)
+    for fast in (True, False):
+        engine_nn.FAST = fast
+        try:
+            check(lambda t: t.unfold(dim, size, step), x)
+            against_torch(lambda t: t.unfold(dim, size, step), x)
+        finally:
+            engine_nn.FAST = True
+
+
+@FEW
+@given(unfold_args())
+def test_unfold_backward_fast_equals_plain(args):
+    from nnscratch.backprop import shape as S
+
+    shape, dim, size, step = args
+    x = rand(shape, 5)
+    g = rand(x.unfold(dim, size, step).shape, 6)
+    plain = S.unfold_backward(g, x.shape, dim, size, step)
+    torch.testing.assert_close(S.unfold_backward_fast(g, x.shape, dim, size, step), plain, **TOL)
+
+
+@FEW
+@given(st.lists(st.integers(2, 5), min_size=1, max_size=3), st.data())
+def test_constant_pad_nd(shape, data):
+    pad = []
+    for n in reversed(shape[-2:]):  # (before, after) for the last dims, a crop (< 0) too
+        pad += [data.draw(st.integers(-(n // 2), 2)), data.draw(st.integers(-(n // 2), 2))]
+    value = data.draw(st.sampled_from([0.0, 1.5, -float("inf")]))
+    x = rand(shape, 7)
+    fn = lambda t: torch.constant_pad_nd(t, pad, value)  # noqa: E731
+    against_torch(fn, x)
+    if value != -float("inf"):
+        check(fn, x)
+
+
+# -- what runs through im2col: AvgPool2d, the plain conv and max-pool forms ----------------
+
+AVG_POOL = [
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": (3, 2), "stride": (1, 2), "padding": (1, 1), "count_include_pad": False},
+    {"kernel_size": 3, "stride": 1, "padding": 1, "divisor_override": 4},
+    {"kernel_size": 2, "stride": 1, "padding": 1, "count_include_pad": False,
+     "divisor_override": 3},
+]  # fmt: skip
+
+
+def test_avg_pool2d_layer_on_the_engine_equals_torch():
+    """nnscratch's AvgPool2d (im2col: pad, strided slices, stack, sum, divide) recorded by the
+    engine, every option, batched and unbatched, next to torch.autograd through F.avg_pool2d."""
+    from nnscratch.layers import AvgPool2d
+
+    for options in AVG_POOL:
+        for shape in ((2, 3, 5, 6), (3, 5, 6)):
+            x = rand(shape, 8)
+            leaf, ref = Tensor(x.clone(), requires_grad=True), x.clone().requires_grad_(True)
+            out = AvgPool2d(**options)(leaf)
+            expected = F.avg_pool2d(ref, **options)
+            u = rand(expected.shape, 9)
+            out.backward(u)
+            expected.backward(u)
+            torch.testing.assert_close(out.data, expected.detach(), **TOL)
+            torch.testing.assert_close(leaf.grad, ref.grad, **TOL)
+    check(lambda t: AvgPool2d(3, 2, 1, count_include_pad=False)(t), rand((1, 2, 5, 5), 10))
+
+
+def test_plain_conv_and_pool_forms_on_the_engine_equal_torch():
+    """conv2d_unfold and max_pool2d_unfold (im2col, padding included) recorded by the engine."""
+    from nnscratch.layers.conv import conv2d_unfold
+    from nnscratch.layers.pool import max_pool2d_unfold
+
+    x, w, b = rand((2, 4, 6, 7), 11), rand((6, 2, 3, 2), 12), rand((6,), 13)
+    against_torch(lambda x_, w_, b_: conv2d_unfold(x_, w_, b_, 2, 1, (1, 2), 2), x, w, b)
+    against_torch(lambda x_, w_: conv2d_unfold(x_, w_, None, 1, "same"), x, rand((3, 4, 2, 3), 14))
+    pool = ((3, 3), (2, 2), (1, 1), (1, 1), True)  # ceil_mode: −∞ rows at the bottom/right
+    against_torch(lambda x_: max_pool2d_unfold(x_, *pool), x)
+    torch.testing.assert_close(max_pool2d_unfold(x, *pool), torch.max_pool2d(x, *pool))
+
+
+def test_unbatched_conv2d_and_max_pool2d_are_a_batch_of_one():
+    x, w, b = rand((3, 6, 5), 15), rand((4, 3, 3, 3), 16), rand((4,), 17)
+    against_torch(lambda x_, w_, b_: torch.conv2d(x_, w_, b_, 1, 1), x, w, b)
+    against_torch(lambda x_: torch.max_pool2d(x_, (2, 2), (1, 2), (1, 0), (1, 1), True), x)
+    check(lambda x_, w_: torch.conv2d(x_, w_, None, 2), x, w)
+
+
+def test_max_over_a_dim_sends_g_to_the_index_found():
+    """x.max(dim): g to the first maximum only (ties are not shared); x.max(): ties share."""
+    x = rand((3, 4), 18)
+    check(lambda t: t.max(dim=1).values, x)
+    check(lambda t: t.max(0, keepdim=True)[0], x)
+    ties = torch.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], dtype=D)
+    against_torch(lambda t: t.max(dim=1).values, ties)
+    against_torch(lambda t: torch.max(t), ties)
+    values, indices = Tensor(ties).max(dim=1)
+    assert indices.tolist() == [1, 0] and not isinstance(indices, Tensor)
