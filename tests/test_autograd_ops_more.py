@@ -182,3 +182,78 @@ def test_max_over_a_dim_sends_g_to_the_index_found():
     against_torch(lambda t: torch.max(t), ties)
     values, indices = Tensor(ties).max(dim=1)
     assert indices.tolist() == [1, 0] and not isinstance(indices, Tensor)
+
+
+# -- attention with any mask and scale ------------------------------------------------------
+
+SDPA = torch.ops.aten.scaled_dot_product_attention
+
+
+@st.composite
+def attention_case(draw):
+    """Q (B, H, L, E), K (B, H, S, E), V (B, H, S, Ev), or without the head dim; a mask of
+    (L, S), (B, 1, L, S)… or none; is_causal (without a mask); a scale or the default."""
+    B, H, L, S = (draw(st.integers(1, 3)) for _ in range(4))
+    E, Ev = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    batch = [B, H] if draw(st.booleans()) else [B]
+    kind = draw(st.sampled_from(["none", "bool", "float", "causal"]))
+    mask_shape = draw(st.sampled_from([[L, S], [*batch[:-1], 1, L, S], [*batch, L, 1]]))
+    scale = draw(st.sampled_from([None, 0.3, 2.0]))
+    return batch, L, S, E, Ev, kind, mask_shape, scale
+
+
+@FEW
+@given(attention_case(), st.integers(0, 2**16))
+def test_attention_with_masks_and_a_scale(case, seed):
+    batch, L, S, E, Ev, kind, mask_shape, scale = case
+    q, k, v = rand([*batch, L, E], seed), rand([*batch, S, E], seed + 1), rand([*batch, S, Ev], 2)
+    inputs = [q, k, v]
+    if kind == "bool":  # True takes part; rows with no True at all give 0, as torch
+        g = torch.Generator().manual_seed(seed)
+        mask = torch.rand(mask_shape, generator=g) > 0.3
+
+        def fn(a, b, c):
+            return SDPA(a, b, c, mask, 0.0, False, scale=scale)
+    elif kind == "float":  # added to the scores, and it gets its gradient
+        inputs.append(rand(mask_shape, seed + 3))
+
+        def fn(a, b, c, m):
+            return SDPA(a, b, c, m, 0.0, False, scale=scale)
+    else:
+
+        def fn(a, b, c):
+            return SDPA(a, b, c, None, 0.0, kind == "causal", scale=scale)
+
+    against_torch(fn, *inputs)
+    check(fn, *inputs)
+
+
+def test_attention_rows_masked_everywhere_and_minus_inf_in_a_float_mask():
+    q, k, v = rand((1, 2, 3, 2), 40), rand((1, 2, 4, 2), 41), rand((1, 2, 4, 3), 42)
+    mask = torch.tensor([[True, False, True, False], [False] * 4, [True] * 4])
+    against_torch(lambda a, b, c: SDPA(a, b, c, mask), q, k, v)
+    bias = torch.zeros(3, 4, dtype=D).masked_fill(~mask, -float("inf"))
+    against_torch(lambda a, b, c: SDPA(a, b, c, bias), q, k, v)
+    against_torch(lambda a, b, c: SDPA(a, b, c, None, 0.0, True, scale=0.7), q, k, v)
+
+
+def test_attention_dropout_with_a_mask_draws_torchs_mask():
+    """The same seed, the same dropped weights: value and gradients equal torch's."""
+    q, k, v = rand((2, 2, 4, 3), 43), rand((2, 2, 5, 3), 44), rand((2, 2, 5, 3), 45)
+    mask = torch.rand(4, 5, generator=torch.Generator().manual_seed(0)) > 0.2
+
+    def fn(a, b, c):
+        torch.manual_seed(7)
+        return SDPA(a, b, c, mask, 0.3, False, scale=0.5)
+
+    against_torch(fn, q, k, v)
+
+
+def test_attention_refusals_say_what_to_do():
+    import pytest
+
+    q = Tensor(rand((1, 2, 3, 2), 46), requires_grad=True)
+    with pytest.raises(NotImplementedError, match="repeat_interleave"):
+        SDPA(q, q, q, None, 0.0, False, enable_gqa=True)
+    with pytest.raises(RuntimeError, match="is_causal"):
+        SDPA(q, q, q, torch.ones(3, 3, dtype=torch.bool), 0.0, True)

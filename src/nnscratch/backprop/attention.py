@@ -102,17 +102,56 @@ def attention_backward(
     a: torch.Tensor,
     a_drop: torch.Tensor,
     scaled_mask: torch.Tensor | None,
+    scale: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(dQ, dK, dV) of Y = drop(softmax(Q Kᵀ/√D + mask)) V, given dY: (B, H, T, D) each."""
+    """(dQ, dK, dV) of Y = drop(softmax(S)) V, S = scale·Q Kᵀ + mask (scale 1/√D unless given),
+    given dY: (B, H, T, D) each."""
     d_v = a_drop.transpose(-2, -1) @ d_y  # (B, H, T, T)ᵀ @ (B, H, T, D)
-    d_a = d_y @ v.transpose(-2, -1)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
-    if scaled_mask is not None:
-        d_a = d_a * scaled_mask
-    d_s = softmax_backward(d_a, a)  # (B, H, T, T), row by row
-    scale = 1.0 / math.sqrt(q.shape[-1])
+    d_s = attention_scores_grad(d_y, v, a, scaled_mask)  # (B, H, T, T)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     d_q = d_s @ k * scale  # (B, H, T, D)
     d_k = d_s.transpose(-2, -1) @ q * scale  # (B, H, T, D)
     return d_q, d_k, d_v
+
+
+def attention_scores_grad(
+    d_y: torch.Tensor, v: torch.Tensor, a: torch.Tensor, scaled_mask: torch.Tensor | None
+) -> torch.Tensor:
+    """dS = A ⊙ (dA − rowsum(dA ⊙ A)), dA = dY Vᵀ (⊙ m' with dropout): ∂L/∂S for
+    S = scale·Q Kᵀ + M, which is also ∂L/∂M for an additive (float) mask M."""
+    d_a = d_y @ v.transpose(-2, -1)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
+    if scaled_mask is not None:
+        d_a = d_a * scaled_mask
+    return softmax_backward(d_a, a)  # (B, H, T, T), row by row
+
+
+def attention_bias(
+    q: torch.Tensor, k: torch.Tensor, attn_mask: torch.Tensor | None, is_causal: bool
+) -> torch.Tensor | None:
+    """The M of S = scale·Q Kᵀ + M, as ``scaled_dot_product_attention`` reads its arguments:
+    is_causal: −∞ above the diagonal of the (L, S) scores (top-left aligned); a bool mask:
+    True takes part, False is −∞; a float mask: added as it is. None: no mask."""
+    if is_causal:
+        L, S = q.shape[-2], k.shape[-2]
+        keep = torch.ones(L, S, dtype=torch.bool, device=q.device).tril()  # (L, S)
+        attn_mask = keep
+    if attn_mask is None or attn_mask.dtype != torch.bool:
+        return attn_mask
+    bias = torch.zeros(attn_mask.shape, dtype=q.dtype, device=q.device)
+    return bias.masked_fill_(attn_mask.logical_not(), -torch.inf)
+
+
+def attention_scores_masked(
+    q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor | None, scale: float | None
+) -> torch.Tensor:
+    """A = softmax(scale·Q Kᵀ + M) per head (`attention_scores` with any mask and scale): a row
+    that is −∞ everywhere (all masked) gets A = 0, as PyTorch's attention (softmax's 0/0)."""
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = q @ k.transpose(-2, -1) * scale  # (B, H, L, S)
+    if bias is not None:
+        scores = scores + bias  # broadcast to (B, H, L, S)
+    a = functional.softmax(scores, dim=-1)
+    return a.masked_fill((scores == -torch.inf).all(dim=-1, keepdim=True), 0.0)
 
 
 def attention_scores_fast(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

@@ -10,9 +10,9 @@ from typing import Any
 import torch
 
 from nnscratch.autograd.function import needs, record, unwrap
+from nnscratch.autograd.ops import nn
 from nnscratch.autograd.tensor import Tensor
 from nnscratch.backprop import elementwise as E
-from nnscratch.autograd.ops import nn
 from nnscratch.backprop import shape as S
 
 
