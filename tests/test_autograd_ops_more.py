@@ -257,3 +257,20 @@ def test_attention_refusals_say_what_to_do():
         SDPA(q, q, q, None, 0.0, False, enable_gqa=True)
     with pytest.raises(RuntimeError, match="is_causal"):
         SDPA(q, q, q, torch.ones(3, 3, dtype=torch.bool), 0.0, True)
+
+
+def test_ops_the_module_db_samples_needed():
+    """movedim (cross_entropy's (N, C, d…) logits), max_pool2d_with_indices (MaxPool2d's
+    return_indices), batch_norm on an empty batch (torch's own rule: no statistics)."""
+    x = rand((2, 3, 4), 19)
+    check(lambda t: t.movedim(1, -1), x)
+    against_torch(lambda t: torch.movedim(t, (0, 1), (2, 0)), x)
+    img = rand((2, 2, 5, 5), 20)
+    args = ((3, 3), (2, 2), (1, 1), (1, 1), True)
+    against_torch(lambda t: torch.ops.aten.max_pool2d_with_indices(t, *args)[0], img)
+    against_torch(lambda t: torch.ops.aten.max_pool2d_with_indices(t, *args)[0], img[0])
+    y, indices = torch.ops.aten.max_pool2d_with_indices(Tensor(img), *args)
+    assert torch.equal(indices, torch.ops.aten.max_pool2d_with_indices(img, *args)[1])
+    empty, w, b = torch.zeros(0, 3, 4, dtype=D), rand((3,), 21), rand((3,), 22)
+    against_torch(lambda t, g, c: torch.batch_norm(t, g, c, None, None, True, 0.1, 1e-5, False),
+                  empty, w, b)  # fmt: skip

@@ -63,6 +63,7 @@ OPS: dict[str, Any] = {
     "flatten": shape.flatten,
     "transpose": shape.transpose,
     "permute": shape.permute,
+    "movedim": shape.movedim,
     "unsqueeze": shape.unsqueeze,
     "squeeze": shape.squeeze,
     "expand": shape.expand,
@@ -82,6 +83,7 @@ OPS: dict[str, Any] = {
     "addmm": matmul.addmm,
     "conv2d": nn.conv2d,
     "max_pool2d": nn.max_pool2d,
+    "max_pool2d_with_indices": nn.max_pool2d_with_indices,
     "layer_norm": nn.layer_norm,
     "batch_norm": nn.batch_norm,
     "softmax": nn.softmax,
@@ -171,7 +173,8 @@ def _attach() -> None:
     for name in OPS:
         if name not in ("where", "cat", "concat", "stack", "threshold", "addmm", "conv2d",
                         "max_pool2d", "layer_norm", "batch_norm", "scaled_dot_product_attention",
-                        "rsub", "__getitem__", "constant_pad_nd"):  # fmt: skip
+                        "rsub", "__getitem__", "constant_pad_nd",
+                        "max_pool2d_with_indices"):  # fmt: skip
             setattr(Tensor, name, _method(name))
     for name in ("eq", "ne", "lt", "le", "gt", "ge", "new_zeros", "new_ones", "new_full",
                  "new_empty", "argmax", "sign", "isnan", "any", "all"):  # fmt: skip

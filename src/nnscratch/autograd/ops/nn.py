@@ -114,6 +114,31 @@ def max_pool2d(
     )
 
 
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = (),
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> tuple[Tensor, torch.Tensor]:
+    """(y, where each maximum was: a flat index h·W + w, a constant), ``MaxPool2d``'s
+    ``return_indices=True``; y recorded as `max_pool2d`'s, ∂x: dy to each index."""
+    args = (kernel_size, stride, padding, dilation, ceil_mode)
+    if input.dim() == 3:  # unbatched (C, H, W): a batch of one
+        y, indices = max_pool2d_with_indices(input.unsqueeze(0), *args)
+        return y.squeeze(0), indices.squeeze(0)
+    x = input.data
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else pair(stride, "stride")
+    y, indices = torch.ops.aten.max_pool2d_with_indices(
+        x, kernel, stride, pair(padding, "padding"), pair(dilation, "dilation"), ceil_mode
+    )  # (N, C, OH, OW) each; indices flat into H·W
+    shape = x.shape
+    y = record("max_pool2d", y, (input,), lambda g: (C.max_pool2d_input_grad(g, indices, shape),))
+    return y, indices
+
+
 def layer_norm(
     input: Any,
     normalized_shape: Any,
@@ -150,8 +175,13 @@ def batch_norm(
     cudnn_enabled: bool = False,
 ) -> Tensor:
     """y = γ x̂ + β per channel (running statistics updated in training, as the torch op does);
-    ∂ by `backprop.norm.batch_norm_grads`."""
+    ∂ by `backprop.norm.batch_norm_grads`. An empty batch (N = 0): torch.batch_norm's own rule,
+    x·γ₀ + β₀ (empty; γ and β get zero gradients), no statistics (the kernel would divide by 0)."""
     x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
+    if x.numel() == 0:
+        out = input.clone()  # (0, C, ...)
+        out = out * weight[0] if weight is not None else out
+        return out + bias[0] if bias is not None else out
     y, mu, invstd = torch.native_batch_norm(
         x, w, b, running_mean, running_var, training, momentum, eps
     )

@@ -53,6 +53,12 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     return record("permute", x.data.permute(order), (x,), lambda g: (g.permute(inverse),))
 
 
+def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+    """z = x with dims moved from ``source`` to ``destination``:  ∂x = g with them moved back."""
+    z = x.data.movedim(source, destination)
+    return record("movedim", z, (x,), lambda g: (g.movedim(destination, source),))
+
+
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return record("unsqueeze", x.data.unsqueeze(dim), (x,), lambda g: (g.squeeze(dim),))
 
