@@ -274,3 +274,22 @@ def test_ops_the_module_db_samples_needed():
     empty, w, b = torch.zeros(0, 3, 4, dtype=D), rand((3,), 21), rand((3,), 22)
     against_torch(lambda t, g, c: torch.batch_norm(t, g, c, None, None, True, 0.1, 1e-5, False),
                   empty, w, b)  # fmt: skip
+
+
+def test_copy_into_a_buffer_of_a_value_without_gradient_is_allowed_and_the_rest_refused():
+    """BatchNorm's plain_forward updates its running statistics with copy_ of detached values:
+    it runs on the engine, equal to torch; in-place writes the graph would miss are refused."""
+    import pytest
+
+    from nnscratch.layers import BatchNorm1d
+
+    x = rand((5, 4), 23)
+    ours, reference = BatchNorm1d(4, dtype=D), BatchNorm1d(4, dtype=D)
+    against_torch(lambda t: ours.plain_forward(t) if isinstance(t, Tensor) else
+                  reference.plain_forward(t), x)  # fmt: skip
+    torch.testing.assert_close(ours.running_var, reference.running_var, **TOL)
+    leaf = Tensor(x.clone(), requires_grad=True)
+    with pytest.raises(NotImplementedError, match="in-place copy_"):
+        torch.zeros(5, 4, dtype=D).copy_(leaf * 2.0)
+    with pytest.raises(NotImplementedError, match="in-place copy_"):
+        leaf.copy_(x)

@@ -54,6 +54,7 @@ OPS: dict[str, Any] = {
     "where": elementwise.where,
     "masked_fill": elementwise.masked_fill,
     "clone": elementwise.clone,
+    "copy_": elementwise.copy_,
     "sum": reduce.sum,
     "mean": reduce.mean,
     "amax": reduce.amax,

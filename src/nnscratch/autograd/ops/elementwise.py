@@ -200,3 +200,17 @@ def to_dtype(x: Tensor, dtype: torch.dtype) -> Tensor:
 
 def clone(x: Tensor) -> Tensor:
     return record("clone", x.data.clone(), (x,), lambda g: (g,))
+
+
+def copy_(dst: Any, src: Any, non_blocking: bool = False) -> Any:
+    """``dst.copy_(src)`` into a plain tensor (a buffer, e.g. running statistics) of a value
+    that carries no gradient: done on the plain tensors, nothing recorded. An in-place write
+    into an engine `Tensor`, or of a value that needs a gradient, is refused: the graph would
+    not see it."""
+    if isinstance(dst, Tensor) or needs(src):
+        raise NotImplementedError(
+            "nnscratch.autograd records no in-place copy_ into a tensor of the graph or of a "
+            "value that needs a gradient; write z = x.clone() (or torch.where) instead, or copy "
+            "src.detach() into a plain buffer"
+        )
+    return dst.copy_(unwrap(src), non_blocking)
