@@ -130,6 +130,8 @@ AVG_POOL = [
     {"kernel_size": 3, "stride": 1, "padding": 1, "divisor_override": 4},
     {"kernel_size": 2, "stride": 1, "padding": 1, "count_include_pad": False,
      "divisor_override": 3},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
 ]  # fmt: skip
 
 
