@@ -7,4 +7,5 @@ backward formula lives in `nnscratch.backprop`:
                   unfold constant_pad_nd
     matmul        @ addmm
     nn            conv2d max_pool2d layer_norm batch_norm softmax log_softmax attention
+    attention     attention with any mask and scale (the plain form)
 """

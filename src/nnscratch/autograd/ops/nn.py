@@ -35,11 +35,11 @@ from typing import Any
 import torch
 
 from nnscratch.autograd.function import needs, record, unwrap
+from nnscratch.autograd.ops.attention import attention_masked, fast_shapes
 from nnscratch.autograd.tensor import Tensor
 from nnscratch.backprop import attention as A
 from nnscratch.backprop import conv as C
 from nnscratch.backprop import norm as N
-from nnscratch.backprop.elementwise import unbroadcast
 from nnscratch.layers.conv import pad_bottom_right, pair, same_padding
 
 FAST = True  # the fast forms of the backward formulas (False: the plain forms)
@@ -227,7 +227,7 @@ def scaled_dot_product_attention(
 ) -> Tensor:
     """Y = drop(softmax(scale·Q Kᵀ + M)) V, M from ``attn_mask`` / ``is_causal`` (torch's
     ``scaled_dot_product_attention``). The causal case without a mask and with the default scale
-    (what `CausalSelfAttention` calls) has the fast forms; any other, `_attention_masked`."""
+    (what `CausalSelfAttention` calls) has the fast forms; any other, `ops.attention`."""
     if enable_gqa:
         raise NotImplementedError(
             "nnscratch.autograd: attention with enable_gqa=True has no op; repeat K and V over "
@@ -239,8 +239,8 @@ def scaled_dot_product_attention(
             "is_causal=True (as in torch); put the causal mask into attn_mask instead"
         )
     q, k, v = unwrap(query), unwrap(key), unwrap(value)
-    if attn_mask is not None or not is_causal or scale is not None or not _fast_shapes(q, k, v):
-        return _attention_masked(query, key, value, attn_mask, dropout_p, is_causal, scale)
+    if attn_mask is not None or not is_causal or scale is not None or not fast_shapes(q, k, v):
+        return attention_masked(query, key, value, attn_mask, dropout_p, is_causal, scale)
     if FAST and dropout_p == 0.0:  # the fused forward; A rebuilt from its log-sum-exps
         y, lse = A.attention_flash(q, k, v)  # (B, H, T, D), (B, H, T)
 
@@ -261,34 +261,3 @@ def scaled_dot_product_attention(
         return backward(g, q, k, v, a, a_drop, mask)
 
     return record("attention", y, (query, key, value), vjp)
-
-
-def _fast_shapes(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> bool:
-    """Q, K, V all (B, H, T, D), one shape: what the fast forms take (self-attention)."""
-    return q.dim() == 4 and q.shape == k.shape == v.shape
-
-
-def _attention_masked(
-    query: Any, key: Any, value: Any, attn_mask: Any, dropout_p: float, is_causal: bool, scale: Any
-) -> Tensor:
-    """The plain form for any mask and scale: A = softmax(scale·Q Kᵀ + M) kept
-    (`attention_scores_masked`), Y = drop(A) V; ∂ by `attention_backward`, and ∂M = dS
-    (`attention_scores_grad`) for a float mask that needs a gradient."""
-    q, k, v, m = unwrap(query), unwrap(key), unwrap(value), unwrap(attn_mask)
-    bias = A.attention_bias(q, k, m, is_causal)  # (L, S) or the mask's shape, or None
-    a = A.attention_scores_masked(q, k, bias, scale)  # (..., L, S)
-    a_drop, mask = a, None
-    if dropout_p > 0.0:
-        mask = torch.empty_like(a).bernoulli_(1.0 - dropout_p).div_(1.0 - dropout_p)
-        a_drop = a * mask
-    y = a_drop @ v  # (..., L, Dv)
-    need_mask, mask_shape = needs(attn_mask), m.shape if m is not None else None
-
-    def vjp(g: torch.Tensor) -> tuple:
-        gq, gk, gv = A.attention_backward(g, q, k, v, a, a_drop, mask, scale)
-        gm = None
-        if need_mask:
-            gm = unbroadcast(A.attention_scores_grad(g, v, a, mask), mask_shape)
-        return gq, gk, gv, gm
-
-    return record("attention", y, (query, key, value, attn_mask), vjp)
