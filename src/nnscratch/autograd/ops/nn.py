@@ -56,9 +56,8 @@ def conv2d(
 ) -> Tensor:
     """y = W ⋆ x + b (``torch.conv2d``); an unbatched (C, H, W) x as a batch of one."""
     if unwrap(input).dim() == 3:  # unsqueeze, conv2d, squeeze: three nodes
-        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(
-            0
-        )
+        y = conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)
+        return y.squeeze(0)  # (O, OH, OW)
     x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     H, W = x.shape[-2:]
