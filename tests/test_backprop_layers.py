@@ -107,6 +107,11 @@ CASES = {
         lambda: AvgPool2d(3, 2, 1, count_include_pad=False),
         randn(2, 3, 7, 6),
     ),
+    "avg pool ceil_mode": (lambda: AvgPool2d(3, 2, 1, ceil_mode=True), randn(2, 3, 8, 6)),
+    "avg pool ceil_mode, count_include_pad=False": (
+        lambda: AvgPool2d(2, 2, 1, ceil_mode=True, count_include_pad=False),
+        randn(2, 3, 6, 7),
+    ),
     "flatten": (lambda: Flatten(), randn(2, 3, 4, 4)),
     "relu": (lambda: Activation("relu"), randn(3, 4)),
     "layer norm": (lambda: _perturbed(LayerNorm(6, dtype=F64)), randn(3, 4, 6) * 2 + 1),
@@ -363,7 +368,7 @@ def test_property_conv_rule_matches_autograd(groups, h, w, k, stride, padding, d
     k=st.integers(1, 3),
     stride=st.integers(1, 3),
     padding=st.integers(0, 1),
-    kind=st.sampled_from(["max", "max_ceil", "avg", "avg_exclude_pad"]),
+    kind=st.sampled_from(["max", "max_ceil", "avg", "avg_exclude_pad", "avg_ceil"]),
 )
 def test_property_pool_rules_match_autograd(h, w, k, stride, padding, kind):
     if padding > k // 2 or min(h, w) + 2 * padding < k:
@@ -373,7 +378,9 @@ def test_property_pool_rules_match_autograd(h, w, k, stride, padding, kind):
         "max_ceil": lambda: MaxPool2d(k, stride, padding, ceil_mode=True),
         "avg": lambda: AvgPool2d(k, stride, padding),
         "avg_exclude_pad": lambda: AvgPool2d(k, stride, padding, count_include_pad=False),
-    }[kind]
+        "avg_ceil": lambda: AvgPool2d(k, stride, padding, ceil_mode=True,
+                                      count_include_pad=bool(h % 2)),
+    }[kind]  # fmt: skip
     assert_rule_matches_autograd(make, randn(2, 2, h, w))
 
 

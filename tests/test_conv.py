@@ -209,6 +209,27 @@ def test_avgpool2d_matches_nn_forward_and_gradient(k, s, p, count_include_pad, d
     torch.testing.assert_close(x.grad, x_ref.grad, atol=tol, rtol=tol)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(2, 8), w=st.integers(2, 8), k=st.integers(1, 3), s=st.integers(1, 3),
+    p=st.integers(0, 1), count_include_pad=st.booleans(),
+    divisor_override=st.sampled_from([None, 2]),
+)  # fmt: skip
+def test_avgpool2d_ceil_mode_matches_nn(h, w, k, s, p, count_include_pad, divisor_override):
+    """The last, partial windows: k counts pixels and padding, never ceil_mode's extra rows."""
+    if p > k // 2 or min(h, w) + 2 * p < k:
+        return  # refused by the layer / no output position
+    x = torch.randn(2, 3, h, w, dtype=F64, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_(True)
+    options = (k, s, p, True, count_include_pad, divisor_override)
+    y, y_ref = AvgPool2d(*options)(x), nn.AvgPool2d(*options)(x_ref)
+    torch.testing.assert_close(y, y_ref, atol=1e-12, rtol=1e-12)
+    g = torch.randn_like(y)
+    (y * g).sum().backward()
+    (y_ref * g).sum().backward()
+    torch.testing.assert_close(x.grad, x_ref.grad, atol=1e-12, rtol=1e-12)
+
+
 def test_pool_padding_above_half_the_kernel_is_refused_as_torch_does():
     with pytest.raises(ValueError, match="half the kernel"):
         MaxPool2d(2, padding=2)

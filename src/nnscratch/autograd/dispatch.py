@@ -54,14 +54,17 @@ OPS: dict[str, Any] = {
     "where": elementwise.where,
     "masked_fill": elementwise.masked_fill,
     "clone": elementwise.clone,
+    "copy_": elementwise.copy_,
     "sum": reduce.sum,
     "mean": reduce.mean,
     "amax": reduce.amax,
+    "max": reduce.max,
     "reshape": shape.reshape,
     "view": shape.view,
     "flatten": shape.flatten,
     "transpose": shape.transpose,
     "permute": shape.permute,
+    "movedim": shape.movedim,
     "unsqueeze": shape.unsqueeze,
     "squeeze": shape.squeeze,
     "expand": shape.expand,
@@ -73,12 +76,15 @@ OPS: dict[str, Any] = {
     "cat": shape.cat,
     "concat": shape.cat,
     "stack": shape.stack,
+    "unfold": shape.unfold,
+    "constant_pad_nd": shape.constant_pad_nd,
     "matmul": matmul.matmul,
     "mm": matmul.matmul,
     "bmm": matmul.matmul,
     "addmm": matmul.addmm,
     "conv2d": nn.conv2d,
     "max_pool2d": nn.max_pool2d,
+    "max_pool2d_with_indices": nn.max_pool2d_with_indices,
     "layer_norm": nn.layer_norm,
     "batch_norm": nn.batch_norm,
     "softmax": nn.softmax,
@@ -168,7 +174,8 @@ def _attach() -> None:
     for name in OPS:
         if name not in ("where", "cat", "concat", "stack", "threshold", "addmm", "conv2d",
                         "max_pool2d", "layer_norm", "batch_norm", "scaled_dot_product_attention",
-                        "rsub", "__getitem__"):  # fmt: skip
+                        "rsub", "__getitem__", "constant_pad_nd",
+                        "max_pool2d_with_indices"):  # fmt: skip
             setattr(Tensor, name, _method(name))
     for name in ("eq", "ne", "lt", "le", "gt", "ge", "new_zeros", "new_ones", "new_full",
                  "new_empty", "argmax", "sign", "isnan", "any", "all"):  # fmt: skip
@@ -179,6 +186,7 @@ def _attach() -> None:
         setattr(Tensor, f"__{dunder}__", lambda x, y, op=op: op(x, y))
         setattr(Tensor, f"__r{dunder}__", lambda x, y, op=op: op(y, x))
     Tensor.__pow__ = lambda x, p: elementwise.pow(x, p)
+    Tensor.__rpow__ = lambda x, b: elementwise.pow(b, x)  # 2 ** x
     Tensor.__neg__ = lambda x: elementwise.neg(x)
     Tensor.__getitem__ = lambda x, i: shape.getitem(x, i)
     for dunder in ("eq", "ne", "lt", "le", "gt", "ge"):

@@ -19,6 +19,10 @@ model of one's own):
     `backprop.dropout`       Dropout: ∂x = dy ⊙ m/(1 − p)
     `backprop.embedding`     Embedding: ∂W = zeros.index_add_(0, idx, dy)
     `backprop.attention`     CausalSelfAttention (softmax's backward), TransformerBlock
+
+and, for `nnscratch.autograd`'s operations beyond those: `backprop.elementwise` (+ − ⊙ / ** exp
+log … sum mean max, indexing, gather), `backprop.shape` (unfold, constant_pad_nd),
+`backprop.attention_mask` (attention's mask and weights for any mask and scale).
 """
 
 from nnscratch.backprop.network import gradients, loss_and_grads, supports

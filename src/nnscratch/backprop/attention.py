@@ -102,17 +102,27 @@ def attention_backward(
     a: torch.Tensor,
     a_drop: torch.Tensor,
     scaled_mask: torch.Tensor | None,
+    scale: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(dQ, dK, dV) of Y = drop(softmax(Q Kᵀ/√D + mask)) V, given dY: (B, H, T, D) each."""
+    """(dQ, dK, dV) of Y = drop(softmax(S)) V, S = scale·Q Kᵀ + mask (scale 1/√D unless given),
+    given dY: (B, H, T, D) each."""
     d_v = a_drop.transpose(-2, -1) @ d_y  # (B, H, T, T)ᵀ @ (B, H, T, D)
-    d_a = d_y @ v.transpose(-2, -1)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
-    if scaled_mask is not None:
-        d_a = d_a * scaled_mask
-    d_s = softmax_backward(d_a, a)  # (B, H, T, T), row by row
-    scale = 1.0 / math.sqrt(q.shape[-1])
+    d_s = attention_scores_grad(d_y, v, a, scaled_mask)  # (B, H, T, T)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     d_q = d_s @ k * scale  # (B, H, T, D)
     d_k = d_s.transpose(-2, -1) @ q * scale  # (B, H, T, D)
     return d_q, d_k, d_v
+
+
+def attention_scores_grad(
+    d_y: torch.Tensor, v: torch.Tensor, a: torch.Tensor, scaled_mask: torch.Tensor | None
+) -> torch.Tensor:
+    """dS = A ⊙ (dA − rowsum(dA ⊙ A)), dA = dY Vᵀ (⊙ m' with dropout): ∂L/∂S for
+    S = scale·Q Kᵀ + M, which is also ∂L/∂M for an additive (float) mask M."""
+    d_a = d_y @ v.transpose(-2, -1)  # (B, H, T, D) @ (B, H, D, T) -> (B, H, T, T)
+    if scaled_mask is not None:
+        d_a = d_a * scaled_mask
+    return softmax_backward(d_a, a)  # (B, H, T, T), row by row
 
 
 def attention_scores_fast(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

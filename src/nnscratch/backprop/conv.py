@@ -247,10 +247,11 @@ def max_pool2d_backward(
 
 
 def avg_pool2d_forward(layer: AvgPool2d, x: torch.Tensor) -> tuple[torch.Tensor, Any]:
-    """y = Σ window / k;  keeps k (a number, or a (1, 1, OH, OW) count without padding)."""
+    """y = Σ window / k;  keeps k (a number, or a (1, 1, OH, OW) count)."""
     k = layer.divisor(x)
-    cols = im2col(x, layer.kernel_size, layer.stride, layer.padding, (1, 1))
-    return cols.sum(dim=2) / k, (k, cols.shape, x.shape)
+    x_in = pad_bottom_right(x, layer.extra(x))  # ceil_mode: zero rows/columns, partial windows
+    cols = im2col(x_in, layer.kernel_size, layer.stride, layer.padding, (1, 1))
+    return cols.sum(dim=2) / k, (k, cols.shape, x_in.shape[-2:], x.shape[-2:])
 
 
 def avg_pool2d_backward(
@@ -258,6 +259,7 @@ def avg_pool2d_backward(
 ) -> torch.Tensor | None:
     if not need_dx:
         return None
-    k, cols_shape, x_shape = saved
+    k, cols_shape, padded_hw, (H, W) = saved
     dcols = (dy / k).unsqueeze(2).expand(cols_shape)  # (N, C, kH·kW, OH, OW): dy/k per entry
-    return col2im(dcols, x_shape[-2:], layer.kernel_size, layer.stride, layer.padding, (1, 1))
+    dx = col2im(dcols, padded_hw, layer.kernel_size, layer.stride, layer.padding, (1, 1))
+    return dx[:, :, :H, :W]  # without ceil_mode's extra rows/columns

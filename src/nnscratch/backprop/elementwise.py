@@ -8,7 +8,7 @@ chain rule for one operation, the rules `nnscratch.autograd` applies node by nod
     z = x − y          ∂x = g                      ∂y = −g
     z = x ⊙ y          ∂x = g ⊙ y                  ∂y = g ⊙ x
     z = x / y          ∂x = g / y                  ∂y = −g ⊙ x / y²  = −g ⊙ z / y
-    z = xᵖ (p a number) ∂x = g ⊙ p·xᵖ⁻¹
+    z = xʸ             ∂x = g ⊙ y·xʸ⁻¹ (0 where y = 0)     ∂y = g ⊙ z·log x (0 where x = 0, y ≥ 0)
     z = eˣ             ∂x = g ⊙ z                  z = log x       ∂x = g / x
     z = e^x − 1        ∂x = g ⊙ (z + 1)            z = log(1 + x)  ∂x = g / (1 + x)
     z = erfc x         ∂x = g ⊙ −(2/√π)·e^(−x²)    z = √x          ∂x = g / (2z)
@@ -17,6 +17,7 @@ chain rule for one operation, the rules `nnscratch.autograd` applies node by nod
     z = Σ_dims x       ∂x = g broadcast back over the summed dims
     z = mean_dims x    ∂x = g / n broadcast back   (n = the number of values averaged)
     z = max_dims x     ∂x = g shared among the maxima (ties split it evenly, as in PyTorch)
+    z, i = max(x, d)   ∂x = g at the index i found (the first maximum: ties do not share it)
 
 **Broadcasting.** ``x + y`` with x: (N, F) and y: (F,) reads every y[f] N times, so y's gradient
 is the sum of those N contributions: whatever dims broadcasting added or stretched (from size 1)
@@ -59,11 +60,29 @@ def div_backward_denominator(
     return -g * z / y
 
 
-def pow_backward(g: torch.Tensor, x: torch.Tensor, p: float) -> torch.Tensor:
-    """z = xᵖ:  ∂x = g ⊙ p·xᵖ⁻¹  (x·2 for p = 2: one kernel, not a pow)."""
+def pow_backward(g: torch.Tensor, x: torch.Tensor, p: torch.Tensor | float) -> torch.Tensor:
+    """z = xᵖ:  ∂x = g ⊙ p·xᵖ⁻¹, p a number or a tensor (broadcast with x); 0 where p = 0, as
+    PyTorch (z = 1 there: 0·x⁻¹ would be NaN at x = 0).  x·2 for p = 2: one kernel, not a pow."""
+    if isinstance(p, torch.Tensor):
+        return torch.where(p == 0, 0.0, g * (p * x.pow(p - 1)))
+    if p == 0:
+        return torch.zeros_like(g)
     if p == 2:
         return g * (2.0 * x)
     return g * (p * x.pow(p - 1))
+
+
+def pow_backward_exponent(
+    g: torch.Tensor, x: torch.Tensor | float, y: torch.Tensor, z: torch.Tensor
+) -> torch.Tensor:
+    """z = xʸ = e^(y·log x):  ∂y = g ⊙ z·log x, x a tensor or a number (``2 ** y``).
+
+    Where x = 0 and y ≥ 0, z is 0 or 1 whatever y does nearby: 0 there, as PyTorch (z·log x
+    would be 0·(−∞) = NaN). Where x < 0, log x is NaN, and so is ∂y (PyTorch's choice too: xʸ
+    for a real y is not differentiable in y there)."""
+    x = torch.as_tensor(x, dtype=z.dtype, device=z.device)
+    at_zero = (x == 0) & (y >= 0)
+    return g * torch.where(at_zero, 0.0, z * x.log())
 
 
 def exp_backward(g: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -140,6 +159,16 @@ def amax_backward(
             g, z = g.unsqueeze(d), z.unsqueeze(d)
     winners = (x == z).to(g.dtype)  # 1 at every maximum
     return g * winners / winners.sum(dim=dims, keepdim=True)
+
+
+def max_dim_backward(
+    g: torch.Tensor, shape: torch.Size, dim: int, indices: torch.Tensor, keepdim: bool
+) -> torch.Tensor:
+    """z, i = x.max(dim):  g goes to the one entry i points at (the first maximum), as
+    PyTorch's ``max(dim)`` sends it; z = x.gather(dim, i), so this is `gather_backward`."""
+    if not keepdim:
+        g, indices = g.unsqueeze(dim), indices.unsqueeze(dim)
+    return gather_backward(g, shape, dim, indices)
 
 
 def gather_backward(

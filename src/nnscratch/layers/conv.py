@@ -60,10 +60,7 @@ def pad_bottom_right(x: torch.Tensor, extra: tuple[int, int], value: float = 0.0
     """x with ``extra`` rows of ``value`` below and columns of ``value`` to the right."""
     if extra == (0, 0):
         return x
-    N, C, H, W = x.shape
-    out = x.new_full((N, C, H + extra[0], W + extra[1]), value)
-    out[:, :, :H, :W] = x
-    return out
+    return torch.constant_pad_nd(x, (0, extra[1], 0, extra[0]), value)  # (N, C, H+e_h, W+e_w)
 
 
 def im2col(
@@ -81,11 +78,12 @@ def im2col(
     One strided slice of the padded image per kernel position (i, j): kH·kW slices in all.
     Returns (N, C, kH·kW, OH, OW); ``.flatten(1, 2)`` gives ``F.unfold``'s (N, C·kH·kW, OH·OW).
     """
-    N, C, H, W = x.shape
+    _, _, H, W = x.shape  # (N, C, H, W)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     OH, OW = output_size(H, kh, sh, ph, dh), output_size(W, kw, sw, pw, dw)
-    x_pad = x.new_full((N, C, H + 2 * ph, W + 2 * pw), pad_value)  # (N, C, H+2ph, W+2pw)
-    x_pad[:, :, ph : ph + H, pw : pw + W] = x
+    # pad_value around x (torch.constant_pad_nd: one op the engine records, where x_pad[...] = x
+    # would write into a tensor outside the graph)
+    x_pad = torch.constant_pad_nd(x, (pw, pw, ph, ph), pad_value)  # (N, C, H+2ph, W+2pw)
     slices = [
         x_pad[
             :, :, i * dh : i * dh + sh * (OH - 1) + 1 : sh, j * dw : j * dw + sw * (OW - 1) + 1 : sw

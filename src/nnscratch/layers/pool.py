@@ -113,9 +113,12 @@ class MaxPool2d(Module):
 
 class AvgPool2d(Module):
     """``nn.AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
-    count_include_pad=True, divisor_override=None)`` by hand (``ceil_mode`` False only).
-    x: (N, C, H, W) or unbatched (C, H, W).  ``divisor_override``: every window's sum is divided
-    by this number instead of k."""
+    count_include_pad=True, divisor_override=None)`` by hand.  x: (N, C, H, W) or unbatched
+    (C, H, W).  ``divisor_override``: every window's sum is divided by this number instead of k.
+
+    ``ceil_mode=True`` adds the last, partial windows (`ceil_mode_extra` zero rows/columns at the
+    bottom/right); their k counts the pixels and the padding they cover, never those extra rows
+    (PyTorch's rule: with count_include_pad a window is clipped to the padded input)."""
 
     def __init__(
         self,
@@ -129,8 +132,6 @@ class AvgPool2d(Module):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else pair(stride, "stride")
         self.padding = pair(padding, "padding")
-        if ceil_mode:
-            raise ValueError("AvgPool2d: ceil_mode=True is not written in nnscratch; use False")
         if divisor_override is not None and divisor_override < 1:
             raise ValueError(f"AvgPool2d: divisor_override must be >= 1, got {divisor_override}")
         self.ceil_mode = ceil_mode
@@ -138,20 +139,35 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
         _check(self.kernel_size, self.padding, "AvgPool2d")
 
+    def extra(self, x: torch.Tensor) -> tuple[int, int]:
+        """The zero rows/columns added at the bottom/right for ceil_mode's partial windows."""
+        if not self.ceil_mode:
+            return (0, 0)
+        return ceil_mode_extra(x.shape[-2:], self.kernel_size, self.stride, self.padding, (1, 1))
+
     def divisor(self, x: torch.Tensor) -> torch.Tensor | int:
-        """k per window: kH·kW, or (without padding counted) how many real pixels it covers."""
+        """k per window: kH·kW, or how many of its entries count: the real pixels (without
+        count_include_pad) or the pixels and the padding (with it, when ceil_mode's extra
+        rows/columns cut windows short): a (1, 1, OH, OW) count."""
         if self.divisor_override is not None:
             return self.divisor_override
-        if self.count_include_pad or self.padding == (0, 0):
+        extra = self.extra(x)
+        if (self.count_include_pad or self.padding == (0, 0)) and extra == (0, 0):
             return self.kernel_size[0] * self.kernel_size[1]
-        ones = x.new_ones((1, 1, *x.shape[2:]))  # (1, 1, H, W)
-        return im2col(ones, self.kernel_size, self.stride, self.padding, (1, 1)).sum(dim=2)
+        (ph, pw), (H, W) = self.padding, x.shape[-2:]
+        if self.count_include_pad:  # the pixels and the padding count: 1 over the padded input
+            counted, padding = x.new_ones((1, 1, H + 2 * ph, W + 2 * pw)), (0, 0)
+        else:  # the pixels only
+            counted, padding = x.new_ones((1, 1, H, W)), self.padding
+        counted = pad_bottom_right(counted, extra)  # ceil_mode's rows/columns do not count
+        return im2col(counted, self.kernel_size, self.stride, padding, (1, 1)).sum(dim=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:  # unbatched (C, H, W): a batch of one
             return self.forward(x.unsqueeze(0)).squeeze(0)
+        x_in = pad_bottom_right(x, self.extra(x))  # ceil_mode: zeros for the partial windows
         cols = im2col(
-            x, self.kernel_size, self.stride, self.padding, (1, 1)
+            x_in, self.kernel_size, self.stride, self.padding, (1, 1)
         )  # (N, C, kH·kW, OH, OW)
         return cols.sum(dim=2) / self.divisor(x)  # (N, C, OH, OW)
 

@@ -86,12 +86,23 @@ def div(x: Any, y: Any) -> Tensor:
     return record("div", z, (x, y), vjp)
 
 
-def pow(x: Tensor, p: float) -> Tensor:
-    """z = xᵖ for a number p."""
-    if isinstance(p, (Tensor, torch.Tensor)):
-        raise NotImplementedError("nnscratch.autograd: x ** y needs a number y, not a tensor")
-    xd = x.data
-    return record("pow", xd**p, (x,), lambda g: (E.pow_backward(g, xd, p),))
+def pow(x: Any, y: Any) -> Tensor:
+    """z = xʸ: a tensor to a number (``x ** 2``), to a tensor (broadcast), or a number to a
+    tensor (``2 ** x``)."""
+    if not isinstance(y, (Tensor, torch.Tensor)):  # a number exponent: x alone is an input
+        xd = x.data
+        return record("pow", xd**y, (x,), lambda g: (E.pow_backward(g, xd, y),))
+    xd, yd = unwrap(x), unwrap(y)
+    xs, ys = _shape(x), _shape(y)
+    z = xd**yd
+    nx, ny = needs(x), needs(y)  # decided now: the inputs themselves are not kept
+
+    def vjp(g: torch.Tensor) -> tuple:
+        gx = E.unbroadcast(E.pow_backward(g, xd, yd), xs) if nx else None
+        gy = E.unbroadcast(E.pow_backward_exponent(g, xd, yd, z), ys) if ny else None
+        return gx, gy
+
+    return record("pow", z, (x, y), vjp)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -203,3 +214,17 @@ def to_dtype(x: Tensor, dtype: torch.dtype) -> Tensor:
 
 def clone(x: Tensor) -> Tensor:
     return record("clone", x.data.clone(), (x,), lambda g: (g,))
+
+
+def copy_(dst: Any, src: Any, non_blocking: bool = False) -> Any:
+    """``dst.copy_(src)`` into a plain tensor (a buffer, e.g. running statistics) of a value
+    that carries no gradient: done on the plain tensors, nothing recorded. An in-place write
+    into an engine `Tensor`, or of a value that needs a gradient, is refused: the graph would
+    not see it."""
+    if isinstance(dst, Tensor) or needs(src):
+        raise NotImplementedError(
+            "nnscratch.autograd records no in-place copy_ into a tensor of the graph or of a "
+            "value that needs a gradient; write z = x.clone() (or torch.where) instead, or copy "
+            "src.detach() into a plain buffer"
+        )
+    return dst.copy_(unwrap(src), non_blocking)

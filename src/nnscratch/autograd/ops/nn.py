@@ -20,6 +20,8 @@ everywhere, for checking):
                 then one softmax), kept, the dropout mask drawn over it; Y = A V
                 (measured on the bench transformer, one thread: not keeping the (B, H, T, T)
                 A per layer makes the step faster, fewer fresh pages to allocate)
+    unfold      unfold_backward_fast (aten.unfold_backward)           plain: index_add_ per
+                (in ops.shape, under the same switch)                  window offset
     layer_norm, batch_norm
                 layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
                                                                         plain: the closed form
@@ -33,6 +35,7 @@ from typing import Any
 import torch
 
 from nnscratch.autograd.function import needs, record, unwrap
+from nnscratch.autograd.ops.attention import attention_masked, fast_shapes
 from nnscratch.autograd.tensor import Tensor
 from nnscratch.backprop import attention as A
 from nnscratch.backprop import conv as C
@@ -51,7 +54,10 @@ def conv2d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """y = W ⋆ x + b (``torch.conv2d``)."""
+    """y = W ⋆ x + b (``torch.conv2d``); an unbatched (C, H, W) x as a batch of one."""
+    if unwrap(input).dim() == 3:  # unsqueeze, conv2d, squeeze: three nodes
+        y = conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)
+        return y.squeeze(0)  # (O, OH, OW)
     x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     H, W = x.shape[-2:]
@@ -90,7 +96,11 @@ def max_pool2d(
     dilation: Any = 1,
     ceil_mode: bool = False,
 ) -> Tensor:
-    """y = the max of each window; ∂x: dy to each window's argmax."""
+    """y = the max of each window; ∂x: dy to each window's argmax. Unbatched (C, H, W): a
+    batch of one."""
+    if input.dim() == 3:  # unsqueeze, max_pool2d, squeeze: three nodes
+        args = (kernel_size, stride, padding, dilation, ceil_mode)
+        return max_pool2d(input.unsqueeze(0), *args).squeeze(0)
     x = input.data
     kernel = pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == () or stride == [] else pair(stride, "stride")
@@ -101,6 +111,31 @@ def max_pool2d(
     return record(
         "max_pool2d", y, (input,), lambda g: (C.max_pool2d_input_grad(g, indices, shape),)
     )
+
+
+def max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = (),
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> tuple[Tensor, torch.Tensor]:
+    """(y, where each maximum was: a flat index h·W + w, a constant), ``MaxPool2d``'s
+    ``return_indices=True``; y recorded as `max_pool2d`'s, ∂x: dy to each index."""
+    args = (kernel_size, stride, padding, dilation, ceil_mode)
+    if input.dim() == 3:  # unbatched (C, H, W): a batch of one
+        y, indices = max_pool2d_with_indices(input.unsqueeze(0), *args)
+        return y.squeeze(0), indices.squeeze(0)
+    x = input.data
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else pair(stride, "stride")
+    y, indices = torch.ops.aten.max_pool2d_with_indices(
+        x, kernel, stride, pair(padding, "padding"), pair(dilation, "dilation"), ceil_mode
+    )  # (N, C, OH, OW) each; indices flat into H·W
+    shape = x.shape
+    y = record("max_pool2d", y, (input,), lambda g: (C.max_pool2d_input_grad(g, indices, shape),))
+    return y, indices
 
 
 def layer_norm(
@@ -139,8 +174,13 @@ def batch_norm(
     cudnn_enabled: bool = False,
 ) -> Tensor:
     """y = γ x̂ + β per channel (running statistics updated in training, as the torch op does);
-    ∂ by `backprop.norm.batch_norm_grads`."""
+    ∂ by `backprop.norm.batch_norm_grads`. An empty batch (N = 0): torch.batch_norm's own rule,
+    x·γ₀ + β₀ (empty; γ and β get zero gradients), no statistics (the kernel would divide by 0)."""
     x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
+    if x.numel() == 0:
+        out = input.clone()  # (0, C, ...)
+        out = out * weight[0] if weight is not None else out
+        return out + bias[0] if bias is not None else out
     y, mu, invstd = torch.native_batch_norm(
         x, w, b, running_mean, running_var, training, momentum, eps
     )
@@ -184,13 +224,22 @@ def scaled_dot_product_attention(
     scale: Any = None,
     enable_gqa: bool = False,
 ) -> Tensor:
-    """Causal attention, Y = drop(softmax(Q Kᵀ/√D + mask)) V (what `CausalSelfAttention` calls)."""
-    if attn_mask is not None or not is_causal or scale is not None or enable_gqa:
+    """Y = drop(softmax(scale·Q Kᵀ + M)) V, M from ``attn_mask`` / ``is_causal`` (torch's
+    ``scaled_dot_product_attention``). The causal case without a mask and with the default scale
+    (what `CausalSelfAttention` calls) has the fast forms; any other, `ops.attention`."""
+    if enable_gqa:
         raise NotImplementedError(
-            "nnscratch.autograd: attention only as CausalSelfAttention calls it (is_causal=True, "
-            "no attn_mask, the default scale)"
+            "nnscratch.autograd: attention with enable_gqa=True has no op; repeat K and V over "
+            "the query heads (repeat_interleave) and pass enable_gqa=False"
+        )
+    if attn_mask is not None and is_causal:
+        raise RuntimeError(
+            "scaled_dot_product_attention: an explicit attn_mask should not be set when "
+            "is_causal=True (as in torch); put the causal mask into attn_mask instead"
         )
     q, k, v = unwrap(query), unwrap(key), unwrap(value)
+    if attn_mask is not None or not is_causal or scale is not None or not fast_shapes(q, k, v):
+        return attention_masked(query, key, value, attn_mask, dropout_p, is_causal, scale)
     if FAST and dropout_p == 0.0:  # the fused forward; A rebuilt from its log-sum-exps
         y, lse = A.attention_flash(q, k, v)  # (B, H, T, D), (B, H, T)
 

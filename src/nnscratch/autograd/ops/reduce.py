@@ -1,4 +1,4 @@
-"""Reductions over dims; formulas: `nnscratch.backprop.elementwise` (sum, mean, amax)."""
+"""Reductions over dims; formulas: `nnscratch.backprop.elementwise` (sum, mean, amax, max)."""
 
 from __future__ import annotations
 
@@ -43,3 +43,20 @@ def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     xd = x.data
     z = torch.amax(xd, dim=dims, keepdim=keepdim)
     return record("amax", z, (x,), lambda g: (E.amax_backward(g, xd, z, dims, keepdim),))
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """``x.max()``: the largest value (ties share g, as `amax`); ``x.max(dim)``: (values,
+    indices), g to each index found. The element-wise ``max(x, y)`` is not an op here."""
+    if dim is None:
+        return amax(x)
+    if not isinstance(dim, int):
+        raise NotImplementedError(
+            "nnscratch.autograd: max(x, y) element-wise has no op; use torch.where(x > y, x, y)"
+        )
+    shape = x.shape
+    values, indices = torch.max(x.data, dim, keepdim)
+    z = record(
+        "max", values, (x,), lambda g: (E.max_dim_backward(g, shape, dim, indices, keepdim),)
+    )
+    return torch.return_types.max((z, indices))

@@ -1,6 +1,7 @@
 """Operations that move numbers without changing them: ∂x is g moved back (reshaped,
 transposed, scattered to where each entry was read from). Formulas for indexing and gather:
-`nnscratch.backprop.elementwise`; the others are one line each, here."""
+`nnscratch.backprop.elementwise`; for unfold and constant_pad_nd: `nnscratch.backprop.shape`;
+the others are one line each, here."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import torch
 
 from nnscratch.autograd.function import needs, record, unwrap
+from nnscratch.autograd.ops import nn
 from nnscratch.autograd.tensor import Tensor
 from nnscratch.backprop import elementwise as E
+from nnscratch.backprop import shape as S
 
 
 def _sizes(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -48,6 +51,12 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     for i, d in enumerate(order):
         inverse[d % len(order)] = i
     return record("permute", x.data.permute(order), (x,), lambda g: (g.permute(inverse),))
+
+
+def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+    """z = x with dims moved from ``source`` to ``destination``:  ∂x = g with them moved back."""
+    z = x.data.movedim(source, destination)
+    return record("movedim", z, (x,), lambda g: (g.movedim(destination, source),))
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -140,3 +149,25 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
         return tuple(p if n else None for n, p in zip(need, g.unbind(dim), strict=True))
 
     return record("stack", z, tuple(tensors), vjp)
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """z = every window of ``size`` entries along ``dimension``, ``step`` apart, as a new last
+    dim (``Tensor.unfold``):  ∂x = each window's g added back where it was read.
+
+    Backward: ``unfold_backward_fast`` (one kernel; plain: ``unfold_backward``, ``size``
+    index_add_ calls), under ops.nn's ``FAST`` switch. Measured float32, one thread: 1.3–1.8×
+    faster on (128, 16, 28, 28) size 3 step 1 and (256, 64, 100) size 5, 8.5× on
+    (64, 32, 14, 14) size 2 step 2."""
+    old = x.shape
+    z = x.data.unfold(dimension, size, step)
+    backward = S.unfold_backward_fast if nn.FAST else S.unfold_backward
+    return record("unfold", z, (x,), lambda g: (backward(g, old, dimension, size, step),))
+
+
+def constant_pad_nd(input: Tensor, pad: Any, value: float = 0.0) -> Tensor:
+    """z = x with ``value`` around it (``pad``: (before, after) per dim, the last first):
+    ∂x = g's inner slice."""
+    pad = tuple(pad)
+    z = torch.constant_pad_nd(input.data, pad, value)
+    return record("constant_pad_nd", z, (input,), lambda g: (S.constant_pad_backward(g, pad),))

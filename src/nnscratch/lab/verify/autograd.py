@@ -34,6 +34,23 @@ def _sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten.scaled_dot_product_attention(q, k, v, None, 0.0, True)
 
 
+_KEEP = torch.rand(5, 4, generator=torch.Generator().manual_seed(6)) > 0.3  # True takes part
+
+
+def _sdpa_bool(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return torch.ops.aten.scaled_dot_product_attention(q, k, v, _KEEP, 0.0, False, scale=0.4)
+
+
+def _sdpa_float(q: Any, k: Any, v: Any, m: Any) -> Any:
+    return torch.ops.aten.scaled_dot_product_attention(q, k, v, m, 0.0, False)
+
+
+def _avg_pool(x: Any) -> Any:
+    from nnscratch.layers import AvgPool2d  # im2col: constant_pad_nd, slices, stack, sum, /
+
+    return AvgPool2d(3, 2, 1, count_include_pad=False)(x)
+
+
 # (name, function of the inputs, inputs): each runs on engine Tensors and on torch tensors
 OPS: list[tuple[str, Callable[..., torch.Tensor], list[torch.Tensor]]] = [
     ("a + b (broadcast)", lambda a, b: a + b, [_x(3, 4), _x(4, seed=1)]),
@@ -41,6 +58,9 @@ OPS: list[tuple[str, Callable[..., torch.Tensor], list[torch.Tensor]]] = [
     ("a ⊙ b (broadcast)", lambda a, b: a * b, [_x(2, 3, 4), _x(3, 1, seed=1)]),
     ("a / b (broadcast)", lambda a, b: a / b, [_x(3, 4), _x(4, seed=1, positive=True)]),
     ("a ** 3", lambda a: a**3, [_x(3, 4)]),
+    ("a ** b (tensor exponent, broadcast)", lambda a, b: a**b,
+     [_x(3, 4, positive=True), _x(4, seed=1)]),
+    ("2 ** a", lambda a: 2.0**a, [_x(3, 4)]),
     ("exp, log", lambda a: torch.log(a).exp(), [_x(3, 4, positive=True)]),
     ("tanh", torch.tanh, [_x(3, 4)]),
     ("sigmoid", torch.sigmoid, [_x(3, 4)]),
@@ -54,6 +74,10 @@ OPS: list[tuple[str, Callable[..., torch.Tensor], list[torch.Tensor]]] = [
      lambda a: a.reshape(4, 6).transpose(0, 1).reshape(2, 3, 4).permute(2, 0, 1), [_x(2, 3, 4)]),
     ("indexing a[idx] (embedding)", lambda a: a[torch.tensor([[0, 2], [2, 1]])], [_x(3, 4)]),
     ("gather", lambda a: a.gather(1, torch.tensor([[0, 3], [1, 1], [2, 0]])), [_x(3, 4)]),
+    ("unfold(1, 3, 2) (windows overlap)", lambda a: a.unfold(1, 3, 2), [_x(2, 7, 3)]),
+    ("constant_pad_nd (pad and crop)", lambda a: torch.constant_pad_nd(a, (1, 2, -1, 1), 0.5),
+     [_x(3, 4)]),
+    ("max(dim) (values)", lambda a: a.max(dim=1).values, [_x(3, 4)]),
     ("masked_fill", lambda a: a.masked_fill(torch.eye(3, 4, dtype=torch.bool), -1.0), [_x(3, 4)]),
     ("where", lambda a, b: torch.where(a > 0, a, b), [_x(3, 4), _x(4, seed=1)]),
     ("cat, stack", lambda a, b: torch.stack([torch.cat([a, b]), torch.cat([b, a])]),
@@ -63,12 +87,17 @@ OPS: list[tuple[str, Callable[..., torch.Tensor], list[torch.Tensor]]] = [
      [_x(2, 3, 7, 7), _x(4, 3, 3, 3, seed=1), _x(4, seed=2)]),
     ("max_pool2d", lambda x: torch.max_pool2d(x, (2, 2), (2, 2), (0, 0), (1, 1), False),
      [_x(2, 3, 6, 6)]),
+    ("AvgPool2d (im2col; count_include_pad=False)", _avg_pool, [_x(2, 3, 6, 5)]),
     ("layer_norm", lambda x, w, b: torch.layer_norm(x, (4,), w, b, 1e-5),
      [_x(3, 2, 4), _x(4, seed=1), _x(4, seed=2)]),
     ("batch_norm (training)",
      lambda x, w, b: torch.batch_norm(x, w, b, None, None, True, 0.1, 1e-5, False),
      [_x(4, 3, 2, 2), _x(3, seed=1), _x(3, seed=2)]),
     ("causal attention", _sdpa, [_x(2, 2, 5, 3), _x(2, 2, 5, 3, seed=1), _x(2, 2, 5, 3, seed=2)]),
+    ("attention (bool attn_mask, scale 0.4)", _sdpa_bool,
+     [_x(2, 2, 5, 3), _x(2, 2, 4, 3, seed=1), _x(2, 2, 4, 2, seed=2)]),
+    ("attention (float attn_mask, its gradient)", _sdpa_float,
+     [_x(2, 5, 3), _x(2, 4, 3, seed=1), _x(2, 4, 2, seed=2), _x(5, 4, seed=3)]),
 ]  # fmt: skip
 
 

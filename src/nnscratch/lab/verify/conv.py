@@ -115,6 +115,14 @@ def rows() -> Iterator[Row]:
     )
     for include in (True, False):
         yield from layer_rows(
+            "AvgPool2d (ceil_mode=True)",
+            "nn.AvgPool2d",
+            lambda d, c=include: AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=c),
+            lambda d, c=include: nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=c),
+            ceil_x,
+            f"{ceil_shape}, count_include_pad={include}",
+        )
+        yield from layer_rows(
             "AvgPool2d",
             "nn.AvgPool2d",
             lambda d, c=include: AvgPool2d(3, 2, 1, count_include_pad=c),

@@ -306,8 +306,11 @@ def _differences(
     return worst, ""
 
 
-def run_sample(info: Any, sample: Any, training: bool) -> Outcome:
-    """One sample of one class: its verdict."""
+def run_sample(
+    info: Any, sample: Any, training: bool, wrap: Callable[..., Adapted] | None = None
+) -> Outcome:
+    """One sample of one class: its verdict. ``wrap(ours, adapted)`` changes how ours runs
+    (`module_db_engine`: on nnscratch.autograd)."""
     name = info.module_cls.__name__
     label = f"{sample.desc or 'default'} ({'train' if training else 'eval'})"
     args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
@@ -318,6 +321,8 @@ def run_sample(info: Any, sample: Any, training: bool) -> Outcome:
         made = ADAPTERS[name](theirs, args, kwargs)
         adapted = made if isinstance(made, Adapted) else None
         ours = made.ours if adapted else made
+        if wrap is not None:
+            adapted = wrap(ours, adapted)
         worst, what = _differences(
             theirs, ours, adapted, sample.forward_input.args, sample.forward_input.kwargs
         )
@@ -346,8 +351,8 @@ def samples(info: Any) -> Iterator[tuple[Any, bool]]:
             yield sample, training
 
 
-def run_class(info: Any) -> list[Outcome]:
-    return [run_sample(info, s, training) for s, training in samples(info)]
+def run_class(info: Any, wrap: Callable[..., Adapted] | None = None) -> list[Outcome]:
+    return [run_sample(info, s, training, wrap) for s, training in samples(info)]
 
 
 def counts(outcomes: list[Outcome]) -> Counter:
