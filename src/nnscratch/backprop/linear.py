@@ -55,6 +55,8 @@ def matmul_backward(
 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """C = A @ B (``torch.matmul``'s shapes):  ∂A = g Bᵀ,  ∂B = Aᵀ g, each summed over the batch
     dims its operand was broadcast along; a 1-D operand is a row (A) or a column (B)."""
+    if a.dim() == 2 and b.dim() == 2:  # plain matrices (Linear's x Wᵀ): no dims to add or sum
+        return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
     from nnscratch.backprop.elementwise import unbroadcast
 
     a2 = a.unsqueeze(0) if a.dim() == 1 else a  # (n, k) or (..., n, k)

@@ -45,6 +45,13 @@ from nnscratch.layers.conv import pad_bottom_right, pair, same_padding
 FAST = True  # the fast forms of the backward formulas (False: the plain forms)
 
 
+def _pair(v: Any, name: str) -> tuple[int, int]:
+    """`pair`, with the common case first: the layers pass their sizes as pairs already."""
+    if type(v) is tuple and len(v) == 2 and type(v[0]) is int and type(v[1]) is int:
+        return v
+    return pair(v, name)
+
+
 def conv2d(
     input: Any,
     weight: Any,
@@ -59,27 +66,35 @@ def conv2d(
         y = conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)
         return y.squeeze(0)  # (O, OH, OW)
     x, w, b = unwrap(input), unwrap(weight), unwrap(bias)
-    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     H, W = x.shape[-2:]
-    if padding == "same":  # symmetric, plus the odd row/column at the bottom/right
+    same = padding == "same"
+    if same:  # symmetric, plus the odd row/column at the bottom/right
         padding, extra = same_padding(tuple(w.shape[-2:]), dilation)
         x = pad_bottom_right(x, extra)
-    padding = (0, 0) if padding == "valid" else pair(padding, "padding")
+    padding = (0, 0) if padding == "valid" else _pair(padding, "padding")
     y = torch.conv2d(x, w, b, stride, padding, dilation, groups)  # (N, O, OH, OW)
-    wgrad = C.conv2d_weight_grad_fast if FAST else C.conv2d_weight_grad
-    xgrad = C.conv2d_input_grad_fast if FAST else C.conv2d_input_grad
     need = (needs(input), needs(weight), needs(bias))  # decided now: inputs are not kept
 
     def vjp(g: torch.Tensor) -> tuple:
         gx = gw = gb = None
         if FAST and need[0] and need[1]:  # both in one kernel call
             gx, gw = C.conv2d_grads_fast(g, x, w, stride, padding, dilation, groups)
+        elif FAST:
+            if need[0]:
+                gx = C.conv2d_input_grad_fast(
+                    g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups
+                )
+            if need[1]:
+                gw = C.conv2d_weight_grad_fast(g, x, w.shape, stride, padding, dilation, groups)
         else:
             if need[0]:
-                gx = xgrad(g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups)
+                gx = C.conv2d_input_grad(
+                    g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups
+                )
             if need[1]:
-                gw = wgrad(g, x, w.shape, stride, padding, dilation, groups)
-        if gx is not None:
+                gw = C.conv2d_weight_grad(g, x, w.shape, stride, padding, dilation, groups)
+        if same and gx is not None:
             gx = gx[:, :, :H, :W]  # without padding="same"'s extra row/column
         if need[2]:
             gb = g.sum(dim=(0, 2, 3))  # (O,)
@@ -102,10 +117,10 @@ def max_pool2d(
         args = (kernel_size, stride, padding, dilation, ceil_mode)
         return max_pool2d(input.unsqueeze(0), *args).squeeze(0)
     x = input.data
-    kernel = pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == () or stride == [] else pair(stride, "stride")
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride")
     y, indices = torch.ops.aten.max_pool2d_with_indices(
-        x, kernel, stride, pair(padding, "padding"), pair(dilation, "dilation"), ceil_mode
+        x, kernel, stride, _pair(padding, "padding"), _pair(dilation, "dilation"), ceil_mode
     )  # (N, C, OH, OW) each; indices flat into H·W
     shape = x.shape
     return record(
@@ -128,10 +143,10 @@ def max_pool2d_with_indices(
         y, indices = max_pool2d_with_indices(input.unsqueeze(0), *args)
         return y.squeeze(0), indices.squeeze(0)
     x = input.data
-    kernel = pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == () or stride == [] else pair(stride, "stride")
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride")
     y, indices = torch.ops.aten.max_pool2d_with_indices(
-        x, kernel, stride, pair(padding, "padding"), pair(dilation, "dilation"), ceil_mode
+        x, kernel, stride, _pair(padding, "padding"), _pair(dilation, "dilation"), ceil_mode
     )  # (N, C, OH, OW) each; indices flat into H·W
     shape = x.shape
     y = record("max_pool2d", y, (input,), lambda g: (C.max_pool2d_input_grad(g, indices, shape),))
