@@ -12,7 +12,6 @@ from nnscratch.autograd.tensor import Tensor
 from nnscratch.backprop import elementwise as E
 from nnscratch.backprop.activations import DERIVATIVES, gelu_backward_fast, relu_backward_fast
 
-
 _SCALAR = torch.Size([])
 
 
