@@ -285,6 +285,23 @@ def test_fast_forms_equal_the_plain_forms():
         dx, dw = C.conv2d_grads_fast(dy, x, w, *args)
         torch.testing.assert_close(dx, C.conv2d_input_grad(dy, w, (9, 8), *args))
         torch.testing.assert_close(dw, C.conv2d_weight_grad(dy, x, w.shape, *args))
+        for window in (
+            ((2, 2), (2, 2), (0, 0), (1, 1), False),
+            ((3, 2), (2, 1), (1, 0), (1, 2), True),
+        ):
+            y_max, where = torch.ops.aten.max_pool2d_with_indices(x, *window)
+            g_max = rand(y_max.shape, 43)
+            torch.testing.assert_close(
+                C.max_pool2d_input_grad_fast(g_max, x, where, *window),
+                C.max_pool2d_input_grad(g_max, where, x.shape),
+                atol=1e-14,
+                rtol=0,
+            )
+        only_x, none_w = C.conv2d_grads_fast(dy, x, w, *args, need=(True, False))
+        none_x, only_w = C.conv2d_grads_fast(dy, x, w, *args, need=(False, True))
+        assert none_w is None and none_x is None
+        torch.testing.assert_close(only_x, dx, atol=0, rtol=0)
+        torch.testing.assert_close(only_w, dw, atol=0, rtol=0)
     x, dy, w, b = rand((3, 2, 4), 39), rand((3, 2, 4), 40), rand((4,), 41), rand((4,), 42)
     mu = x.mean(-1, keepdim=True)
     r = 1 / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5)

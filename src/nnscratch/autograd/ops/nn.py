@@ -7,10 +7,10 @@ plain tensor form is much slower than one torch op computing the same formula, t
 *fast form*, a named variant tested equal to the plain one (``FAST = False`` uses the plain forms
 everywhere, for checking):
 
-    conv2d      ∂x: conv2d_input_grad_fast (a transposed convolution)  plain: matmul + col2im
-                ∂W: conv2d_weight_grad_fast (convolution_backward, ∂W only)
-                                                                        plain: im2col + matmul
-                both: conv2d_grads_fast (one convolution_backward call)
+    conv2d      conv2d_grads_fast: ∂x, ∂W or both in one convolution_backward call
+                (given W itself)             plain: ∂x matmul + col2im, ∂W im2col + matmul
+                (the single forms, conv2d_input_grad_fast, a transposed convolution, and
+                conv2d_weight_grad_fast, are tested equal to them too)
     attention   without dropout: Y and the row log-sum-exps ℓ by the fused kernel
                 (attention_flash); backward: attention_backward_flash, A = exp(S − ℓ)
                 rebuilt (attention_probabilities' formula), Σ dA ⊙ A as Σ dY ⊙ Y, dS in
@@ -23,6 +23,7 @@ everywhere, for checking):
                 A per layer makes the step faster, fewer fresh pages to allocate)
     unfold      unfold_backward_fast (aten.unfold_backward)           plain: index_add_ per
                 (in ops.shape, under the same switch)                  window offset
+    max_pool2d  max_pool2d_input_grad_fast (one kernel)       plain: scatter_add_ into zeros
     layer_norm, batch_norm
                 layer_norm_grads_fast, batch_norm_grads_fast (one kernel each)
                                                                         plain: the closed form
@@ -79,15 +80,8 @@ def conv2d(
 
     def vjp(g: torch.Tensor) -> tuple:
         gx = gw = gb = None
-        if FAST and need[0] and need[1]:  # both in one kernel call
-            gx, gw = C.conv2d_grads_fast(g, x, w, stride, padding, dilation, groups)
-        elif FAST:
-            if need[0]:
-                gx = C.conv2d_input_grad_fast(
-                    g, w, tuple(x.shape[-2:]), stride, padding, dilation, groups
-                )
-            if need[1]:
-                gw = C.conv2d_weight_grad_fast(g, x, w.shape, stride, padding, dilation, groups)
+        if FAST:  # the ones needed in one kernel call
+            gx, gw = C.conv2d_grads_fast(g, x, w, stride, padding, dilation, groups, need[:2])
         else:
             if need[0]:
                 gx = C.conv2d_input_grad(
@@ -117,16 +111,7 @@ def max_pool2d(
     if input.dim() == 3:  # unsqueeze, max_pool2d, squeeze: three nodes
         args = (kernel_size, stride, padding, dilation, ceil_mode)
         return max_pool2d(input.unsqueeze(0), *args).squeeze(0)
-    x = input.data
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride")
-    y, indices = torch.ops.aten.max_pool2d_with_indices(
-        x, kernel, stride, _pair(padding, "padding"), _pair(dilation, "dilation"), ceil_mode
-    )  # (N, C, OH, OW) each; indices flat into H·W
-    shape = x.shape
-    return record(
-        "max_pool2d", y, (input,), lambda g: (C.max_pool2d_input_grad(g, indices, shape),)
-    )
+    return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)[0]
 
 
 def max_pool2d_with_indices(
@@ -143,15 +128,26 @@ def max_pool2d_with_indices(
     if input.dim() == 3:  # unbatched (C, H, W): a batch of one
         y, indices = max_pool2d_with_indices(input.unsqueeze(0), *args)
         return y.squeeze(0), indices.squeeze(0)
+    return _max_pool2d(input, *args)
+
+
+def _max_pool2d(
+    input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool
+) -> tuple[Tensor, torch.Tensor]:
+    """The batched (N, C, H, W) op: y recorded, and the argmax indices."""
     x = input.data
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride")
-    y, indices = torch.ops.aten.max_pool2d_with_indices(
-        x, kernel, stride, _pair(padding, "padding"), _pair(dilation, "dilation"), ceil_mode
-    )  # (N, C, OH, OW) each; indices flat into H·W
-    shape = x.shape
-    y = record("max_pool2d", y, (input,), lambda g: (C.max_pool2d_input_grad(g, indices, shape),))
-    return y, indices
+    window = (kernel, stride, _pair(padding, "padding"), _pair(dilation, "dilation"), ceil_mode)
+    y, indices = torch.ops.aten.max_pool2d_with_indices(x, *window)
+    # (N, C, OH, OW) each; indices flat into H·W
+
+    def vjp(g: torch.Tensor) -> tuple:
+        if FAST:
+            return (C.max_pool2d_input_grad_fast(g, x, indices, *window),)
+        return (C.max_pool2d_input_grad(g, indices, x.shape),)
+
+    return record("max_pool2d", y, (input,), vjp), indices
 
 
 def layer_norm(
