@@ -254,10 +254,13 @@ def test_fast_forms_equal_the_plain_forms():
         strict=True,
     ):
         torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)
-    for chunk in (1, 3):  # the heads in chunks (4 heads: equal chunks, then a short last one)
+    for chunk in (1, 3):  # the batch in chunks (5 rows: equal chunks, then a short last one)
+        q5, k5, v5, dy5 = (rand((5, 2, 6, 3), s).transpose(1, 2) for s in range(50, 54))  # strided
+        y5, lse5 = A.attention_flash(q5, k5, v5)
+        a5 = A.attention_scores(q5, k5)
         for fast, plain in zip(
-            A.attention_backward_flash(dy, q, k, v, y, lse, heads_per_chunk=chunk),
-            A.attention_backward(dy, q, k, v, a, a, None),
+            A.attention_backward_flash(dy5, q5, k5, v5, y5, lse5, rows_per_chunk=chunk),
+            A.attention_backward(dy5, q5, k5, v5, a5, a5, None),
             strict=True,
         ):
             torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)

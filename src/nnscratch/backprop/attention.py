@@ -169,7 +169,7 @@ def attention_backward_flash(
     v: torch.Tensor,
     y: torch.Tensor,
     lse: torch.Tensor,
-    heads_per_chunk: int | None = None,
+    rows_per_chunk: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """`attention_backward` (no dropout) from what `attention_flash` keeps: Y and ℓ, not A.
 
@@ -177,35 +177,42 @@ def attention_backward_flash(
     Σ_d dY ⊙ Y (dA = dY Vᵀ and Y = A V give the same sum), so dS = A ⊙ (dA − rowsum(dY ⊙ Y))
     is computed in dA's memory, and 1/√D rides on the last two products (their ``alpha``).
 
-    The B·H heads go through in chunks of ``heads_per_chunk`` (default: as many as keep one
-    chunk's (T, T) buffers near 512 KB, so A, dA and dS stay in the cache between the five
-    passes over them instead of streaming 2 MB tensors through memory: on the bench
-    transformer, 64 tokens, ~1.6× faster than all heads at once). Each head's numbers are
-    the same either way. All four (B, H, T, D).
+    The batch goes through ``rows_per_chunk`` sequences at a time (default: as many as keep a
+    chunk's (T, T) buffers, all heads, near 256 KB), so A, dA and dS stay in the cache across
+    the five passes over them, and only a chunk of Q, K, V, dY is copied at a time: the
+    backward allocates little besides its results (on the bench transformer, 64 tokens, the
+    fresh pages of whole (B, H, T, T) tensors made it ~1.6× slower). Each head's numbers are
+    the same either way. All four (B, H, T, D); the results contiguous.
     """
     B, H, T, D = q.shape
-    heads = B * H
-    q2, k2, v2, dy2, y2 = (t.reshape(heads, T, D) for t in (q, k, v, d_y, y))
-    ell = lse.reshape(heads, T, 1)
-    if heads_per_chunk is None:
-        heads_per_chunk = max(1, CHUNK_BYTES // (T * T * q.element_size()))
+    if rows_per_chunk is None:
+        rows_per_chunk = max(1, CHUNK_BYTES // (H * T * T * q.element_size()))
+    n = min(rows_per_chunk, B)
     scale = 1.0 / math.sqrt(D)
     bias = torch.zeros(T, T, dtype=q.dtype, device=q.device)
     bias.masked_fill_(causal_mask(T, q.device), -torch.inf)  # (T, T), broadcast over heads
-    row = (dy2 * y2).sum(dim=-1, keepdim=True)  # (heads, T, 1): Σ_s dA ⊙ A
-    d_q, d_k, d_v = torch.empty_like(q2), torch.empty_like(k2), torch.empty_like(v2)
-    for i in range(0, heads, heads_per_chunk):
-        h = slice(i, i + heads_per_chunk)
-        a = torch.baddbmm(bias, q2[h], k2[h].transpose(1, 2), alpha=scale)  # S: (n, T, T)
-        a.sub_(ell[h]).exp_()  # A = exp(S − ℓ)
-        torch.bmm(a.transpose(1, 2), dy2[h], out=d_v[h])  # dV = Aᵀ dY
-        d_s = torch.bmm(dy2[h], v2[h].transpose(1, 2)).sub_(row[h]).mul_(a)  # (dA − row) ⊙ A
-        torch.baddbmm(d_q[h], d_s, k2[h], beta=0, alpha=scale, out=d_q[h])  # dQ = dS K/√D
-        torch.baddbmm(d_k[h], d_s.transpose(1, 2), q2[h], beta=0, alpha=scale, out=d_k[h])
-    return d_q.view(B, H, T, D), d_k.view(B, H, T, D), d_v.view(B, H, T, D)
+    d_q, d_k, d_v = (q.new_empty(B, H, T, D) for _ in range(3))
+    a_buf, ds_buf = q.new_empty(n * H, T, T), q.new_empty(n * H, T, T)  # reused by each chunk
+    for i in range(0, B, n):
+        b = slice(i, i + n)
+        m = min(n, B - i) * H  # heads in this chunk (the last may be short)
+        q_, k_, v_, dy_, y_ = (
+            t[b].reshape(m, T, D) for t in (q, k, v, d_y, y)
+        )  # copies if strided
+        a, d_s = a_buf[:m], ds_buf[:m]
+        torch.baddbmm(bias, q_, k_.transpose(1, 2), alpha=scale, out=a)  # S: (m, T, T)
+        a.sub_(lse[b].reshape(m, T, 1)).exp_()  # A = exp(S − ℓ)
+        torch.bmm(a.transpose(1, 2), dy_, out=d_v[b].view(m, T, D))  # dV = Aᵀ dY
+        torch.bmm(dy_, v_.transpose(1, 2), out=d_s)
+        d_s.sub_((dy_ * y_).sum(dim=-1, keepdim=True)).mul_(a)  # (dA − Σ_s dA ⊙ A) ⊙ A
+        for out, other in ((d_q, k_), (d_k, q_)):  # dQ = dS K/√D, dK = dSᵀ Q/√D
+            ds_ = d_s if out is d_q else d_s.transpose(1, 2)
+            target = out[b].view(m, T, D)
+            torch.baddbmm(target, ds_, other, beta=0, alpha=scale, out=target)
+    return d_q, d_k, d_v
 
 
-CHUNK_BYTES = 2**19  # one chunk's (T, T) tensor in `attention_backward_flash`: 512 KB
+CHUNK_BYTES = 2**18  # one chunk's (T, T) buffer in `attention_backward_flash`: 256 KB
 
 
 def attention_backward_fast(
