@@ -55,3 +55,16 @@ def test_lr_find_steps_with_the_runs_backward(monkeypatch, backward):
     assert len(calls) == len(got["lrs"]) + (got["stopped"].startswith("the loss became"))
     assert got["lrs"][:100] == want["lrs"][:100]
     assert got["losses"][:100] == pytest.approx(want["losses"][:100], rel=1e-9)
+
+
+@pytest.mark.parametrize("backward", OTHERS)
+def test_overfit_batch_steps_with_the_runs_backward(monkeypatch, backward):
+    calls = spy(monkeypatch, backward)
+    flags = ["--data", "builtin:moons", "--hidden", "8", "--overfit-batch", "--json"]
+    code, out, err = run("train", *flags, "--backward", backward)
+    assert code == 0, err
+    got = json.loads(out)
+    assert len(calls) == got["steps"]
+    code, out, err = run("train", *flags)
+    assert code == 0, err
+    assert got["final"] == pytest.approx(json.loads(out)["final"], rel=1e-3, abs=1e-6)
