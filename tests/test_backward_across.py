@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_run import run
+from cli_run import assert_user_error, run
 
 from nnscratch import steps
 from nnscratch.run.config import BACKWARDS
@@ -68,3 +68,69 @@ def test_overfit_batch_steps_with_the_runs_backward(monkeypatch, backward):
     code, out, err = run("train", *flags)
     assert code == 0, err
     assert got["final"] == pytest.approx(json.loads(out)["final"], rel=1e-3, abs=1e-6)
+
+
+def _transformer_run(tmp_path, backward: str, optimizer: str):
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.run.prepare import prepare
+    from nnscratch.run.train import train
+
+    text = tmp_path / "notes.txt"
+    if not text.exists():
+        words = "the cat sat on a mat and then it ran to the red box".split()
+        text.write_text(" ".join(words[(7 * i) % len(words)] for i in range(300)) + "\n")
+    config = TrainConfig(
+        data=str(text), model="transformer", optimizer=optimizer, lr=1e-3, epochs=2,
+        batch_size=64, block_size=8, n_layer=1, n_head=1, n_embd=4, backward=backward,
+    )  # fmt: skip
+    data = prepare(config.validate())
+    steps = config.epochs * -(-len(data.train) // config.batch_size)
+    named = train(data).model.named_parameters()
+    return {name: p.detach() for name, p in named}, steps
+
+
+@pytest.mark.parametrize("backward", OTHERS)
+def test_float32_adamw_parts_from_autograd_only_where_the_exact_gradient_is_zero(
+    tmp_path, backward
+):
+    """Why the matrix's float32 transformer cells of a named backward use SGD: attention's key
+    bias has gradient 0 in exact arithmetic (softmax(s + c) = softmax(s) for c the same along
+    the keys: q·b_k is), so each backward leaves only its own rounding noise there, and AdamW
+    divides that by √v + eps: steps up to lr apart. Every other number stays within float32
+    rounding of autograd's run; under SGD the key bias does too."""
+    import torch
+
+    n = 4  # n_embd: in_proj_bias is (q, k, v) biases, n each
+    for optimizer in ("adamw", "sgd"):
+        ours, steps = _transformer_run(tmp_path, backward, optimizer)
+        theirs, _ = _transformer_run(tmp_path, "autograd", optimizer)
+        for name, p in theirs.items():
+            gap = (ours[name] - p).abs()  # (shape of p)
+            if name.endswith("in_proj_bias") and optimizer == "adamw":
+                key = gap[n : 2 * n].max()
+                assert 1e-6 < key <= 2 * 1e-3 * steps, (key, steps)  # > rounding, ≤ 2·lr·steps
+                gap = torch.cat([gap[:n], gap[2 * n :]])  # the query and value biases
+            assert gap.max() <= 1e-5 * (1 + p.abs().max()), (optimizer, name, gap.max())
+
+
+def test_a_backward_without_formulas_is_refused_before_training(monkeypatch, tmp_path):
+    """A model and loss that nnscratch.backprop has no formulas for (none of the CLI's five
+    families today: here `backprop.supports` answers no) is one error line before any step,
+    not a ValueError traceback from inside the first step; autograd and the engine take it."""
+    assert steps.refusal("manual", *_mlp_and_loss()) is None  # the real answer
+    monkeypatch.setattr(steps, "supports", lambda model, loss_fn: False)
+    assert steps.refusal("engine", *_mlp_and_loss()) is None
+    out = tmp_path / "run"
+    flags = ["train", "--data", "builtin:moons", "--hidden", "4", "--epochs", "1"]
+    err = assert_user_error([*flags, "--backward", "manual", "--out", out], "--backward manual")
+    assert "MLP" in err and "cross_entropy" in err and "autograd or engine" in err
+    assert not (out / "checkpoint").exists() and not (out / "metrics.jsonl").exists()
+    code, _, err = run(*flags, "--quiet")
+    assert code == 0, err
+
+
+def _mlp_and_loss():
+    from nnscratch.losses import cross_entropy
+    from nnscratch.models import MLP
+
+    return MLP(2, [4], 2), cross_entropy
