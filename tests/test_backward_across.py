@@ -134,3 +134,27 @@ def _mlp_and_loss():
     from nnscratch.models import MLP
 
     return MLP(2, [4], 2), cross_entropy
+
+
+@pytest.mark.parametrize("backward", OTHERS)
+def test_a_resumed_run_keeps_its_backward_and_refuses_another(tmp_path, monkeypatch, backward):
+    """--resume continues with the run's own backward (saved in config.json; its steps go
+    through it: the matrix shows resumed == uninterrupted, torch.equal); a --backward given
+    with --resume, another one or the same, is refused like any saved setting: the resumed
+    run would no longer be the uninterrupted one bit for bit."""
+    from nnscratch.run import checkpoint
+
+    run_dir = tmp_path / "run"
+    flags = ["--data", "builtin:moons", "--hidden", "4", "--backward", backward, "--quiet"]
+    code, _, err = run("train", *flags, "--epochs", "1", "--out", run_dir)
+    assert code == 0, err
+    for other in BACKWARDS:
+        assert_user_error(
+            ["train", "--resume", run_dir, "--epochs", "2", "--backward", other],
+            "--backward: a resumed run keeps its saved configuration",
+        )
+    calls = spy(monkeypatch, backward)
+    code, _, err = run("train", "--resume", run_dir, "--epochs", "2", "--quiet")
+    assert code == 0, err
+    assert calls and checkpoint.load(run_dir).config.backward == backward
+    assert checkpoint.load(run_dir).state.epoch == 2
