@@ -85,8 +85,9 @@ def command(
     from nnscratch.lab.explain import render_text, trace
 
     model, X, y, loss_fn, optimizer, config = build(config)
-    engine = config.backward == "engine"  # steps 1–3 on nnscratch.autograd, every node shown
-    records = trace(model, X, y, loss_fn, optimizer, steps, set_to_none=set_to_none, engine=engine)
+    records = trace(  # steps 1–3 as the run takes them (engine: every node shown)
+        model, X, y, loss_fn, optimizer, steps, set_to_none=set_to_none, backward=config.backward
+    )
     if as_json:
         click.echo(json.dumps(records))
         return
