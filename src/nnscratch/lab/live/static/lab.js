@@ -316,7 +316,7 @@ function renderNumbers() {
   if (ph === "backward") {
     for (const [n, g] of Object.entries(r.backward.grads)) {
       const a = r.backward.analytic ? r.backward.analytic[n] : null;
-      h += row([`${n}.grad`, values(g), a ? `hand-derived ${a.formula || ""} = ${values(a.value)} <span class="${a.agrees ? "ok" : "bad"}">${a.agrees ? "agrees" : "differs"}</span>` : ""]);
+      h += row([`${n}.grad`, values(g), a ? `${r.backward.beside === "autograd" ? "autograd" : "hand-derived"} ${a.formula || ""} = ${values(a.value)} <span class="${a.agrees ? "ok" : "bad"}">${a.agrees ? "agrees" : "differs"}</span>` : ""]);
     }
     h += row(["parameters unchanged", r.backward.parameters_unchanged ? '<span class="ok">yes</span>' : '<span class="bad">no</span>']);
   }
