@@ -116,6 +116,8 @@ def test_page_and_assets_come_from_the_package(client):
     assert client.get("/static/lab.js").status_code == 200
     options = client.get("/api/options").json()
     assert "builtin:moons" in options["data"] and "no-zero-grad" in options["pitfalls"]
+    assert options["backwards"] == list(BACKWARDS)  # the page's choice of train's --backward
+    assert '<select name="backward"' in page.text
 
 
 @pytest.mark.parametrize(

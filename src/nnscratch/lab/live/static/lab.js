@@ -329,7 +329,7 @@ function renderNumbers() {
 async function start() {
   const o = await (await fetch(q("/api/options"))).json();
   fill("data", o.data); fill("model", o.models, true); fill("activation", o.activations); fill("loss", o.losses, true);
-  fill("optimizer", o.optimizers, true); fill("scheduler", o.schedulers); fill("pitfall", Object.keys(o.pitfalls));
+  fill("optimizer", o.optimizers, true); fill("backward", o.backwards); fill("scheduler", o.schedulers); fill("pitfall", Object.keys(o.pitfalls));
   lab.pitfalls = o.pitfalls; $("pitfall").onchange = () => showPitfall(lab.pitfalls[$("pitfall").value]);
   for (const [name, pairs] of Object.entries(o.csv)) { // the CLI's choices and defaults
     const s = $(name); s.innerHTML = ""; for (const [v, shown] of pairs) s.add(new Option(shown, v));
