@@ -25,7 +25,7 @@ import torch
 
 from nnscratch import steps
 from nnscratch.errors import DivergenceError, UserError
-from nnscratch.health import findings, initial_loss
+from nnscratch.health import findings, initial_loss, report
 from nnscratch.health.recorder import MIN_EVERY, Recorder
 from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
@@ -251,6 +251,7 @@ def add_health(
     if recorder is not None:
         found = findings.find(recorder.records, initial)
         summary["health"] = {"findings": found, "records": len(recorder.records)}
+        summary["health"]["activations"] = report.activations_recorded(recorder.records)
 
 
 class SavePace:
