@@ -528,7 +528,13 @@ def _graph_choices(name: str) -> list[str]:
     return list(next(p for p in command.params if p.name == name).type.choices)
 
 
-@pytest.mark.parametrize("backward", _graph_choices("engine"))
+def _drawn() -> tuple[str, ...]:
+    from nnscratch.run.cli.commands.graph import DRAWN
+
+    return DRAWN
+
+
+@pytest.mark.parametrize("backward", _drawn())
 @pytest.mark.parametrize("model", [m for m in MODELS if m in _graph_choices("model")])
 def test_graph_draws_each_family(model, backward):
     code, out, err = run("graph", "--model", model, "--backward", backward)
@@ -539,11 +545,14 @@ def test_graph_draws_each_family(model, backward):
         assert "AccumulateGrad" in out or "leaf" in out.lower(), out[:500]
 
 
-@pytest.mark.parametrize("backward", [b for b in BACKWARDS if b not in _graph_choices("engine")])
+@pytest.mark.parametrize("backward", [b for b in BACKWARDS if b not in _drawn()])
 def test_graph_refuses_a_backward_that_records_no_graph(backward):
+    """graph takes train's --backward choices; one that records no graph says why."""
+    assert _graph_choices("engine") == list(BACKWARDS)
     code, _, err = run("graph", "--backward", backward)
-    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
-    assert "--backward" in err and "engine" in err, err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: --backward {backward} records no graph"), err
+    assert "--backward autograd" in err and "engine" in err, err
 
 
 # -- the CSV formats' scripts: ruff-clean, columns and classes looked up in dicts -----------------
