@@ -158,3 +158,23 @@ def test_a_resumed_run_keeps_its_backward_and_refuses_another(tmp_path, monkeypa
     assert code == 0, err
     assert calls and checkpoint.load(run_dir).config.backward == backward
     assert checkpoint.load(run_dir).state.epoch == 2
+
+
+@pytest.mark.parametrize("backward", BACKWARDS)
+def test_an_exported_script_promises_what_it_keeps(tmp_path, backward):
+    """The script's docstring promised "float32: bit for bit" for every raw export; a manual
+    or engine run's gradients are summed by other kernels than the script's loss.backward()
+    (the matrix compares those within float32 rounding), so it says so and names where the
+    run's gradients came from."""
+    from nnscratch.lab.export import export_script
+
+    run_dir = tmp_path / "run"
+    flags = ["--data", "builtin:iris", "--epochs", "1", "--backward", backward, "--quiet"]
+    code, _, err = run("train", *flags, "--out", run_dir)
+    assert code == 0, err
+    doc = " ".join(export_script(run_dir, "raw").split('"""')[1].split())
+    if backward == "autograd":
+        assert "float32: bit for bit)" in doc, doc
+    else:
+        assert "float32: to float32 rounding, not bit for bit" in doc, doc
+        assert f"nnscratch.{'backprop' if backward == 'manual' else 'autograd'}" in doc, doc
