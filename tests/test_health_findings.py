@@ -290,3 +290,13 @@ def test_health_with_another_backward_says_what_it_recorded(tmp_path, backward):
         assert ("activations: none recorded" in text) is silent, text
         assert "--backward manual" in text or not silent
     assert max(len(line) for line in shown.splitlines()) <= 80
+    import warnings
+
+    from nnscratch.health.report import read
+    from nnscratch.run.health_plot import draw
+
+    with warnings.catch_warnings():  # health.png: no empty legend ("No artists ...")
+        warnings.simplefilter("error")
+        figure = draw(read(out)[0])
+    said = [t.get_text() for t in figure.axes[0].texts]
+    assert any("none recorded" in t for t in said) is silent, said
