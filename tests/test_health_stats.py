@@ -206,3 +206,22 @@ def test_engine_backward_records_the_same_activations_as_autograd():
     assert ours["layers"] == theirs["layers"]  # the forward is the same computation
     for p, q in zip(ours["params"], theirs["params"], strict=True):
         assert p["grad_std"] == pytest.approx(q["grad_std"], rel=1e-6)
+
+
+@pytest.mark.parametrize("backward", ["manual", "autograd"])
+def test_a_forward_under_no_grad_is_not_recorded_as_the_steps(tmp_path, backward):
+    """The hooks are on from one update to the recorded step's forward; the validation pass
+    between epochs (under no_grad) fired them, and with --backward manual (whose forward does
+    not call the layers) its activations were recorded as the training step's."""
+    from nnscratch.health.report import read
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.run.prepare import prepare
+    from nnscratch.run.train import train
+
+    config = TrainConfig(
+        data="builtin:moons", hidden="4", epochs=6, batch_size=32, health=True, backward=backward
+    )
+    train(prepare(config.validate()), out=tmp_path / "run")
+    records, _ = read(tmp_path / "run")
+    assert len(records) >= 3  # steps 0, 10, 20: after an epoch's validation pass
+    assert all(bool(r["layers"]) is (backward == "autograd") for r in records), records

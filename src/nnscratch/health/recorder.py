@@ -118,6 +118,8 @@ class Recorder:
 
     def _hook(self, name: str, kind: str, into: dict[str, dict[str, Any]]):
         def hook(module: Module, args: Any, output: Any) -> None:
+            if not torch.is_grad_enabled():  # an evaluation between steps, not the step's
+                return  # forward (--backward manual has none: it kept validation's numbers)
             if not isinstance(output, torch.Tensor):  # an engine Tensor (--backward engine)
                 output = output.data  # the plain torch tensor it holds
             into[name] = stats.activation(kind, output)
