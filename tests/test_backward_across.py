@@ -127,6 +127,14 @@ def test_a_backward_without_formulas_is_refused_before_training(monkeypatch, tmp
     assert not (out / "checkpoint").exists() and not (out / "metrics.jsonl").exists()
     code, _, err = run(*flags, "--quiet")
     assert code == 0, err
+    for command in (  # the other commands that step the run's model: refused the same way
+        ["lr-find", "--data", "builtin:moons", "--hidden", "4"],
+        ["train", "--data", "builtin:moons", "--hidden", "4", "--overfit-batch"],
+        ["explain", "--data", "builtin:moons", "--hidden", "4", "--steps", "1"],
+    ):
+        assert_user_error([*command, "--backward", "manual"], "--backward manual has no")
+        code, _, err = run(*command, "--backward", "engine")
+        assert code == 0, (command, err)
 
 
 def _mlp_and_loss():

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import torch
 
 from nnscratch.backprop import linear_step, loss_and_grads, supports
+from nnscratch.errors import UserError
 from nnscratch.module import Module
 from nnscratch.run import distributed
 
@@ -61,6 +62,14 @@ def refusal(backward: str, model: Module, loss_fn: LossFn) -> str | None:
         f"--backward manual has no hand-derived formulas for this model ({type(model).__name__}) "
         f"with the loss {name} (nnscratch.backprop); use --backward autograd or engine"
     )
+
+
+def check_supported(backward: str, model: Module, loss_fn: LossFn) -> None:
+    """`UserError` with `refusal`'s text when ``backward`` cannot take this model and loss: what
+    the commands call once the model is built, before a step is taken."""
+    reason = refusal(backward, model, loss_fn)
+    if reason is not None:
+        raise UserError(reason)
 
 
 def autograd(model: Module, loss_fn: LossFn) -> Step:

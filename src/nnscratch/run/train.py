@@ -111,9 +111,7 @@ def _train(
     optimizer = build.build_optimizer(config, model.parameters())
     scheduler = build.build_scheduler(config, optimizer)
     loss_fn = build.build_loss(config)
-    refused = steps.refusal(config.backward, model, loss_fn)  # before a step is taken
-    if refused is not None:
-        raise UserError(refused)
+    steps.check_supported(config.backward, model, loss_fn)  # before a step is taken
     y_train = loss_target(data.train.y, config.loss, dtype)
     shuffle_gen = torch.Generator().manual_seed(config.seed)
     start = checkpoint.Snapshot(0, 0, 0.0, {}, {}, None, {}, [])

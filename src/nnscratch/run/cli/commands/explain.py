@@ -56,6 +56,9 @@ def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer, resolv
     )
     optimizer = factories.build_optimizer(config, model.parameters())
     loss_fn = factories.build_loss(config)
+    from nnscratch.steps import check_supported
+
+    check_supported(config.backward, model, loss_fn)  # step 3 as the run's, or one error line
     y = loss_target(data.train.y, config.loss, dtype)
     return model, data.train.X[:], y, loss_fn, optimizer, config  # [:]: on-disk rows too
 
