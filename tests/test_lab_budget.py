@@ -123,6 +123,26 @@ def test_settings_body_must_be_json_typed(client):
     ws.__exit__(None, None, None)
 
 
+def test_a_backward_without_formulas_is_refused_at_its_field(monkeypatch, tmp_path):
+    """As train refuses it (`steps.check_supported`), before the run is made: the page's
+    answer names the backward field (here `backprop.supports` answers no, as it would for a
+    model without hand-derived rules)."""
+    from nnscratch import steps
+    from nnscratch.errors import UserError
+    from nnscratch.lab.live.session import Session
+    from nnscratch.lab.live.settings import field_of, parse
+
+    monkeypatch.setattr(steps, "supports", lambda model, loss_fn: False)
+    config, lab = parse({"data": "builtin:moons", "model": "mlp", "backward": "manual"})
+    session = Session("tab", tmp_path)
+    try:
+        with pytest.raises(UserError, match="--backward manual has no") as refused:
+            session.configure(config, lab)
+        assert field_of(str(refused.value)) == "backward" and session.run is None
+    finally:
+        session.close()
+
+
 @pytest.mark.parametrize("backward", ["autograd", "manual", "engine"])
 def test_the_estimate_counts_the_step_of_the_runs_backward(backward):
     """The estimate ran autograd's step whatever the run's --backward: the hand-derived

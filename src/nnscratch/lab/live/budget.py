@@ -86,6 +86,9 @@ def step_bytes(data: Prepared) -> tuple[int, int]:
     model = build.build_model(
         config, data.train.n_features, data.out_features, dtype, "meta", shape
     )
+    from nnscratch.steps import check_supported
+
+    check_supported(config.backward, model, build.build_loss(config))  # a 400 at its field
     params = list(model.parameters())
     n_params = sum(p.numel() for p in params)
     param_bytes = sum(p.numel() * p.element_size() for p in params)
