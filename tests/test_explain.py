@@ -449,3 +449,41 @@ def test_verify_rows_for_explain_pass(verify_rows):
     rows = verify_rows("explain")
     assert rows and all(r.passed for r in rows)
     assert all(r.max_diff < 1e-12 for r in rows)
+
+
+def test_backward_manual_fills_grad_by_hand_and_checks_it_against_autograd(monkeypatch, capsys):
+    """``explain --backward manual`` (it was taken and ignored: autograd filled p.grad): step 3
+    is `nnscratch.backprop.loss_and_grads`, and the column beside p.grad is autograd's ∂L/∂p.
+    Break the hand-derived δ of MSE: p.grad takes the broken numbers, autograd's column does
+    not, and explain says DIFFERS."""
+    from nnscratch.backprop import losses as derived
+
+    args = ["explain", "--steps", "2", "--dtype", "float64", "--backward", "manual"]
+    assert main([*args, "--json"]) == 0
+    manual = json.loads(capsys.readouterr().out)
+    assert main([*args[:-2], "--json"]) == 0
+    autograd = json.loads(capsys.readouterr().out)
+    for ours, theirs in zip(manual, autograd, strict=True):
+        assert ours["backward"]["by"] == "manual" and ours["backward"]["beside"] == "autograd"
+        assert theirs["backward"]["by"] == "autograd"
+        assert all(a["agrees"] for a in ours["backward"]["analytic"].values())
+        for name, g in theirs["backward"]["grads"].items():
+            assert ours["backward"]["grads"][name]["values"] == pytest.approx(g["values"], 1e-12)
+        assert ours["forward"]["y_pred"] == theirs["forward"]["y_pred"]
+
+    def half_gradient(input, target, reduction="mean"):  # δ without its 2: the ½-MSE slip
+        loss, delta = derived.mse_loss(input, target, reduction)
+        return loss, delta / 2
+
+    monkeypatch.setitem(derived.DERIVED, mse_loss, half_gradient)
+    assert main([*args, "--steps", "1", "--json"]) == 0
+    broken = json.loads(capsys.readouterr().out)[0]["backward"]
+    for name, g in autograd[0]["backward"]["grads"].items():
+        halved = [v / 2 for v in g["values"]]
+        assert broken["grads"][name]["values"] == pytest.approx(halved, rel=1e-12)
+        assert broken["analytic"][name]["value"]["values"] == pytest.approx(g["values"], 1e-12)
+        assert not broken["analytic"][name]["agrees"]
+    assert main([*args, "--steps", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "(nnscratch.backprop, by hand)" in text and "autograd ∂L/∂weight" in text
+    assert "DIFFERS" in text

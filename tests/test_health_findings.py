@@ -266,3 +266,37 @@ def test_the_recorded_steps_are_fixed_before_the_run(tmp_path):
     steps = [r["step"] for r in runs[0]]
     assert steps == list(range(0, steps[-1] + 1, 10)) and len(steps) > 3
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("backward", ["manual", "engine"])
+def test_health_with_another_backward_says_what_it_recorded(tmp_path, backward):
+    """--backward engine records what autograd records (its layers are called with engine
+    tensors); --backward manual computes the forward without calling the layers, so no
+    activation is recorded: train's report and `nnscratch health` say so (they said
+    "findings: none", as if the activation rules had looked and found nothing)."""
+    out = tmp_path / "run"
+    flags = ["--data", "builtin:moons", "--hidden", "4", "--epochs", "2", "--health"]
+    code, printed, err = run("train", *flags, "--backward", backward, "--out", out)
+    assert code == 0, err
+    code, shown, err = run("health", out)
+    assert code == 0, err
+    code, as_json, err = run("health", out, "--json")
+    result = json.loads(as_json)
+    assert result["params"] and result["records"] >= 1  # gradients and updates: always
+    silent = backward == "manual"
+    assert result["activations"] is not silent
+    assert bool(result["layers"]) is not silent
+    for text in (printed, shown):
+        assert ("activations: none recorded" in text) is silent, text
+        assert "--backward manual" in text or not silent
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    import warnings
+
+    from nnscratch.health.report import read
+    from nnscratch.run.health_plot import draw
+
+    with warnings.catch_warnings():  # health.png: no empty legend ("No artists ...")
+        warnings.simplefilter("error")
+        figure = draw(read(out)[0])
+    said = [t.get_text() for t in figure.axes[0].texts]
+    assert any("none recorded" in t for t in said) is silent, said

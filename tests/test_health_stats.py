@@ -184,3 +184,44 @@ def test_observed_layers_and_weights():
     assert weight_names(model) == {"0.weight", "2.weight", "4.weight"}
     assert weight_names(Linear(3, 1)) == {"weight"}
     assert math.isclose(stats.MARGIN, 0.03)
+
+
+def test_engine_backward_records_the_same_activations_as_autograd():
+    """--backward engine calls the layers with engine tensors: the hooks read their ``.data``,
+    and the record is autograd's (the same forward, the same gradients within rounding)."""
+    from nnscratch.steps import engine
+
+    def record(step_of):
+        torch.manual_seed(0)
+        model = MLP(3, [4], 2, activation="tanh")
+        X, y = torch.randn(10, 3), torch.randint(0, 2, (10,))
+        recorder = Recorder(model)
+        opt = recorder.watch(SGD(model.parameters(), lr=0.1))
+        step_of(model, cross_entropy)(X, y)
+        opt.step()
+        return recorder.records[0]
+
+    ours, theirs = record(engine), record(autograd)
+    assert [layer["name"] for layer in ours["layers"]] == ["0", "1", "2"]
+    assert ours["layers"] == theirs["layers"]  # the forward is the same computation
+    for p, q in zip(ours["params"], theirs["params"], strict=True):
+        assert p["grad_std"] == pytest.approx(q["grad_std"], rel=1e-6)
+
+
+@pytest.mark.parametrize("backward", ["manual", "autograd"])
+def test_a_forward_under_no_grad_is_not_recorded_as_the_steps(tmp_path, backward):
+    """The hooks are on from one update to the recorded step's forward; the validation pass
+    between epochs (under no_grad) fired them, and with --backward manual (whose forward does
+    not call the layers) its activations were recorded as the training step's."""
+    from nnscratch.health.report import read
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.run.prepare import prepare
+    from nnscratch.run.train import train
+
+    config = TrainConfig(
+        data="builtin:moons", hidden="4", epochs=6, batch_size=32, health=True, backward=backward
+    )
+    train(prepare(config.validate()), out=tmp_path / "run")
+    records, _ = read(tmp_path / "run")
+    assert len(records) >= 3  # steps 0, 10, 20: after an epoch's validation pass
+    assert all(bool(r["layers"]) is (backward == "autograd") for r in records), records

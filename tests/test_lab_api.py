@@ -24,6 +24,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from nnscratch.lab.live.server import Lab, create_app  # noqa: E402
 from nnscratch.run.cli import main  # noqa: E402
+from nnscratch.run.config import BACKWARDS  # noqa: E402
 
 MOONS = {"data": "builtin:moons", "model": "mlp", "hidden": "8", "epochs": 25, "batch_size": 32}
 
@@ -115,6 +116,8 @@ def test_page_and_assets_come_from_the_package(client):
     assert client.get("/static/lab.js").status_code == 200
     options = client.get("/api/options").json()
     assert "builtin:moons" in options["data"] and "no-zero-grad" in options["pitfalls"]
+    assert options["backwards"] == list(BACKWARDS)  # the page's choice of train's --backward
+    assert '<select name="backward"' in page.text
 
 
 @pytest.mark.parametrize(
@@ -249,8 +252,10 @@ def test_divergence_shows_step_and_hint_and_the_server_keeps_serving(client):
     leave(ws)
 
 
-def test_step_mode_numbers_are_explains(client, capsys):
-    settings = {"n_samples": 8, "lr": 0.1}
+@pytest.mark.parametrize("backward", BACKWARDS)
+def test_step_mode_numbers_are_explains(client, capsys, backward):
+    """... with the run's --backward: step mode traced autograd whatever the settings said."""
+    settings = {"n_samples": 8, "lr": 0.1, "backward": backward}
     ws, sid, r = open_session(client, settings)
     phases = []
     for _ in range(5):
@@ -259,8 +264,10 @@ def test_step_mode_numbers_are_explains(client, capsys):
         phases.append(m["step_mode"])
     assert [p["phase"] for p in phases] == ["forward", "loss", "backward", "update", "reset"]
     capsys.readouterr()
-    main(["explain", "--json", "--steps", "1", "--n-samples", "8", "--lr", "0.1"])
+    flags = ["--n-samples", "8", "--lr", "0.1", "--backward", backward]
+    main(["explain", "--json", "--steps", "1", *flags])
     explained = json.loads(capsys.readouterr().out)[0]
+    assert explained["backward"]["by"] == backward
     assert phases[0]["record"] == explained  # every number, the same
     leave(ws)
 

@@ -121,3 +121,52 @@ def test_settings_body_must_be_json_typed(client):
     r = client.post(f"/api/session/{sid}/settings", content=b'{"epochs": 9}', headers=JSON)
     assert r.status_code == 200 and client.lab.sessions[sid].runs == 2
     ws.__exit__(None, None, None)
+
+
+def test_a_backward_without_formulas_is_refused_at_its_field(monkeypatch, tmp_path):
+    """As train refuses it (`steps.check_supported`), before the run is made: the page's
+    answer names the backward field (here `backprop.supports` answers no, as it would for a
+    model without hand-derived rules)."""
+    from nnscratch import steps
+    from nnscratch.errors import UserError
+    from nnscratch.lab.live.session import Session
+    from nnscratch.lab.live.settings import field_of, parse
+
+    monkeypatch.setattr(steps, "supports", lambda model, loss_fn: False)
+    config, lab = parse({"data": "builtin:moons", "model": "mlp", "backward": "manual"})
+    session = Session("tab", tmp_path)
+    try:
+        with pytest.raises(UserError, match="--backward manual has no") as refused:
+            session.configure(config, lab)
+        assert field_of(str(refused.value)) == "backward" and session.run is None
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("backward", ["autograd", "manual", "engine"])
+def test_the_estimate_counts_the_step_of_the_runs_backward(backward):
+    """The estimate ran autograd's step whatever the run's --backward: the hand-derived
+    convolution unfolds its input (im2col), ~14× autograd's tensors, so a manual CNN was
+    estimated far below what its real step creates. Counted the same way (every tensor an
+    operation returns), the real step on the CPU with the real loss is the estimate's, within
+    10 % (the loss is stood in for: a sum, or mse for manual; ~5 % measured for each)."""
+    from nnscratch.run import build
+    from nnscratch.run.prepare import loss_target
+    from nnscratch.steps import choose_step
+
+    fields = dict(data="builtin:digits", model="cnn", channels="4", backward=backward)
+    data = prepare(TrainConfig(**fields).validate())
+    _, need = budget.step_bytes(data)
+    config = data.config
+    torch.manual_seed(0)
+    shape = data.train.extra["image_shape"]
+    model = build.build_model(config, data.train.n_features, data.out_features, torch.float32,
+                              "cpu", shape)  # fmt: skip
+    optimizer = build.build_optimizer(config, model.parameters())
+    step = choose_step(model, build.build_loss(config), backward)
+    y = loss_target(data.train.y, config.loss, torch.float32)
+    counter = budget._Counter()
+    with counter:
+        step(data.train.X, y)
+        optimizer.step()
+    assert counter.bytes <= 1.1 * need, (counter.bytes, need)

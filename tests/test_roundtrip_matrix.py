@@ -6,7 +6,12 @@ comes (`FORMATS`: scikit-learn's own iris.csv, semicolons with decimal commas, m
 dropped or filled, a title and tabs, quoted names), each read with its flags through every step, the exported scripts included. Columns: every model family
 (`run.config.MODELS`). A family that does not read the data (`run.build.ACCEPTS`) must refuse it
 with one clean ``error:`` line; every other cell, with an optimizer of `optim.OPTIMIZERS` and a
-dtype taken in turn (so each optimizer meets both dtypes), goes the whole way:
+dtype taken in turn (so each optimizer meets both dtypes), goes the whole way. So does every
+family with each backward beside the default (`steps.BACKWARDS`: manual, engine), on data it
+reads (`BACKWARD_CELLS`: one cell per family and backward, added rather than multiplied, each
+backward meeting both dtypes and the optimizers in turn); a backward that a family's model and
+loss have no formulas for (`steps.refusal`) must be refused before training, like a family that
+does not read the data:
 
     train --out R --epochs 1 → train --resume R --epochs 2  ==  train --epochs 2   (torch.equal)
     predict --data <the same data>: its metrics over every row are the row-weighted mean of the
@@ -15,7 +20,13 @@ dtype taken in turn (so each optimizer meets both dtypes), goes the whole way:
     the lab's settings of the same run (settings.parse → Session → play) == the CLI's parameters,
         and so does the ``nnscratch train`` line the page shows
     export R --style raw / nn, every script run (one subprocess for all) == R's checkpoint:
-        float64 within 1e-10; float32 raw bit-equal (issue 18), float32 nn within 1e-5
+        float64 within 1e-10; float32 raw bit-equal (issue 18), float32 nn within 1e-5. A run
+        of ``--backward manual|engine`` is not bit-equal to a script's ``loss.backward()``
+        (other kernels sum the same gradients in another order): float32 within 1e-5 there.
+        Such a float32 cell trains a family of `ZERO_GRADIENT` with SGD: Adam, AdamW and
+        RMSprop divide a gradient by √v + eps, so on a parameter whose exact gradient is 0 they
+        turn two backwards' different rounding noise into steps up to lr apart
+        (tests/test_backward_across.py shows it on the transformer's key bias)
     graph: once per family it draws
 
 A new data set, model family or optimizer joins the matrix by being registered. Sizes are tiny
@@ -46,6 +57,7 @@ from nnscratch.data.text import CORPORA, load_text
 from nnscratch.run import build, checkpoint
 from nnscratch.run import train as train_module
 from nnscratch.run.config import DTYPES, MODELS
+from nnscratch.steps import BACKWARDS
 
 EPOCHS = 2
 LR = 1e-3  # small for every optimizer: no cell diverges (a data set's lr is tuned for its model)
@@ -64,6 +76,7 @@ SLOW = {"python_docs"}  # seconds per run even subsampled (its text is scored wh
 SUBSAMPLE = {  # 465,000 characters: train on 5 % (the rest scored once, as the test part)
     "python_docs": {"val_fraction": 0.0, "test_fraction": 0.95, "batch_size": 512},
 }
+ZERO_GRADIENT = {"transformer"}  # a parameter whose exact gradient is 0: its key bias
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}  # relative to 1 + max |p|; float32 raw: equal
 IRIS_CSV = Path(sklearn.__file__).parent / "datasets" / "data" / "iris.csv"
 
@@ -111,12 +124,16 @@ class Cell:
     dtype: str
     accepted: bool
     flags: tuple[tuple[str, object], ...] = ()  # a CSV format's flags (`FORMATS`)
+    backward: str = BACKWARDS[0]  # steps 1–3: autograd (the default), manual or engine
+    refused_by: str = "model"  # a refused cell: the flag its one error line names first
 
     @property
     def id(self) -> str:
+        tail = "" if self.backward == BACKWARDS[0] else f"-{self.backward}"
         if not self.accepted:
-            return f"{self.source}-{self.model}-refused"
-        return f"{self.source}-{self.model}-{self.optimizer}-{self.dtype.replace('float', 'f')}"
+            return f"{self.source}-{self.model}-refused{tail}"
+        dtype = self.dtype.replace("float", "f")
+        return f"{self.source}-{self.model}-{self.optimizer}-{dtype}{tail}"
 
     def fields(self, files: dict[str, Path]) -> dict[str, object]:
         """The run's configuration fields (the CLI's flags and the lab's settings alike)."""
@@ -128,6 +145,8 @@ class Cell:
         fields = {"data": data, "model": self.model, "optimizer": self.optimizer, "lr": LR}
         fields |= {"dtype": self.dtype, "batch_size": 64, **SMALL.get(self.model, {})}
         fields |= SUBSAMPLE.get(self.source, {}) | dict(self.flags)
+        if self.backward != BACKWARDS[0]:
+            fields["backward"] = self.backward
         return fields
 
     @property
@@ -155,7 +174,53 @@ def _cells() -> list[Cell]:
         dtype = DTYPES[i % len(DTYPES)]
         cells.append(Cell(fmt.name, model, opt, dtype, True, fmt.flags))
         i += 1
-    return cells
+    return cells + _backward_cells(cells)
+
+
+def _backward_cells(cells: list[Cell]) -> list[Cell]:
+    """Each backward beside the default with every family, on a data set the family reads (the
+    k-th backward on the k-th such set: the backwards meet different data), a dtype and an
+    optimizer in turn (so each backward meets both dtypes); plus, per backward, the first
+    refused pair of the autograd cells, which must still be refused with the backward given."""
+    out, j = [], 0
+    for k, backward in enumerate(BACKWARDS[1:]):
+        for model in MODELS:
+            sources = [
+                c.source
+                for c in cells
+                if c.accepted and c.model == model and not c.flags
+                if c.source not in SLOW | EXPORT_GAPS
+            ]
+            opt = list(optim.OPTIMIZERS)[(3 * j) % len(optim.OPTIMIZERS)]  # 3: coprime with 4
+            dtype = DTYPES[j % len(DTYPES)]
+            if dtype == "float32" and model in ZERO_GRADIENT:
+                opt = "sgd"  # see the module's docstring: adaptive steps on rounding noise
+            source = sources[k % len(sources)]
+            accepted = steps_refusal(backward, model) is None
+            out.append(Cell(source, model, opt, dtype, accepted, (), backward, "backward"))
+            j += 1
+        refused = next(c for c in cells if not c.accepted)
+        out.append(Cell(refused.source, refused.model, "sgd", "float32", False, backward=backward))
+    return out
+
+
+def steps_refusal(backward: str, model: str) -> str | None:
+    """Why ``backward`` refuses the family ``model`` (`nnscratch.steps.refusal`, asked with the
+    family's model at this test's sizes and the loss of each task it learns), None if it takes
+    it for every task."""
+    from nnscratch.run.config import TrainConfig
+    from nnscratch.steps import refusal
+
+    shape = [1, 4, 4] if model == "cnn" else None  # (C, H, W) as a .npz of images gives it
+    width = 16 if model == "cnn" else 8 if model == "transformer" else 3
+    for task in build.ACCEPTS[model][1]:
+        loss = "mse" if task == "regression" else "cross_entropy"
+        config = TrainConfig(model=model, loss=loss, **SMALL.get(model, {}))
+        net = build.build_model(config, width, 3, torch.float32, "cpu", shape)
+        reason = refusal(backward, net, build.build_loss(config))
+        if reason is not None:
+            return reason
+    return None
 
 
 CELLS = _cells()
@@ -272,12 +337,30 @@ def test_every_family_and_data_set_meet_somewhere():
     assert {c.optimizer for c in ACCEPTED} == set(optim.OPTIMIZERS)
 
 
+def test_every_backward_meets_every_family_and_both_dtypes():
+    """Each backward beside the default has a cell with every family (accepted, or refused by
+    `steps.refusal`) and trains in both dtypes; the CLI's list is `steps.BACKWARDS`."""
+    from nnscratch.run.config import BACKWARDS as CLI_BACKWARDS
+
+    assert CLI_BACKWARDS == BACKWARDS and BACKWARDS[0] == "autograd"
+    for backward in BACKWARDS[1:]:
+        cells = [c for c in CELLS if c.backward == backward]
+        assert {c.model for c in cells} >= set(MODELS), backward
+        assert {c.dtype for c in cells if c.accepted} == set(DTYPES), backward
+        assert {c.optimizer for c in cells if c.accepted} == set(optim.OPTIMIZERS), backward
+        assert any(not c.accepted and c.refused_by == "model" for c in cells), backward
+
+
 # -- refused cells ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("cell", [_param(c) for c in CELLS if not c.accepted])
-def test_a_family_refuses_data_it_does_not_read(runs, cell):
-    code, _, err = run("train", *argv(cell.fields(runs.files)), "--epochs", "1", "--quiet")
+def test_a_family_refuses_data_it_does_not_read(runs, cell, tmp_path):
+    """... and a backward refuses a family it has no formulas for: one line, before training
+    (nothing is saved in --out but the folder the run opened)."""
+    out = tmp_path / "run"
+    code, _, err = run("train", *argv(cell.fields(runs.files)), "--epochs", "1", "--out", out)
     assert code == 2, err
-    assert err.startswith("error: --model ") and err.count("\n") == 1, err
+    assert err.startswith(f"error: --{cell.refused_by} ") and err.count("\n") == 1, err
+    assert not (out / "checkpoint").exists() and not (out / "metrics.jsonl").exists()
     assert "Traceback" not in err
 
 
@@ -424,7 +507,8 @@ def check_export(runs: Runs, result: dict, cell: Cell, style: str) -> None:
     assert sorted(got) == sorted(want)
     for key, value in want.items():
         assert got[key].dtype == value.dtype, key
-        if not value.is_floating_point() or (style == "raw" and cell.dtype == "float32"):
+        exact = style == "raw" and cell.dtype == "float32" and cell.backward == BACKWARDS[0]
+        if not value.is_floating_point() or exact:
             assert torch.equal(got[key], value), (key, (got[key] - value).abs().max().item())
             continue
         gap = (got[key].double() - value.double()).abs().max().item()
@@ -437,19 +521,38 @@ def test_export_reproduces_the_run(runs, exported, cell, style):
     check_export(runs, exported[cell.id, style], cell, style)
 
 
-# -- graph: once per family it draws ---------------------------------------------------------------
-def _graph_models() -> list[str]:
+# -- graph: once per family it draws, with each backward it draws ------------------------------
+def _graph_choices(name: str) -> list[str]:
     from nnscratch.run.cli.commands.graph import command
 
-    choices = next(p for p in command.params if p.name == "model").type.choices
-    return [m for m in MODELS if m in choices]
+    return list(next(p for p in command.params if p.name == name).type.choices)
 
 
-@pytest.mark.parametrize("model", _graph_models())
-def test_graph_draws_each_family(model):
-    code, out, err = run("graph", "--model", model)
+def _drawn() -> tuple[str, ...]:
+    from nnscratch.run.cli.commands.graph import DRAWN
+
+    return DRAWN
+
+
+@pytest.mark.parametrize("backward", _drawn())
+@pytest.mark.parametrize("model", [m for m in MODELS if m in _graph_choices("model")])
+def test_graph_draws_each_family(model, backward):
+    code, out, err = run("graph", "--model", model, "--backward", backward)
     assert code == 0, err
-    assert "AccumulateGrad" in out or "leaf" in out.lower(), out[:500]
+    if backward == "engine":  # the engine's recorded operations, in backward's order
+        assert "backward #1" in out and "weight" in out, out[:500]
+    else:
+        assert "AccumulateGrad" in out or "leaf" in out.lower(), out[:500]
+
+
+@pytest.mark.parametrize("backward", [b for b in BACKWARDS if b not in _drawn()])
+def test_graph_refuses_a_backward_that_records_no_graph(backward):
+    """graph takes train's --backward choices; one that records no graph says why."""
+    assert _graph_choices("engine") == list(BACKWARDS)
+    code, _, err = run("graph", "--backward", backward)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: --backward {backward} records no graph"), err
+    assert "--backward autograd" in err and "engine" in err, err
 
 
 # -- the CSV formats' scripts: ruff-clean, columns and classes looked up in dicts -----------------

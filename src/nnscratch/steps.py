@@ -22,7 +22,8 @@ from collections.abc import Callable
 
 import torch
 
-from nnscratch.backprop import linear_step, loss_and_grads
+from nnscratch.backprop import linear_step, loss_and_grads, supports
+from nnscratch.errors import UserError
 from nnscratch.module import Module
 from nnscratch.run import distributed
 
@@ -47,6 +48,28 @@ def choose_step(
     else:
         step = autograd(model, loss_fn)
     return sharded(step, model) if distributed.is_distributed() else step
+
+
+def refusal(backward: str, model: Module, loss_fn: LossFn) -> str | None:
+    """Why ``backward`` cannot take this model and loss, as a user error's text (the fix
+    named), or None when it can: 'manual' needs formulas in `nnscratch.backprop` for every
+    layer and the loss; 'autograd' and 'engine' take any model of `nnscratch.layers` (the
+    engine refuses an operation it lacks when it meets it, naming the operation)."""
+    if backward != "manual" or supports(model, loss_fn):
+        return None
+    name = getattr(loss_fn, "__name__", getattr(getattr(loss_fn, "func", None), "__name__", "?"))
+    return (
+        f"--backward manual has no hand-derived formulas for this model ({type(model).__name__}) "
+        f"with the loss {name} (nnscratch.backprop); use --backward autograd or engine"
+    )
+
+
+def check_supported(backward: str, model: Module, loss_fn: LossFn) -> None:
+    """`UserError` with `refusal`'s text when ``backward`` cannot take this model and loss: what
+    the commands call once the model is built, before a step is taken."""
+    reason = refusal(backward, model, loss_fn)
+    if reason is not None:
+        raise UserError(reason)
 
 
 def autograd(model: Module, loss_fn: LossFn) -> Step:

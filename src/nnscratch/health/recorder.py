@@ -8,7 +8,8 @@ be recorded:
 
     forward      a forward hook on each observed layer reads its output     `stats.activation`
                  (put on after the previous update, taken off at this one; ``--backward manual``
-                 and ``--compile`` do not call the layers: no activations there)
+                 and ``--compile`` do not call the layers: no activations there; under
+                 ``--backward engine`` the output is an engine Tensor: its ``.data`` is read)
     update       around ``optimizer.step()``: p and p.grad before, p after   `stats.parameter`
 
 Observed layers: each `Activation` (relu, tanh, sigmoid, gelu) and each layer with a weight
@@ -116,7 +117,11 @@ class Recorder:
         ]
 
     def _hook(self, name: str, kind: str, into: dict[str, dict[str, Any]]):
-        def hook(module: Module, args: Any, output: torch.Tensor) -> None:
+        def hook(module: Module, args: Any, output: Any) -> None:
+            if not torch.is_grad_enabled():  # an evaluation between steps, not the step's
+                return  # forward (--backward manual has none: it kept validation's numbers)
+            if not isinstance(output, torch.Tensor):  # an engine Tensor (--backward engine)
+                output = output.data  # the plain torch tensor it holds
             into[name] = stats.activation(kind, output)
 
         return hook

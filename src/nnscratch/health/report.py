@@ -21,6 +21,11 @@ from nnscratch.health import findings
 
 FILE = "health.jsonl"
 KEYS = ("mean", "std", "saturated", "dead")
+NO_ACTIVATIONS = (  # the hooks never fired: the forward did not call the layers
+    "activations: none recorded (--backward manual and --compile compute the forward without "
+    "calling the layers, so their hooks never fire): the saturated and dead-units rules had "
+    "nothing to read; train with --backward autograd or engine to see them"
+)
 
 
 def read(run: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -85,7 +90,13 @@ def build(records: list[dict[str, Any]], initial: dict[str, Any] | None) -> dict
         "initial_loss": initial,
         "records": len(records),
         "steps": [records[0]["step"], records[-1]["step"]] if records else [],
+        "activations": activations_recorded(records),
     }
+
+
+def activations_recorded(records: list[dict[str, Any]]) -> bool:
+    """Whether a forward hook fired at all (no records: nothing to say, True)."""
+    return not records or any(r["layers"] for r in records)
 
 
 def _num(x: float | None) -> str:
@@ -122,14 +133,16 @@ def lines(report: dict[str, Any]) -> list[str]:
         out += ["", f"{'parameter':28}{'grad/data':>14}{'update/data':>14}   (medians)"]
         for p in report["params"]:
             out.append(f"{p['name'][:27]:28}{_num(p['grad_data']):>14}{_num(p['update_data']):>14}")
-    out += [""] + finding_lines(report["findings"])
+    out += [""] + finding_lines(report["findings"], report.get("activations", True))
     return out
 
 
-def finding_lines(found: list[dict[str, Any]]) -> list[str]:
+def finding_lines(found: list[dict[str, Any]], activations: bool = True) -> list[str]:
+    """The findings, worst first, after the note that no activation was recorded if none was."""
+    note = [] if activations else textwrap.wrap(NO_ACTIVATIONS, 80, break_on_hyphens=False)
     if not found:
-        return ["findings: none (no rule fired)"]
-    out = [f"findings ({len(found)}, the most severe first):"]
+        return [*note, "findings: none (no rule fired)"]
+    out = [*note, f"findings ({len(found)}, the most severe first):"]
     for f in found:
         head = f"  {f['id']} at {f['layer']}: {_num(f['value'])} (threshold {_num(f['threshold'])})"
         out.append(head)

@@ -76,7 +76,8 @@ def print_training_report(summary: dict[str, Any]) -> None:
         from nnscratch.health.report import finding_lines
 
         click.echo("")
-        for text in finding_lines(summary["health"]["findings"]):
+        health = summary["health"]
+        for text in finding_lines(health["findings"], health.get("activations", True)):
             click.echo(text)
     if "bigram" in summary:  # a language model: next to the count-based baseline, same split
         click.echo("")

@@ -12,6 +12,7 @@ from nnscratch.module import Module
 from nnscratch.optim import Optimizer
 from nnscratch.run import build
 from nnscratch.run.prepare import Prepared, loss_target
+from nnscratch.steps import check_supported
 
 
 @dataclass
@@ -32,4 +33,5 @@ def pieces(data: Prepared) -> Pieces:
     )
     optimizer = build.build_optimizer(config, model.parameters())
     loss_fn = build.build_loss(config)
+    check_supported(config.backward, model, loss_fn)  # lr-find and --overfit-batch step with it
     return Pieces(model, optimizer, loss_fn, loss_target(data.train.y, config.loss, dtype))

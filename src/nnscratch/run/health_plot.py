@@ -53,7 +53,11 @@ def draw(records: list[dict[str, Any]], title: str = ""):
     left.set_title(f"activations: step {first['step']} (dashed), step {last['step']} (solid)")
     left.set_xlabel("output value")
     left.set_ylabel("share of outputs")
-    left.legend(fontsize=7)
+    if layers:
+        left.legend(fontsize=7)
+    else:  # --backward manual, --compile: the forward never called the layers (health.report)
+        text = "none recorded: the forward did not call the layers\n(--backward manual, --compile)"
+        left.text(0.5, 0.5, text, ha="center", va="center", transform=left.transAxes)
     steps = [r["step"] for r in records]
     for p in first["params"]:
         if not p["weight"]:

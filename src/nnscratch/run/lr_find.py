@@ -1,8 +1,8 @@
 """``nnscratch lr-find``: the learning-rate range test.  Replaces fastai's ``lr_find`` and the
 ``torch-lr-finder`` package (Smith 2015, "Cyclical Learning Rates", section 3.3).
 
-A fresh model (the run's seed, model, optimizer and batches) trains for at most `STEPS` steps
-while the learning rate grows exponentially, one step at a time:
+A fresh model (the run's seed, model, optimizer, batches and ``--backward``) trains for at most
+`STEPS` steps while the learning rate grows exponentially, one step at a time:
 
     lr_i = START · (END / START)^(i / (STEPS − 1))         1e-7 … 10, ~25 steps per decade
     s_i  = β·s_{i−1} + (1 − β)·loss_i,  ŝ_i = s_i / (1 − β^i)   smoothed loss, β = 0.9
@@ -25,6 +25,7 @@ import torch
 from nnscratch.data.batches import batches
 from nnscratch.run.fresh import pieces
 from nnscratch.run.prepare import Prepared
+from nnscratch.steps import choose_step
 
 START, END, STEPS = 1e-7, 10.0, 200
 BETA, STOP = 0.9, 4.0
@@ -36,6 +37,7 @@ def lr_find(data: Prepared) -> dict[str, Any]:
     config = data.config
     fresh = pieces(data)
     model, optimizer, loss_fn, y = fresh.model, fresh.optimizer, fresh.loss_fn, fresh.y
+    step = choose_step(model, loss_fn, config.backward, config.compile)  # steps 1–3, as train
     generator = torch.Generator().manual_seed(config.seed)
     lrs, losses, smoothed = [], [], []
     avg, stopped = 0.0, "reached lr 10 without the loss blowing up"
@@ -45,11 +47,9 @@ def lr_find(data: Prepared) -> dict[str, Any]:
             lr = START * (END / START) ** (i / (STEPS - 1))
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = loss_fn(model(xb), yb)  # 1.–2.
-            loss.backward()  # 3.
+            value, _ = step(xb, yb)  # 1.–3. (--backward autograd: loss.backward())
             optimizer.step()  # 4.
             optimizer.zero_grad()  # 5.
-            value = loss.item()
             if not math.isfinite(value):
                 stopped = f"the loss became {value} at lr {lr:.2g}"
                 break

@@ -46,6 +46,8 @@ def overfit_batch(data: Prepared) -> dict[str, Any]:
             epochs=STEPS,
             batch_size=None,
             shuffle=False,
+            backward=config.backward,  # steps 1–3 as the run takes them
+            compile=config.compile,
         )
     except DivergenceError as e:
         return result | {"final": None, "ok": False, "reason": _too_high(config, str(e))}

@@ -23,8 +23,9 @@ from typing import Any
 
 import torch
 
+from nnscratch import steps
 from nnscratch.errors import DivergenceError, UserError
-from nnscratch.health import findings, initial_loss
+from nnscratch.health import findings, initial_loss, report
 from nnscratch.health.recorder import MIN_EVERY, Recorder
 from nnscratch.loop import Epoch, fit
 from nnscratch.module import Module
@@ -110,6 +111,7 @@ def _train(
     optimizer = build.build_optimizer(config, model.parameters())
     scheduler = build.build_scheduler(config, optimizer)
     loss_fn = build.build_loss(config)
+    steps.check_supported(config.backward, model, loss_fn)  # before a step is taken
     y_train = loss_target(data.train.y, config.loss, dtype)
     shuffle_gen = torch.Generator().manual_seed(config.seed)
     start = checkpoint.Snapshot(0, 0, 0.0, {}, {}, None, {}, [])
@@ -247,6 +249,7 @@ def add_health(
     if recorder is not None:
         found = findings.find(recorder.records, initial)
         summary["health"] = {"findings": found, "records": len(recorder.records)}
+        summary["health"]["activations"] = report.activations_recorded(recorder.records)
 
 
 class SavePace:

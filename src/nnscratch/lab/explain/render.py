@@ -77,9 +77,10 @@ def render_step(r: Record, total: int, s: _Style) -> list[str]:
     out.append(row("loss", s(fmt_number(loss["value"]), fg="yellow", bold=True)))
 
     engine_nodes = bwd.get("engine_nodes")
-    out.append(
-        phase(3, "backward", "loss.backward()" + ("  (nnscratch.autograd)" if engine_nodes else ""))
-    )
+    code = "loss.backward()" + ("  (nnscratch.autograd)" if engine_nodes else "")
+    if bwd.get("by") == "manual":
+        code = "loss_and_grads(model, loss_fn, X, y)  (nnscratch.backprop, by hand)"
+    out.append(phase(3, "backward", code))
     for i, node in enumerate(engine_nodes or [], start=1):
         out.append(row(f"#{i} {node['op']}", f"∂L/∂out = {fmt_tensor(node['grad'], shape=True)}"))
     before = ", ".join(f"{n}.grad={fmt_tensor(g)}" for n, g in bwd["grads_before"].items())
@@ -88,7 +89,8 @@ def render_step(r: Record, total: int, s: _Style) -> list[str]:
         out.append(row(f"{n}.grad", fmt_tensor(bwd["grads"][n])))
         hand = (bwd["analytic"] or {}).get(n)
         if hand is not None:  # on its own line, under the autograd value
-            line = f"by hand {hand['formula'] or '∂L/∂' + n} = {fmt_tensor(hand['value'])}  "
+            beside = bwd.get("beside", "by hand")
+            line = f"{beside} {hand['formula'] or '∂L/∂' + n} = {fmt_tensor(hand['value'])}  "
             line += s.ok(hand["agrees"], "agrees", "DIFFERS")
             line += f" (|diff| {hand['max_abs_diff']:.1e})"
             out.append(row("", line))

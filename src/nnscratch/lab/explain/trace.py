@@ -11,6 +11,13 @@ the phases:
     optimizer.zero_grad()        5. reset      record .grad before → after (None or zeros)
     loss_fn(model(X), y)            the loss with the updated parameters
 
+``backward`` picks step 3 as ``nnscratch train --backward`` does: 'autograd' (above), 'engine'
+(`nnscratch.autograd` records steps 1–2 and walks its graph; each node's incoming gradient is
+kept) or 'manual' (`nnscratch.backprop.loss_and_grads` fills p.grad by hand; the predictions
+shown are the model's forward from the same random state and buffers, and the column beside
+p.grad is then autograd's ∂L/∂p: the hand-derived gradient checked against autograd, not
+against itself).
+
 A tensor becomes `tensor_record`: shape, norm and the flat values (all of them for parameters and
 gradients; for the data, only the first few once there are more than ``full_up_to``).
 """
@@ -18,11 +25,13 @@ gradients; for the data, only the first few once there are more than ``full_up_t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 
+from nnscratch.backprop import loss_and_grads
 from nnscratch.errors import DivergenceError
 from nnscratch.lab.explain.analytic import AnalyticGrads, analytic_for, formulas_for
 from nnscratch.module import Module
@@ -86,7 +95,7 @@ def trace(
     set_to_none: bool = True,
     analytic: AnalyticGrads | None = None,
     full_up_to: int = 8,
-    engine: bool = False,
+    backward: str = "autograd",
 ) -> list[Record]:
     """Run ``steps`` full-batch steps of the five-step loop and return one record per step.
 
@@ -98,8 +107,9 @@ def trace(
         raise ValueError(f"steps should be a positive integer, but got {steps}")
     if full_up_to < 0:
         raise ValueError(f"full_up_to should be >= 0, but got {full_up_to}")
+    engine, manual = backward == "engine", backward == "manual"
     if analytic is None:
-        analytic = analytic_for(model, loss_fn)
+        analytic = autograd_for(loss_fn) if manual else analytic_for(model, loss_fn)
     named = dict(model.named_parameters())
     loss_name = getattr(loss_fn, "__name__", type(loss_fn).__name__)
     records = []
@@ -111,6 +121,10 @@ def trace(
         nodes: list[Record] = []
         if engine:
             y_pred, loss, pairs = _engine_forward(model, loss_fn, X, y)
+        elif manual:
+            with same_draws(model), torch.no_grad():
+                y_pred = model(X)  # 1. forward, as shown (backprop runs its own)
+            loss = loss_and_grads(model, loss_fn, X, y)  # 1.–3. by hand: fills p.grad
         else:
             y_pred = model(X)  # 1. forward    (N, O)
             loss = loss_fn(y_pred, y)  # 2. loss       scalar
@@ -119,6 +133,8 @@ def trace(
             raise DivergenceError(f"loss became {value} at step {step}", step, None)
         if engine:
             _engine_backward(loss, pairs, nodes, full_up_to)  # 3. backward on the engine
+        elif manual:
+            pass  # 3. done above, by hand
         else:
             loss.backward()  # 3. backward   fills p.grad
         after_backward = _snapshot(named)
@@ -148,12 +164,14 @@ def trace(
                     "grads_before": {n: tensor_record(g) for n, g in grads_before.items()},
                     "grads": {n: tensor_record(g) for n, g in grads.items()},
                     "analytic": _analytic_records(
-                        formula, grads, X.shape[0], formulas_for(model, loss_fn)
+                        formula, grads, X.shape[0], {} if manual else formulas_for(model, loss_fn)
                     ),
                     "parameters_unchanged": all(
                         torch.equal(before[n], after_backward[n]) for n in named
                     ),
                     "engine_nodes": nodes if engine else None,
+                    "by": backward,  # who filled p.grad
+                    "beside": "autograd" if manual else "by hand",  # the column beside it
                 },
                 "update": {
                     "optimizer": type(optimizer).__name__,
@@ -176,6 +194,35 @@ def trace(
             }
         )
     return records
+
+
+@contextmanager
+def same_draws(model: Module) -> Iterator[None]:
+    """Inside, the model may run a forward that leaves no trace: the global random state
+    (dropout's masks) and the buffers (BatchNorm's running statistics) are put back after."""
+    buffers = [b.clone() for b in model.buffers()]
+    rng = torch.get_rng_state()
+    try:
+        yield
+    finally:
+        torch.set_rng_state(rng)
+        with torch.no_grad():
+            for b, saved in zip(model.buffers(), buffers, strict=True):
+                b.copy_(saved)
+
+
+def autograd_for(loss_fn: LossFn) -> AnalyticGrads:
+    """``(model, X, y) -> {name: ∂L/∂p}`` by ``torch.autograd.grad`` (p.grad untouched, no trace
+    left: `same_draws`): the column beside a hand-derived p.grad."""
+
+    def grads(model: Module, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        with same_draws(model):
+            loss = loss_fn(model(X), y)  # (scalar)
+            values = torch.autograd.grad(loss, [p for _, p in named])
+        return {n: g for (n, _), g in zip(named, values, strict=True)}
+
+    return grads
 
 
 def _engine_forward(model: Module, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor) -> Any:

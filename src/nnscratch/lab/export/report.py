@@ -15,6 +15,10 @@ MODEL_WORDS = {
     "cnn": "CNN",
     "transformer": "transformer",
 }
+BACKWARD_WORDS = {  # a run's --backward other than autograd: where its gradients came from
+    "manual": "the hand-derived chain rule (nnscratch.backprop)",
+    "engine": "nnscratch's own reverse-mode engine (nnscratch.autograd)",
+}
 FILE_WORDS = {  # by suffix: a data file is described by its kind, never by its name
     ".csv": "a CSV file",
     ".npy": "a .npy array",
@@ -52,6 +56,12 @@ def header(spec: Spec, style: str, how: str) -> list[str]:
     usage = "[--save params.safetensors]"
     usage = f"[--data FILE] {usage}" if spec.data_path is not None else usage
     float32 = "bit for bit" if style == "raw" else "to float32 rounding"
+    other = BACKWARD_WORDS.get(spec.config.backward)
+    if other is not None:  # the same gradients, summed by other kernels in another order
+        float32 = (
+            f"to float32 rounding, not bit for bit: the run's gradients came from {other}, "
+            "this script's from loss.backward()"
+        )
     text = (
         f"An nnscratch run, {how}. Exported by `nnscratch export`: the same "
         "data, split, seed and initial parameters, so the final parameters equal the run's "

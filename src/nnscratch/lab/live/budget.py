@@ -7,7 +7,10 @@ made and before the run starts, against ``MAX_BYTES`` per run.
              the built-in sets have fixed sizes, an upload is limited by the server)
     run      the run's own model and optimizer, built by `nnscratch.run.build` on PyTorch's
              ``meta`` device (shapes, no memory), and one full-batch step run there (step mode
-             traces one): every tensor the forward, the backward and the update create (the
+             traces one) with the run's ``--backward`` (the hand-derived chain rule unfolds a
+             convolution's input: ~14× autograd's tensors for a CNN; the engine ~1.4×; the loss
+             stood in for by a sum, or for manual by mse, whose formula it has): every tensor
+             the forward, the backward and the update create (the
              optimizer's state, Adam's m and v, included) is counted once, never freed; plus
              the parameters, the copy of the gradients the page's graph shows, and one metrics
              record per epoch (kept twice: by `train` and by the page's run)
@@ -83,6 +86,9 @@ def step_bytes(data: Prepared) -> tuple[int, int]:
     model = build.build_model(
         config, data.train.n_features, data.out_features, dtype, "meta", shape
     )
+    from nnscratch.steps import check_supported
+
+    check_supported(config.backward, model, build.build_loss(config))  # a 400 at its field
     params = list(model.parameters())
     n_params = sum(p.numel() for p in params)
     param_bytes = sum(p.numel() * p.element_size() for p in params)
@@ -92,14 +98,42 @@ def step_bytes(data: Prepared) -> tuple[int, int]:
     counter = _Counter()
     try:
         optimizer = build.build_optimizer(config, params)
+        target = None  # manual: mse's target, of the output's shape (not counted)
+        if config.backward == "manual":
+            with torch.no_grad():
+                target = torch.empty_like(model(batch))
         with counter:
-            out = model(batch)  # (rows, ...)
-            out.float().sum().backward()  # the loss's own cost is a few times the output's
+            out = _forward_and_backward(model, batch, config.backward, target)  # (rows, ...)
             optimizer.step()
         step = counter.bytes + 4 * out.numel() * out.element_size()
     except (RuntimeError, NotImplementedError):  # an operation meta cannot run: the parameters
         step = 3 * param_bytes  # gradient and two optimizer buffers
     return n_params, 2 * param_bytes + step  # the parameters, the page's copy of the gradients
+
+
+def _forward_and_backward(
+    model: Any, batch: torch.Tensor, backward: str, target: torch.Tensor | None
+) -> torch.Tensor:
+    """Steps 1–3 on the meta device as ``backward`` takes them; the output."""
+    if backward == "engine":
+        from nnscratch.autograd.graph import backward as engine_backward
+        from nnscratch.autograd.model import engine_parameters, write_grads
+
+        with engine_parameters(model) as pairs:
+            out = model(batch)  # an engine Tensor
+        engine_backward(out.float().sum())
+        write_grads(pairs)
+        return out.data
+    if backward == "manual":
+        from nnscratch.backprop import loss_and_grads
+        from nnscratch.losses import mse_loss
+
+        assert target is not None
+        loss_and_grads(model, mse_loss, batch, target)  # its own forward, then the chain rule
+        return target
+    out = model(batch)
+    out.float().sum().backward()  # the loss's own cost is a few times the output's
+    return out
 
 
 def warm() -> None:

@@ -114,6 +114,7 @@ def options() -> dict[str, Any]:
         "models": list(config.MODELS),
         "losses": list(config.LOSS_NAMES),
         "optimizers": list(config.OPTIMIZERS),
+        "backwards": list(config.BACKWARDS),
         "schedulers": list(config.SCHEDULERS),
         "activations": list(config.ACTIVATION_NAMES),
         "pitfalls": {n: describe(n) for n in SWITCHES},

@@ -182,7 +182,10 @@ class Run:
             y = loss_target(self.data.train.y, config.loss, getattr(torch, config.dtype))
             X = self.data.train.X[:]  # (N, F): on-disk rows too
             try:
-                records = trace(self.model, X, y, build.build_loss(config), self.optimizer, 1)
+                loss_fn = build.build_loss(config)  # steps 1–3 as the run's (its --backward)
+                records = trace(
+                    self.model, X, y, loss_fn, self.optimizer, 1, backward=config.backward
+                )
                 self.trace = records[0]
                 self.message = None
             except Exception as e:  # a pitfall's exception, or a divergence

@@ -316,7 +316,7 @@ function renderNumbers() {
   if (ph === "backward") {
     for (const [n, g] of Object.entries(r.backward.grads)) {
       const a = r.backward.analytic ? r.backward.analytic[n] : null;
-      h += row([`${n}.grad`, values(g), a ? `hand-derived ${a.formula || ""} = ${values(a.value)} <span class="${a.agrees ? "ok" : "bad"}">${a.agrees ? "agrees" : "differs"}</span>` : ""]);
+      h += row([`${n}.grad`, values(g), a ? `${r.backward.beside === "autograd" ? "autograd" : "hand-derived"} ${a.formula || ""} = ${values(a.value)} <span class="${a.agrees ? "ok" : "bad"}">${a.agrees ? "agrees" : "differs"}</span>` : ""]);
     }
     h += row(["parameters unchanged", r.backward.parameters_unchanged ? '<span class="ok">yes</span>' : '<span class="bad">no</span>']);
   }
@@ -329,7 +329,7 @@ function renderNumbers() {
 async function start() {
   const o = await (await fetch(q("/api/options"))).json();
   fill("data", o.data); fill("model", o.models, true); fill("activation", o.activations); fill("loss", o.losses, true);
-  fill("optimizer", o.optimizers, true); fill("scheduler", o.schedulers); fill("pitfall", Object.keys(o.pitfalls));
+  fill("optimizer", o.optimizers, true); fill("backward", o.backwards); fill("scheduler", o.schedulers); fill("pitfall", Object.keys(o.pitfalls));
   lab.pitfalls = o.pitfalls; $("pitfall").onchange = () => showPitfall(lab.pitfalls[$("pitfall").value]);
   for (const [name, pairs] of Object.entries(o.csv)) { // the CLI's choices and defaults
     const s = $(name); s.innerHTML = ""; for (const [v, shown] of pairs) s.add(new Option(shown, v));

@@ -56,6 +56,9 @@ def build(config: ExplainConfig):  # -> (model, X, y, loss_fn, optimizer, resolv
     )
     optimizer = factories.build_optimizer(config, model.parameters())
     loss_fn = factories.build_loss(config)
+    from nnscratch.steps import check_supported
+
+    check_supported(config.backward, model, loss_fn)  # step 3 as the run's, or one error line
     y = loss_target(data.train.y, config.loss, dtype)
     return model, data.train.X[:], y, loss_fn, optimizer, config  # [:]: on-disk rows too
 
@@ -85,8 +88,9 @@ def command(
     from nnscratch.lab.explain import render_text, trace
 
     model, X, y, loss_fn, optimizer, config = build(config)
-    engine = config.backward == "engine"  # steps 1–3 on nnscratch.autograd, every node shown
-    records = trace(model, X, y, loss_fn, optimizer, steps, set_to_none=set_to_none, engine=engine)
+    records = trace(  # steps 1–3 as the run takes them (engine: every node shown)
+        model, X, y, loss_fn, optimizer, steps, set_to_none=set_to_none, backward=config.backward
+    )
     if as_json:
         click.echo(json.dumps(records))
         return

@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 from nnscratch.errors import UserError
-from nnscratch.run.config import ACTIVATION_NAMES
+from nnscratch.run.config import ACTIVATION_NAMES, BACKWARDS
 
 FORMATS = ("text", "mermaid", "dot")
+DRAWN = ("autograd", "engine")  # the backwards that record a graph to draw (manual: none)
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -81,7 +82,7 @@ def _suffix(fmt: str) -> str:
 @click.option(
     "--backward",
     "engine",
-    type=click.Choice(["autograd", "engine"]),
+    type=click.Choice(BACKWARDS),
     default="autograd",
     is_flag=False,
     flag_value="autograd",
@@ -120,6 +121,11 @@ def command(
         raise UserError(f"--n-features and --samples must be >= 1, got {features} and {samples}")
     if max_values < 0:
         raise UserError(f"--max-values must be >= 0, got {max_values}")
+    if engine not in DRAWN:  # train's choices, so that a run's flag is understood here
+        raise UserError(
+            f"--backward {engine} records no graph (nnscratch.backprop applies each layer's "
+            "rule by hand); draw --backward autograd (torch's nodes) or engine (nnscratch's)"
+        )
     fmt = _format_for(out, fmt)
     sizes = _hidden_sizes(hidden) if model == "mlp" else []
     if out is not None:
