@@ -134,3 +134,48 @@ def test_the_graph_does_not_hold_the_forwards_values():
     y.backward()
     ((xt * 2.0) * 3.0).sum().backward()
     torch.testing.assert_close(x.grad, xt.grad, atol=1e-12, rtol=0)
+
+
+def test_split_pieces_reach_x_as_torch_autograd_sums_them():
+    """A split's pieces used apart, one twice, one not at all, plus x used whole and a narrow
+    that overlaps two pieces: ∂x as torch.autograd gives it (pieces tile x: one cat; gaps
+    and overlaps: zeros with each slice added)."""
+    x0 = torch.randn(3, 7, dtype=torch.float64)
+    w = torch.randn(3, 7, dtype=torch.float64)
+
+    def loss(x, narrow):
+        a, b, _unused = x.split([2, 3, 2], dim=1)
+        c = narrow(x, 1, 1, 3)  # overlaps a and b
+        return (
+            (a * a).sum()
+            + (b * w[:, :3]).sum() * 2
+            + (b.exp()).sum()
+            + (c**3).sum()
+            + (x * w).sum()
+        )
+
+    mine = Tensor(x0.clone(), requires_grad=True)
+    loss(mine, lambda t, *a: t.narrow(*a)).backward()
+    ref = x0.clone().requires_grad_()
+    loss(ref, lambda t, *a: t.narrow(*a)).backward()
+    torch.testing.assert_close(mine.grad, ref.grad, atol=1e-12, rtol=1e-12)
+    tiled = Tensor(x0.clone(), requires_grad=True)  # every piece used: the cat path
+    pieces = tiled.split(3, dim=1)
+    (pieces[0].sum() + 2.0 * pieces[1].sum() + 3.0 * pieces[2].sum()).backward()
+    want = torch.cat([torch.full((3, 3), 1.0), torch.full((3, 3), 2.0), torch.full((3, 1), 3.0)], 1)
+    torch.testing.assert_close(tiled.grad, want.double(), atol=0, rtol=0)
+
+
+def test_pieces_dense_is_the_sum_of_zero_padded_slices():
+    from nnscratch.autograd.pieces import Pieces, plus
+
+    g = [torch.randn(2, 3, 4) for _ in range(3)]
+    shape = torch.Size([2, 5, 4])
+    p = plus(Pieces(shape, 1, [(0, g[0])]), Pieces(shape, -2, [(2, g[1])]))  # -2: dim 1
+    p = plus(p, Pieces(shape, 1, [(1, g[2])]))  # overlaps both
+    want = torch.zeros(shape)
+    for start, gi in ((0, g[0]), (2, g[1]), (1, g[2])):
+        want[:, start : start + 3] += gi
+    torch.testing.assert_close(p.dense(), want, atol=1e-6, rtol=0)
+    dense = torch.randn(shape)
+    torch.testing.assert_close(plus(dense, p), dense + want, atol=1e-6, rtol=0)

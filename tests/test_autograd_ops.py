@@ -264,6 +264,11 @@ def test_fast_forms_equal_the_plain_forms():
             strict=True,
         ):
             torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)
+    qkv = rand((2, 6, 3 * 2 * 3), 54)  # (B, T, 3·H·D): the heads' views of one projection
+    heads = [t.view(2, 6, 2, 3).transpose(1, 2) for t in qkv.split(6, dim=2)]
+    y6, lse6 = A.attention_flash(*heads)
+    for grad in A.attention_backward_flash(rand(y6.shape, 55), *heads, y6, lse6):
+        assert grad.transpose(1, 2).is_contiguous()  # back to (B, T, H, D): no copy needed
     mask = torch.empty_like(a).bernoulli_(0.7).div_(0.7)
     for m, dropped in ((None, a), (mask, a * mask)):
         for fast, plain in zip(

@@ -95,7 +95,7 @@ def gelu(x: torch.Tensor) -> torch.Tensor:
 
 def _shifted(x: torch.Tensor, dim: int) -> torch.Tensor:
     """z = x − max(x, dim): every entry ≤ 0, the largest exactly 0 (the max is a constant)."""
-    m = x.amax(dim=dim, keepdim=True).detach()  # (..., 1, ...)
+    m = x.detach().amax(dim=dim, keepdim=True)  # (..., 1, ...): a constant, nothing recorded
     return x - m
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from nnscratch.autograd.node import SECOND_BACKWARD, Node
+from nnscratch.autograd.pieces import Pieces, dense, plus
 
 if TYPE_CHECKING:
     from nnscratch.autograd.tensor import Tensor
@@ -84,6 +85,8 @@ def backward(
     leaves: dict[int, tuple[Tensor, torch.Tensor]] = {}  # summed here, into .grad at the end
     for node in reversed(topological_sort(root.grad_fn)):
         g = grads.pop(node, None)
+        if type(g) is Pieces:  # a split's pieces, all in by now: one tensor
+            g = g.dense()
         vjp = node.vjp  # (Node.apply and Node.release, inlined: this loop runs once per node)
         if not retain_graph:
             node.vjp = None
@@ -99,11 +102,11 @@ def backward(
             fn = x.grad_fn
             if fn is None:
                 previous = leaves.get(id(x))
-                leaves[id(x)] = (x, gx if previous is None else previous[1] + gx)
+                leaves[id(x)] = (x, gx if previous is None else plus(previous[1], gx))
             else:
                 previous = grads.get(fn)
-                grads[fn] = gx if previous is None else previous + gx  # used twice
-    _accumulate(list(leaves.values()))
+                grads[fn] = gx if previous is None else plus(previous, gx)  # used twice
+    _accumulate([(leaf, dense(g)) for leaf, g in leaves.values()])
 
 
 def _accumulate(pairs: list[tuple[Tensor, torch.Tensor]]) -> None:

@@ -49,7 +49,9 @@ class Node:
         """∂L/∂(each input) from g = ∂L/∂(this node's output)."""
         if self.vjp is None:
             raise RuntimeError(SECOND_BACKWARD)
-        return self.vjp(g)
+        from nnscratch.autograd.pieces import dense
+
+        return tuple(dense(gx) for gx in self.vjp(g))  # a narrow's slice as a tensor
 
     def release(self) -> None:
         """Drop what the forward kept (the closure); the graph's structure stays."""

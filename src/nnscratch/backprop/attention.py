@@ -173,7 +173,8 @@ def attention_backward_flash(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """`attention_backward` (no dropout) from what `attention_flash` keeps: Y and ℓ, not A.
 
-    A is rebuilt (`attention_probabilities`' formula); softmax's row sum Σ_s dA ⊙ A is
+    A is rebuilt (`attention_probabilities`' formula, with the causal mask applied after the
+    exp, as zeros: exp at −∞ takes the kernel's slow path, twice the time); softmax's row sum Σ_s dA ⊙ A is
     Σ_d dY ⊙ Y (dA = dY Vᵀ and Y = A V give the same sum), so dS = A ⊙ (dA − rowsum(dY ⊙ Y))
     is computed in dA's memory, and 1/√D rides on the last two products (their ``alpha``).
 
@@ -182,34 +183,44 @@ def attention_backward_flash(
     the five passes over them, and only a chunk of Q, K, V, dY is copied at a time: the
     backward allocates little besides its results (on the bench transformer, 64 tokens, the
     fresh pages of whole (B, H, T, T) tensors made it ~1.6× slower). Each head's numbers are
-    the same either way. All four (B, H, T, D); the results contiguous.
+    the same either way. All four (B, H, T, D); the results laid out as their inputs (`_laid_out_like`).
     """
     B, H, T, D = q.shape
     if rows_per_chunk is None:
         rows_per_chunk = max(1, CHUNK_BYTES // (H * T * T * q.element_size()))
     n = min(rows_per_chunk, B)
     scale = 1.0 / math.sqrt(D)
-    bias = torch.zeros(T, T, dtype=q.dtype, device=q.device)
-    bias.masked_fill_(causal_mask(T, q.device), -torch.inf)  # (T, T), broadcast over heads
-    d_q, d_k, d_v = (q.new_empty(B, H, T, D) for _ in range(3))
+    d_q, d_k, d_v = (_laid_out_like(t) for t in (q, k, v))
     a_buf, ds_buf = q.new_empty(n * H, T, T), q.new_empty(n * H, T, T)  # reused by each chunk
+    out_buf = q.new_empty(3, n * H, T, D)  # dQ, dK, dV of a chunk, then copied into place
     for i in range(0, B, n):
         b = slice(i, i + n)
-        m = min(n, B - i) * H  # heads in this chunk (the last may be short)
+        rows = min(n, B - i)  # the last chunk may be short
+        m = rows * H  # heads in this chunk
         q_, k_, v_, dy_, y_ = (
             t[b].reshape(m, T, D) for t in (q, k, v, d_y, y)
         )  # copies if strided
-        a, d_s = a_buf[:m], ds_buf[:m]
-        torch.baddbmm(bias, q_, k_.transpose(1, 2), alpha=scale, out=a)  # S: (m, T, T)
-        a.sub_(lse[b].reshape(m, T, 1)).exp_()  # A = exp(S − ℓ)
-        torch.bmm(a.transpose(1, 2), dy_, out=d_v[b].view(m, T, D))  # dV = Aᵀ dY
+        a, d_s, dq_, dk_, dv_ = a_buf[:m], ds_buf[:m], *out_buf[:, :m]
+        torch.baddbmm(a, q_, k_.transpose(1, 2), beta=0, alpha=scale, out=a)  # QKᵀ/√D
+        a.sub_(lse[b].reshape(m, T, 1)).exp_().tril_()  # A = exp(S − ℓ), 0 above the diagonal
+        torch.bmm(a.transpose(1, 2), dy_, out=dv_)  # dV = Aᵀ dY
         torch.bmm(dy_, v_.transpose(1, 2), out=d_s)
         d_s.sub_((dy_ * y_).sum(dim=-1, keepdim=True)).mul_(a)  # (dA − Σ_s dA ⊙ A) ⊙ A
-        for out, other in ((d_q, k_), (d_k, q_)):  # dQ = dS K/√D, dK = dSᵀ Q/√D
-            ds_ = d_s if out is d_q else d_s.transpose(1, 2)
-            target = out[b].view(m, T, D)
-            torch.baddbmm(target, ds_, other, beta=0, alpha=scale, out=target)
+        torch.baddbmm(dq_, d_s, k_, beta=0, alpha=scale, out=dq_)  # dQ = dS K/√D
+        torch.baddbmm(dk_, d_s.transpose(1, 2), q_, beta=0, alpha=scale, out=dk_)  # dSᵀ Q/√D
+        for result, part in ((d_q, dq_), (d_k, dk_), (d_v, dv_)):
+            result[b].copy_(part.view(rows, H, T, D))
     return d_q, d_k, d_v
+
+
+def _laid_out_like(t: torch.Tensor) -> torch.Tensor:
+    """An empty (B, H, T, D) tensor whose memory runs in ``t``'s dimension order: (B, T, H, D)
+    when ``t`` is the heads' view of a (B, T, H·D) projection, as the fused kernel lays out
+    its gradients, so the transpose and view back to (B, T, H·D) move no numbers."""
+    B, H, T, D = t.shape
+    if t.stride(0) >= t.stride(2) >= t.stride(1) >= t.stride(3):  # (B, T, H, D) in memory
+        return t.new_empty(B, T, H, D).transpose(1, 2)
+    return t.new_empty(B, H, T, D)
 
 
 CHUNK_BYTES = 2**18  # one chunk's (T, T) buffer in `attention_backward_flash`: 256 KB

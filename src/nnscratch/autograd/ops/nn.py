@@ -46,6 +46,11 @@ from nnscratch.layers.conv import pad_bottom_right, pair, same_padding
 
 FAST = True  # the fast forms of the backward formulas (False: the plain forms)
 
+# The kernel behind torch.max_pool2d that also returns the argmax (what nn.functional's
+# max_pool2d_with_indices calls), through its direct binding: torch.ops.aten's generic path
+# took ~8 µs more per call inside a network's step (measured, docs/benchmarks.md).
+_max_pool2d_with_indices = torch._C._nn.max_pool2d_with_indices
+
 
 def _pair(v: Any, name: str) -> tuple[int, int]:
     """`pair`, with the common case first: the layers pass their sizes as pairs already."""
@@ -139,8 +144,7 @@ def _max_pool2d(
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride")
     window = (kernel, stride, _pair(padding, "padding"), _pair(dilation, "dilation"), ceil_mode)
-    y, indices = torch.ops.aten.max_pool2d_with_indices(x, *window)
-    # (N, C, OH, OW) each; indices flat into H·W
+    y, indices = _max_pool2d_with_indices(x, *window)  # (N, C, OH, OW) each; flat into H·W
 
     def vjp(g: torch.Tensor) -> tuple:
         if FAST:

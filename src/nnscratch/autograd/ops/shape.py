@@ -11,6 +11,7 @@ import torch
 
 from nnscratch.autograd.function import needs, record, unwrap
 from nnscratch.autograd.ops import nn
+from nnscratch.autograd.pieces import Pieces
 from nnscratch.autograd.tensor import Tensor
 from nnscratch.backprop import elementwise as E
 from nnscratch.backprop import shape as S
@@ -102,13 +103,13 @@ def gather(x: Tensor, dim: int, index: torch.Tensor) -> Tensor:
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """z = x's entries start..start+length along ``dim``:  ∂x = g there, 0 elsewhere."""
+    """z = x's entries start..start+length along ``dim``:  ∂x = g there, 0 elsewhere (given
+    as `Pieces`, made one tensor with the other pieces' slices: `nnscratch.autograd.pieces`)."""
     old = x.shape
+    dim = dim % len(old)
 
     def vjp(g: torch.Tensor) -> tuple:
-        gx = g.new_zeros(old)
-        gx.narrow(dim, start, length).copy_(g)
-        return (gx,)
+        return (Pieces(old, dim, [(start, g)]),)
 
     return record("narrow", x.data.narrow(dim, start, length), (x,), vjp)
 
