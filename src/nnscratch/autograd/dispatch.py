@@ -123,6 +123,10 @@ _RESOLVED: dict[Any, Any] = {}  # torch function -> what it means here, looked u
 
 def _resolve(func: Any) -> Any:
     name = getattr(func, "__name__", "")
+    if getattr(func, "__module__", None) == "torch.nn.functional":  # its own argument order
+        from nnscratch.autograd.functional import ADAPTED
+
+        return ADAPTED.get(name) or _refuse(f"torch.nn.functional.{name}")
     if name.startswith("__r") and name[3:-2] in OPS and name not in OPS:  # __rmul__ -> y * x
         op = OPS[name[3:-2]]
         return lambda x, y, **kwargs: op(y, x, **kwargs)
@@ -133,9 +137,15 @@ def _resolve(func: Any) -> Any:
     if name in CONSTANT:
         return lambda *args, **kwargs: func(*_plain(args), **_plain(kwargs))
 
+    return _refuse(name or repr(func))
+
+
+def _refuse(name: str) -> Any:
+    """An op that raises, naming what is missing."""
+
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
-            f"nnscratch.autograd has no operation for {name or func!r}; add one to "
+            f"nnscratch.autograd has no operation for {name}; add one to "
             f"nnscratch.autograd.ops (with its backward in nnscratch.backprop), or use the "
             f"autograd backward"
         )
