@@ -254,7 +254,7 @@ def test_fast_forms_equal_the_plain_forms():
         strict=True,
     ):
         torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)
-    for chunk in (1, 3):  # the batch in chunks (5 rows: equal chunks, then a short last one)
+    for chunk in (1, 3):  # a head at a time, 5 sequences: equal chunks, then a short last one
         q5, k5, v5, dy5 = (rand((5, 2, 6, 3), s).transpose(1, 2) for s in range(50, 54))  # strided
         y5, lse5 = A.attention_flash(q5, k5, v5)
         a5 = A.attention_scores(q5, k5)
