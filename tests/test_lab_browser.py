@@ -242,6 +242,32 @@ def test_negative_learning_rate_shows_the_field_and_reason(server, browser, shot
     shoot(browser, shots, "lab-error")
 
 
+def test_the_code_panel_shows_step_3_as_the_chosen_backward_computes_it(server, browser, shots):
+    url, _ = server
+    load(browser, url)
+
+    def line():
+        return browser.execute_script(
+            "return document.querySelector('#code [data-line=backward]').textContent"
+        )
+
+    assert line().startswith("    loss.backward()")
+    for value, want in (
+        ("manual", "loss_and_grads(model, loss_fn, xb, yb)# 3. by hand: nnscratch.backprop"),
+        ("engine", "loss.backward()# 3. backward: nnscratch.autograd"),
+        ("autograd", "loss.backward()# 3. backward"),
+    ):
+        browser.execute_script(
+            "const e = document.getElementById('backward'); e.value = arguments[0];"
+            "e.dispatchEvent(new Event('change'))",
+            value,
+        )
+        assert line() == "    " + want, (value, line())
+        if value == "manual":
+            shoot(browser, shots, "lab-code-manual", height=900)
+    assert not console_errors(browser)
+
+
 def test_upload_a_csv_and_train_on_it(server, browser, shots, tmp_path):
     url, _ = server
     load(browser, url)

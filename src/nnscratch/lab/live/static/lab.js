@@ -325,12 +325,25 @@ function renderNumbers() {
   box.innerHTML = h + "</table>";
 }
 
+// step 3 of the code panel as the chosen backward computes it (train --backward)
+const BACKWARD_LINE = {
+  autograd: ["    loss.backward()", "# 3. backward"],
+  engine: ["    loss.backward()", "# 3. backward: nnscratch.autograd"],
+  manual: ["    loss_and_grads(model, loss_fn, xb, yb)", "# 3. by hand: nnscratch.backprop"],
+};
+function showBackward() {
+  const [code, note] = BACKWARD_LINE[$("backward").value] || BACKWARD_LINE.autograd;
+  const line = document.querySelector("#code [data-line=backward]");
+  line.querySelector("b").textContent = code; line.querySelector("i").textContent = note;
+}
+
 // ---- wiring ---------------------------------------------------------------------------------
 async function start() {
   const o = await (await fetch(q("/api/options"))).json();
   fill("data", o.data); fill("model", o.models, true); fill("activation", o.activations); fill("loss", o.losses, true);
   fill("optimizer", o.optimizers, true); fill("backward", o.backwards); fill("scheduler", o.schedulers); fill("pitfall", Object.keys(o.pitfalls));
   lab.pitfalls = o.pitfalls; $("pitfall").onchange = () => showPitfall(lab.pitfalls[$("pitfall").value]);
+  $("backward").onchange = showBackward; showBackward();
   for (const [name, pairs] of Object.entries(o.csv)) { // the CLI's choices and defaults
     const s = $(name); s.innerHTML = ""; for (const [v, shown] of pairs) s.add(new Option(shown, v));
     s.value = o.defaults[name] === null ? "" : o.defaults[name];
