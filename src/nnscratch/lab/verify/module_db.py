@@ -361,17 +361,23 @@ def counts(outcomes: list[Outcome]) -> Counter:
 
 def rows() -> Iterator[Row]:
     """One summary row per class: "PyTorch's own samples: n equal of n"."""
+    yield from summary_rows(run_class, "", "PyTorch's own samples")
+
+
+def summary_rows(run: Callable[[Any], list[Outcome]], prefix: str, what: str) -> Iterator[Row]:
+    """One row per class of ``run(info)``'s outcomes: "<what>: n equal of n" (``prefix`` before
+    the class name: the engine's rows run the same samples another way)."""
     if torch.__version__.split("+")[0] != TORCH_VERSION:
         return
     for info in mapped_infos():
-        outcomes = run_class(info)
+        outcomes = run(info)
         c = counts(outcomes)
         compared = len(outcomes) - c["left out"]
         note = f", {c['left out']} left out" if c["left out"] else ""
         yield Row(
-            f"{info.module_cls.__name__} counterpart",
+            f"{prefix}{info.module_cls.__name__} counterpart",
             f"nn.{info.module_cls.__name__}",
-            f"PyTorch's own samples: {c['equal']} equal of {compared}{note}",
+            f"{what}: {c['equal']} equal of {compared}{note}",
             0.0,
             ATOL,
             RTOL,

@@ -95,20 +95,5 @@ def run_class(info: Any) -> list[M.Outcome]:
 
 
 def rows() -> Iterator[Row]:
-    """One summary row per class: "PyTorch's own samples on the engine: n equal of n"."""
-    if torch.__version__.split("+")[0] != M.TORCH_VERSION:
-        return
-    for info in M.mapped_infos():
-        outcomes = run_class(info)
-        c = M.counts(outcomes)
-        compared = len(outcomes) - c["left out"]
-        note = f", {c['left out']} left out" if c["left out"] else ""
-        yield Row(
-            f"engine: {info.module_cls.__name__} counterpart",
-            f"nn.{info.module_cls.__name__}",
-            f"module_db samples on nnscratch.autograd: {c['equal']} equal of {compared}{note}",
-            0.0,
-            M.ATOL,
-            M.RTOL,
-            c["equal"] == compared and compared > 0,
-        )
+    """One summary row per class: "module_db samples on nnscratch.autograd: n equal of n"."""
+    yield from M.summary_rows(run_class, "engine: ", "module_db samples on nnscratch.autograd")
