@@ -10,6 +10,9 @@
                                          lives in nnscratch.backprop
     model.loss_and_grads                 a whole model's loss.backward() on the engine: the same
                                          model classes, parameters wrapped for the step
+    pieces                               a split's gradient as slices, joined once (SplitBackward)
+    functional                           torch.nn.functional's own functions, in their argument
+                                         order (dispatch resolves torch's by name)
 
 The engine is micrograd's idea (a graph recorded during the forward pass, walked backwards in
 topological order, each node applying its vector-Jacobian product and accumulating into .grad)
