@@ -117,6 +117,28 @@ def test_initial_loss_printed_and_warned_for_every_run():
         "--quiet",
     )
     assert code == 0 and "warning: initial loss" in err and "--init-gain" in err
+    assert err.count("warning: initial loss") == 1, err  # said before the epochs, not again
+
+
+def test_a_far_initial_loss_is_warned_before_the_first_epoch():
+    """The run's log hears the warning at step 0, before any epoch record (a run that starts
+    wrong says so at once, not after its epochs)."""
+    heard = []
+
+    class Log:
+        def __call__(self, record):
+            heard.append(("epoch", record["epoch"]))
+
+        def warn(self, text):
+            heard.append(("warn", text))
+
+    config = TrainConfig(data="builtin:digits", model="mlp", hidden="64", init_gain=10.0, epochs=2)
+    train(prepare(config.validate()), Log())
+    assert heard[0][0] == "warn" and "initial loss" in heard[0][1], heard
+    assert [h[0] for h in heard[1:]] == ["epoch", "epoch"]
+    heard.clear()
+    train(prepare(TrainConfig(data="builtin:digits", model="mlp", epochs=1).validate()), Log())
+    assert [h[0] for h in heard] == ["epoch"]  # a fresh model where it should be: no warning
 
 
 def test_init_gain_scales_linear_weights_only():

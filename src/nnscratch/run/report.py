@@ -87,6 +87,7 @@ class ProgressLogger:
         self.epoch_started = clock()  # when the current epoch began (its first one: building)
         self.steps_task: Any = None  # the bar's second line, within a long epoch
         self.next_line = 0.0  # clock() of the next stdout step line, without a terminal
+        self.warned: list[str] = []  # the warnings `warn` printed during the run
 
     # -- stdout: the log lines ----------------------------------------------------------------
     def line(self, record: dict[str, Any]) -> str | None:
@@ -178,6 +179,19 @@ class ProgressLogger:
             self.progress.update(self.task, completed=epoch, loss=record["train_loss"])
             if epoch >= self.epochs:
                 self.close()
+
+    # -- before the first epoch ---------------------------------------------------------------
+    def warn(self, text: str) -> None:
+        """``warning: text`` on stderr now (even with ``quiet``: a warning is not progress), so
+        that a run that starts wrong says so before its epochs; `warned` lists what was said, so
+        the report at the end does not say it again."""
+        if self.closed:
+            return
+        if self.progress is not None:
+            self.progress.console.print(f"warning: {text}", markup=False, highlight=False)
+        else:
+            click.echo(f"warning: {text}", err=True)
+        self.warned.append(text)
 
     # -- within an epoch ----------------------------------------------------------------------
     def step(self, k: int, steps: int, loss: float) -> None:

@@ -76,7 +76,8 @@ def train(
     an earlier run wrote there) or a `RunFolder` the caller opened and will close.
 
     ``log(record)`` is called after each epoch; a ``log.step(k, steps, loss)`` method, if it has
-    one, after each step (`nnscratch.run.report.ProgressLogger`).
+    one, after each step, and ``log.warn(text)``, if it has one, with a warning that should not
+    wait for the end (a far-off initial loss) (`nnscratch.run.report.ProgressLogger`).
 
     ``on_build(model, optimizer)`` is called once both are built, before the first epoch (the
     live lab, `nnscratch.lab.live`, draws and steers them)."""
@@ -121,6 +122,9 @@ def _train(
     initial = None
     if resume is None:  # step 0: is the loss where a fresh model's should be? (every run)
         initial = initial_loss.check(model, loss_fn, data.train.X, y_train, config.loss)
+        warn = getattr(log, "warn", None)
+        if initial["far"] and warn is not None:  # said now, before the epochs, not only after
+            warn(initial_loss.warning(initial))
     recorder = None
     if config.health:
         recorder = health_recorder(model, data, folder, start.step, initial)

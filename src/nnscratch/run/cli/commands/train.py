@@ -179,7 +179,8 @@ def run_command(ctx, out, resume, overwrite, quiet, as_json, options) -> None:
         if folder is not None:
             folder.close()  # releases the lock
     for warning in result.summary.get("warnings", []):
-        click.echo(f"warning: {warning}", err=True)
+        if warning not in getattr(log, "warned", ()):  # not again if said before the epochs
+            click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(result.summary))
         return
