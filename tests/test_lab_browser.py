@@ -245,6 +245,7 @@ def test_negative_learning_rate_shows_the_field_and_reason(server, browser, shot
 def test_the_code_panel_shows_step_3_as_the_chosen_backward_computes_it(server, browser, shots):
     url, _ = server
     load(browser, url)
+    console_errors(browser)  # drained: an earlier test's page may have logged its own (a 400)
 
     def line():
         return browser.execute_script(
