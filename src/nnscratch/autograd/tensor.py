@@ -123,7 +123,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same numbers (the same memory), cut from the graph: a leaf without grad."""
-        return Tensor(self.data)
+        return Tensor.wrap(self.data)  # data is a plain tensor already: no checks to make
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if self.grad_fn is not None and not requires_grad:
