@@ -234,6 +234,7 @@ def test_fast_forms_equal_the_plain_forms():
     """Each fast form of a backward formula against its plain form, float64."""
     from nnscratch.backprop import activations
     from nnscratch.backprop import attention as A
+    from nnscratch.backprop import attention_flash as AF
     from nnscratch.backprop import conv as C
     from nnscratch.backprop import norm as N
 
@@ -245,29 +246,29 @@ def test_fast_forms_equal_the_plain_forms():
     q, k, v, dy = (rand((2, 2, 5, 3), s) for s in range(32, 36))
     a = A.attention_scores(q, k)
     torch.testing.assert_close(A.attention_scores_fast(q, k), a, atol=1e-14, rtol=0)
-    y, lse = A.attention_flash(q, k, v)
+    y, lse = AF.attention_flash(q, k, v)
     torch.testing.assert_close(y, a @ v, atol=1e-14, rtol=0)
-    torch.testing.assert_close(A.attention_probabilities(q, k, lse), a, atol=1e-14, rtol=0)
+    torch.testing.assert_close(AF.attention_probabilities(q, k, lse), a, atol=1e-14, rtol=0)
     for fast, plain in zip(
-        A.attention_backward_flash(dy, q, k, v, y, lse),
+        AF.attention_backward_flash(dy, q, k, v, y, lse),
         A.attention_backward(dy, q, k, v, a, a, None),
         strict=True,
     ):
         torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)
     for chunk in (1, 3):  # a head at a time, 5 sequences: equal chunks, then a short last one
         q5, k5, v5, dy5 = (rand((5, 2, 6, 3), s).transpose(1, 2) for s in range(50, 54))  # strided
-        y5, lse5 = A.attention_flash(q5, k5, v5)
+        y5, lse5 = AF.attention_flash(q5, k5, v5)
         a5 = A.attention_scores(q5, k5)
         for fast, plain in zip(
-            A.attention_backward_flash(dy5, q5, k5, v5, y5, lse5, rows_per_chunk=chunk),
+            AF.attention_backward_flash(dy5, q5, k5, v5, y5, lse5, rows_per_chunk=chunk),
             A.attention_backward(dy5, q5, k5, v5, a5, a5, None),
             strict=True,
         ):
             torch.testing.assert_close(fast, plain, atol=1e-13, rtol=0)
     qkv = rand((2, 6, 3 * 2 * 3), 54)  # (B, T, 3·H·D): the heads' views of one projection
     heads = [t.view(2, 6, 2, 3).transpose(1, 2) for t in qkv.split(6, dim=2)]
-    y6, lse6 = A.attention_flash(*heads)
-    for grad in A.attention_backward_flash(rand(y6.shape, 55), *heads, y6, lse6):
+    y6, lse6 = AF.attention_flash(*heads)
+    for grad in AF.attention_backward_flash(rand(y6.shape, 55), *heads, y6, lse6):
         assert grad.transpose(1, 2).is_contiguous()  # back to (B, T, H, D): no copy needed
     mask = torch.empty_like(a).bernoulli_(0.7).div_(0.7)
     for m, dropped in ((None, a), (mask, a * mask)):

@@ -22,7 +22,8 @@ model of one's own):
 
 and, for `nnscratch.autograd`'s operations beyond those: `backprop.elementwise` (+ − ⊙ / ** exp
 log … sum mean max, indexing, gather), `backprop.shape` (unfold, constant_pad_nd),
-`backprop.attention_mask` (attention's mask and weights for any mask and scale).
+`backprop.attention_mask` (attention's mask and weights for any mask and scale),
+`backprop.attention_flash` (the fused kernel's forward, the backward written out from Y and ℓ).
 """
 
 from nnscratch.backprop.network import gradients, loss_and_grads, supports

@@ -1,5 +1,5 @@
 """The coarse operations, one node each: convolution, max pooling, the norms, softmax, attention.
-Formulas: `nnscratch.backprop.conv`, `.norm`, `.attention`.
+Formulas: `nnscratch.backprop.conv`, `.norm`, `.attention`, `.attention_flash`.
 
 Each forward is the torch op the layer calls (``torch.conv2d``, ``torch.layer_norm``...), run on
 plain tensors; attention's is its two-kernel form, which keeps A for the backward. Each backward is the hand-derived formula; where its
@@ -40,6 +40,7 @@ from nnscratch.autograd.function import needs, record, unwrap
 from nnscratch.autograd.ops.attention import attention_masked, fast_shapes
 from nnscratch.autograd.tensor import Tensor
 from nnscratch.backprop import attention as A
+from nnscratch.backprop import attention_flash as AF
 from nnscratch.backprop import conv as C
 from nnscratch.backprop import norm as N
 from nnscratch.layers.conv import pad_bottom_right, pair, same_padding
@@ -257,10 +258,10 @@ def scaled_dot_product_attention(
     if attn_mask is not None or not is_causal or scale is not None or not fast_shapes(q, k, v):
         return attention_masked(query, key, value, attn_mask, dropout_p, is_causal, scale)
     if FAST and dropout_p == 0.0:  # the fused forward; A rebuilt from its log-sum-exps
-        y, lse = A.attention_flash(q, k, v)  # (B, H, T, D), (B, H, T)
+        y, lse = AF.attention_flash(q, k, v)  # (B, H, T, D), (B, H, T)
 
         def vjp_flash(g: torch.Tensor) -> tuple:
-            return A.attention_backward_flash(g, q, k, v, y, lse)
+            return AF.attention_backward_flash(g, q, k, v, y, lse)
 
         return record("attention", y, (query, key, value), vjp_flash)
     scores = A.attention_scores_fast if FAST else A.attention_scores
