@@ -237,6 +237,7 @@ def test_fast_forms_equal_the_plain_forms():
     from nnscratch.backprop import attention_flash as AF
     from nnscratch.backprop import conv as C
     from nnscratch.backprop import norm as N
+    from nnscratch.backprop import pool as P
 
     z, g = rand((3, 5), 30), rand((3, 5), 31)
     for name in ("relu", "gelu"):
@@ -301,8 +302,8 @@ def test_fast_forms_equal_the_plain_forms():
             y_max, where = torch.ops.aten.max_pool2d_with_indices(x, *window)
             g_max = rand(y_max.shape, 43)
             torch.testing.assert_close(
-                C.max_pool2d_input_grad_fast(g_max, x, where, *window),
-                C.max_pool2d_input_grad(g_max, where, x.shape),
+                P.max_pool2d_input_grad_fast(g_max, x, where, *window),
+                P.max_pool2d_input_grad(g_max, where, x.shape),
                 atol=1e-14,
                 rtol=0,
             )

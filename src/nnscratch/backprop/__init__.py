@@ -14,7 +14,8 @@ and, for models built from the other layers, one rule (forward keeping what back
 backward) per layer, next to its formula, dispatched by `backprop.rules` (``register`` adds a
 model of one's own):
     `backprop.linear`        Linear on (..., F), Activation, Flatten
-    `backprop.conv`          Conv2d through im2col / col2im, MaxPool2d, AvgPool2d
+    `backprop.conv`          Conv2d through im2col / col2im
+    `backprop.pool`          MaxPool2d, AvgPool2d (the same columns)
     `backprop.norm`          LayerNorm, BatchNorm1d/2d: ∂x = (r/n)(n g − Σg − x̂ Σ(g x̂))
     `backprop.dropout`       Dropout: ∂x = dy ⊙ m/(1 − p)
     `backprop.embedding`     Embedding: ∂W = zeros.index_add_(0, idx, dy)

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from nnscratch.backprop import attention, conv, dropout, embedding, linear, norm
+from nnscratch.backprop import attention, conv, dropout, embedding, linear, norm, pool
 from nnscratch.backprop.activations import DERIVATIVES
 from nnscratch.layers import (
     Activation,
@@ -75,8 +75,8 @@ RULES: dict[type, tuple[Forward, Backward]] = {
     Flatten: (linear.reshape_forward, linear.reshape_backward),
     Sequential: (sequential_forward, sequential_backward),
     Conv2d: (conv.conv2d_forward, conv.conv2d_backward),
-    MaxPool2d: (conv.max_pool2d_forward, conv.max_pool2d_backward),
-    AvgPool2d: (conv.avg_pool2d_forward, conv.avg_pool2d_backward),
+    MaxPool2d: (pool.max_pool2d_forward, pool.max_pool2d_backward),
+    AvgPool2d: (pool.avg_pool2d_forward, pool.avg_pool2d_backward),
     LayerNorm: (norm.layer_norm_forward, norm.layer_norm_backward),
     BatchNorm1d: (norm.batch_norm_forward, norm.batch_norm_backward),
     BatchNorm2d: (norm.batch_norm_forward, norm.batch_norm_backward),

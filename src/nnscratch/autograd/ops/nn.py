@@ -1,5 +1,5 @@
 """The coarse operations, one node each: convolution, max pooling, the norms, softmax, attention.
-Formulas: `nnscratch.backprop.conv`, `.norm`, `.attention`, `.attention_flash`.
+Formulas: `nnscratch.backprop.conv`, `.pool`, `.norm`, `.attention`, `.attention_flash`.
 
 Each forward is the torch op the layer calls (``torch.conv2d``, ``torch.layer_norm``...), run on
 plain tensors; attention's is its two-kernel form, which keeps A for the backward. Each backward is the hand-derived formula; where its
@@ -43,6 +43,7 @@ from nnscratch.backprop import attention as A
 from nnscratch.backprop import attention_flash as AF
 from nnscratch.backprop import conv as C
 from nnscratch.backprop import norm as N
+from nnscratch.backprop import pool as P
 from nnscratch.layers.conv import pad_bottom_right, pair, same_padding
 
 FAST = True  # the fast forms of the backward formulas (False: the plain forms)
@@ -149,8 +150,8 @@ def _max_pool2d(
 
     def vjp(g: torch.Tensor) -> tuple:
         if FAST:
-            return (C.max_pool2d_input_grad_fast(g, x, indices, *window),)
-        return (C.max_pool2d_input_grad(g, indices, x.shape),)
+            return (P.max_pool2d_input_grad_fast(g, x, indices, *window),)
+        return (P.max_pool2d_input_grad(g, indices, x.shape),)
 
     return record("max_pool2d", y, (input,), vjp), indices
 
