@@ -394,8 +394,9 @@ def test_compile_meets_every_step():
 # -- refused cells ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("cell", [_param(c) for c in CELLS if not c.accepted])
 def test_a_family_refuses_data_it_does_not_read(runs, cell, tmp_path):
-    """... and a backward refuses a family it has no formulas for: one line, before training
-    (nothing is saved in --out but the folder the run opened)."""
+    """... and a backward refuses a family it has no formulas for, --compile a backward but
+    autograd: one line, before training (nothing is saved in --out but the folder the run
+    opened)."""
     out = tmp_path / "run"
     code, _, err = run("train", *argv(cell.fields(runs.files)), "--epochs", "1", "--out", out)
     assert code == 2, err
