@@ -407,6 +407,7 @@ def test_cli_divergence_exits_3(capsys):
     [
         (["--batch-size", "4"], "full batch"),
         (["--scheduler", "step"], "drop --scheduler"),
+        (["--compile"], "drop --compile"),  # it was silently ignored
         (["--optimizer", "nope"], "'nope' is not one of"),
     ],
 )
@@ -487,3 +488,12 @@ def test_backward_manual_fills_grad_by_hand_and_checks_it_against_autograd(monke
     text = capsys.readouterr().out
     assert "(nnscratch.backprop, by hand)" in text and "autograd ∂L/∂weight" in text
     assert "DIFFERS" in text
+
+
+def test_cli_no_compile_is_the_eager_default_and_taken(capsys):
+    """--compile is refused (above); --no-compile, what train's line may say, is what explain
+    does: the same steps as with no flag."""
+    assert main(["explain", "--json", "--steps", "1"]) == 0
+    plain = capsys.readouterr().out
+    assert main(["explain", "--json", "--steps", "1", "--no-compile"]) == 0
+    assert capsys.readouterr().out == plain

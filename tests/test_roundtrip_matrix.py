@@ -11,14 +11,20 @@ family with each backward beside the default (`steps.BACKWARDS`: manual, engine)
 reads (`BACKWARD_CELLS`: one cell per family and backward, added rather than multiplied, each
 backward meeting both dtypes and the optimizers in turn); a backward that a family's model and
 loss have no formulas for (`steps.refusal`) must be refused before training, like a family that
-does not read the data:
+does not read the data. ``--compile`` (forward + loss as one ``torch.compile``d graph) costs
+seconds of compiling a run, so it has the fewest cells that meet every step (`_compile_cells`):
+one MLP on a built-in set going the whole way, and the same pair with ``--backward
+manual|engine``, refused in one line naming ``--compile``:
 
     train --out R --epochs 1 → train --resume R --epochs 2  ==  train --epochs 2   (torch.equal)
     predict --data <the same data>: its metrics over every row are the row-weighted mean of the
         run's own train/val/test metrics (a language model: sample)
-    explain --steps 1 with the same flags
+    explain --steps 1 with the same flags (--compile: refused in one line, explain computes
+        each step eagerly to show its numbers)
     the lab's settings of the same run (settings.parse → Session → play) == the CLI's parameters,
-        and so does the ``nnscratch train`` line the page shows
+        and so does the ``nnscratch train`` line the page shows. The page offers no compile:
+        settings with it are refused by name, and the run without it is the compiled run within
+        float32 rounding, its line has no --compile and reproduces the lab's run bit for bit
     export R --style raw / nn, every script run (one subprocess for all) == R's checkpoint:
         float64 within 1e-10; float32 raw bit-equal (issue 18), float32 nn within 1e-5. A run
         of ``--backward manual|engine`` is not bit-equal to a script's ``loss.backward()``
@@ -26,8 +32,9 @@ does not read the data:
         Such a float32 cell trains a family of `ZERO_GRADIENT` with SGD: Adam, AdamW and
         RMSprop divide a gradient by √v + eps, so on a parameter whose exact gradient is 0 they
         turn two backwards' different rounding noise into steps up to lr apart
-        (tests/test_backward_across.py shows it on the transformer's key bias)
-    graph: once per family it draws
+        (tests/test_backward_across.py shows it on the transformer's key bias). A script runs
+        eagerly: a ``--compile`` run (fused kernels) is float32 within 1e-5 too, not bit-equal
+    graph: once per family it draws; --compile refused in one line (it draws an eager forward)
 
 A new data set, model family or optimizer joins the matrix by being registered. Sizes are tiny
 (hidden 4, two epochs, batch 64, lr 1e-3; python_docs trains on 5 % and is marked slow); plots
@@ -126,10 +133,12 @@ class Cell:
     flags: tuple[tuple[str, object], ...] = ()  # a CSV format's flags (`FORMATS`)
     backward: str = BACKWARDS[0]  # steps 1–3: autograd (the default), manual or engine
     refused_by: str = "model"  # a refused cell: the flag its one error line names first
+    compile: bool = False  # --compile: forward + loss as one torch.compile'd graph
 
     @property
     def id(self) -> str:
         tail = "" if self.backward == BACKWARDS[0] else f"-{self.backward}"
+        tail += "-compile" if self.compile else ""
         if not self.accepted:
             return f"{self.source}-{self.model}-refused{tail}"
         dtype = self.dtype.replace("float", "f")
@@ -147,6 +156,8 @@ class Cell:
         fields |= SUBSAMPLE.get(self.source, {}) | dict(self.flags)
         if self.backward != BACKWARDS[0]:
             fields["backward"] = self.backward
+        if self.compile:
+            fields["compile"] = True
         return fields
 
     @property
@@ -174,7 +185,7 @@ def _cells() -> list[Cell]:
         dtype = DTYPES[i % len(DTYPES)]
         cells.append(Cell(fmt.name, model, opt, dtype, True, fmt.flags))
         i += 1
-    return cells + _backward_cells(cells)
+    return cells + _backward_cells(cells) + _compile_cells(cells)
 
 
 def _backward_cells(cells: list[Cell]) -> list[Cell]:
@@ -201,6 +212,25 @@ def _backward_cells(cells: list[Cell]) -> list[Cell]:
             j += 1
         refused = next(c for c in cells if not c.accepted)
         out.append(Cell(refused.source, refused.model, "sgd", "float32", False, backward=backward))
+    return out
+
+
+def _compile_cells(cells: list[Cell]) -> list[Cell]:
+    """--compile, added rather than multiplied (it costs seconds of compiling per run): one cell
+    going the whole way, the first MLP on a built-in table the lab offers (float32, what a
+    compiled run is for, with that cell's optimizer), and, per backward beside the default, the
+    same pair refused with --compile (`TrainConfig.validate`: it applies to autograd only)."""
+    first = next(
+        c
+        for c in cells
+        if c.accepted and c.model == "mlp" and not c.flags
+        if c.source in BUILTINS and c.source not in EXPORT_GAPS
+    )
+    out = [Cell(first.source, "mlp", first.optimizer, "float32", True, compile=True)]
+    for backward in BACKWARDS[1:]:
+        out.append(
+            Cell(first.source, "mlp", "sgd", "float32", False, (), backward, "compile", True)
+        )
     return out
 
 
@@ -351,11 +381,22 @@ def test_every_backward_meets_every_family_and_both_dtypes():
         assert any(not c.accepted and c.refused_by == "model" for c in cells), backward
 
 
+def test_compile_meets_every_step():
+    """--compile has a cell going the whole way (autograd: what it applies to), and is refused
+    with each other backward, by name."""
+    accepted = [c for c in ACCEPTED if c.compile]
+    assert [c.backward for c in accepted] == [BACKWARDS[0]]
+    refused = [c for c in CELLS if c.compile and not c.accepted]
+    assert {c.backward for c in refused} == set(BACKWARDS[1:])
+    assert {c.refused_by for c in refused} == {"compile"}
+
+
 # -- refused cells ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("cell", [_param(c) for c in CELLS if not c.accepted])
 def test_a_family_refuses_data_it_does_not_read(runs, cell, tmp_path):
-    """... and a backward refuses a family it has no formulas for: one line, before training
-    (nothing is saved in --out but the folder the run opened)."""
+    """... and a backward refuses a family it has no formulas for, --compile a backward but
+    autograd: one line, before training (nothing is saved in --out but the folder the run
+    opened)."""
     out = tmp_path / "run"
     code, _, err = run("train", *argv(cell.fields(runs.files)), "--epochs", "1", "--out", out)
     assert code == 2, err
@@ -368,13 +409,18 @@ def test_a_family_refuses_data_it_does_not_read(runs, cell, tmp_path):
 @pytest.mark.parametrize("cell", [_param(c) for c in ACCEPTED])
 def test_round_trip(runs, cell, tmp_path):
     folders = runs.get(cell)
+    assert checkpoint.load(folders["resumed"]).config.compile == cell.compile  # resume keeps it
     whole = params(folders["whole"])
     assert_same(params(folders["resumed"]), whole)  # resumed: the uninterrupted run, bit for bit
     check_predict(cell, folders["whole"], runs.files)
     fields = cell.fields(runs.files)
     code, out, err = run("explain", *argv({**fields, "batch_size": None}), "--steps", "1")
-    assert code == 0, err
-    assert "loss" in out
+    if cell.compile:  # explain computes each step eagerly: refused, not silently ignored
+        assert code == 2 and err.count("\n") == 1, err
+        assert err.startswith("error: explain ") and "drop --compile" in err, err
+    else:
+        assert code == 0, err
+        assert "loss" in out
     check_lab(cell, fields, whole, tmp_path)
 
 
@@ -409,6 +455,11 @@ def check_lab(cell: Cell, fields: dict, want: dict[str, torch.Tensor], tmp_path:
     from nnscratch.lab.live.settings import SettingError, parse
 
     settings = {**fields, "epochs": EPOCHS}
+    if cell.compile:  # the page offers no compile: refused by name, and the run without it
+        with pytest.raises(SettingError, match="compile") as refused:
+            parse(settings, has_upload=False)
+        assert refused.value.field == "compile"
+        del settings["compile"]
     if cell.source in CORPORA:  # the page offers tables and images, not text
         with pytest.raises(SettingError, match="data must be"):
             parse(settings, has_upload=False)
@@ -425,12 +476,17 @@ def check_lab(cell: Cell, fields: dict, want: dict[str, torch.Tensor], tmp_path:
         session.run.send("play")
         session.run.thread.join(timeout=300)
         assert session.run.state == "done", (session.run.state, session.run.message)
-        assert_same(params(session.run.folder), want)
+        lab_run = params(session.run.folder)
+        if cell.compile:  # eager: the compiled run within float32 rounding (as export's)
+            assert_close(lab_run, want, TOLERANCE[cell.dtype])
+        else:
+            assert_same(lab_run, want)
         line = shlex.split(session.command())
         assert line[:2] == ["nnscratch", "train"], line
+        assert "--compile" not in line, line  # the page's line claims what its run did
         code, _, err = run(*line[1:], "--out", tmp_path / "from-command", "--quiet")
         assert code == 0, (line, err)
-        assert_same(params(tmp_path / "from-command"), want)
+        assert_same(params(tmp_path / "from-command"), lab_run)
     finally:
         session.close()
 
@@ -439,6 +495,15 @@ def assert_same(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> 
     assert sorted(got) == sorted(want)
     for key in want:
         assert torch.equal(got[key], want[key]), key
+
+
+def assert_close(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor], tol: float) -> None:
+    """Within ``tol`` relative to 1 + max |p|, per parameter (as `check_export`)."""
+    assert sorted(got) == sorted(want)
+    for key, value in want.items():
+        assert got[key].dtype == value.dtype, key
+        gap = (got[key].double() - value.double()).abs().max().item()
+        assert gap <= tol * (1 + value.abs().max().item()), (key, gap)
 
 
 # -- export: every accepted cell's run, both styles, the scripts in one process -----------------
@@ -508,11 +573,10 @@ def check_export(runs: Runs, result: dict, cell: Cell, style: str) -> None:
     for key, value in want.items():
         assert got[key].dtype == value.dtype, key
         exact = style == "raw" and cell.dtype == "float32" and cell.backward == BACKWARDS[0]
-        if not value.is_floating_point() or exact:
+        if not value.is_floating_point() or exact and not cell.compile:
             assert torch.equal(got[key], value), (key, (got[key] - value).abs().max().item())
             continue
-        gap = (got[key].double() - value.double()).abs().max().item()
-        assert gap <= TOLERANCE[cell.dtype] * (1 + value.abs().max().item()), (key, gap)
+        assert_close({key: got[key]}, {key: value}, TOLERANCE[cell.dtype])
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -553,6 +617,14 @@ def test_graph_refuses_a_backward_that_records_no_graph(backward):
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith(f"error: --backward {backward} records no graph"), err
     assert "--backward autograd" in err and "engine" in err, err
+
+
+def test_graph_refuses_compile_in_one_line():
+    """graph takes train's --compile and says why it draws none (it was "No such option ...
+    Did you mean '--samples'?")."""
+    code, _, err = run("graph", "--model", "mlp", "--compile")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("error: --compile: graph draws ") and "drop --compile" in err, err
 
 
 # -- the CSV formats' scripts: ruff-clean, columns and classes looked up in dicts -----------------

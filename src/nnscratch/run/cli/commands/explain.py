@@ -30,10 +30,21 @@ REFUSED = {
 }
 
 
+# Refused when on: explain computes each step eagerly to show its numbers (--no-compile is fine).
+REFUSED_ON = {
+    "compile": "explain computes each step eagerly to show every number; drop --compile "
+    "(it fuses forward + loss for speed, not other numbers)",
+}
+
+
 def check_supported(ctx: click.Context) -> None:
-    """Refuse flags explain cannot honour (see `REFUSED`), rather than silently ignore them."""
+    """Refuse flags explain cannot honour (see `REFUSED`, `REFUSED_ON`), rather than silently
+    ignore them."""
     for name, message in REFUSED.items():
         if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT):
+            raise UserError(message)
+    for name, message in REFUSED_ON.items():
+        if ctx.params.get(name):
             raise UserError(message)
 
 
@@ -103,6 +114,6 @@ def command(
     click.echo(render_text(records, color=color, header=header), color=color)
 
 
-for _param in command.params:  # explain counts steps; the config's --epochs does not apply
-    if _param.name == "epochs":
+for _param in command.params:  # explain counts steps, eagerly: --epochs, --compile do not apply
+    if _param.name in ("epochs", "compile"):
         _param.hidden = True

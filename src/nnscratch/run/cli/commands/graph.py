@@ -91,6 +91,7 @@ def _suffix(fmt: str) -> str:
     "recorded (operations, shapes, the order backward visits them)",
 )
 @click.option("--no-backward", is_flag=True, help="draw the graph without running backward")
+@click.option("--compile", "compiled", is_flag=True, hidden=True)  # train's flag, refused below
 @click.option(
     "--max-values", type=int, default=10, show_default=True, help="show values of leaves this small"
 )
@@ -110,6 +111,7 @@ def command(
     seed: int,
     engine: str,
     no_backward: bool,
+    compiled: bool,
     max_values: int,
     fmt: str | None,
     out: Path | None,
@@ -125,6 +127,11 @@ def command(
         raise UserError(
             f"--backward {engine} records no graph (nnscratch.backprop applies each layer's "
             "rule by hand); draw --backward autograd (torch's nodes) or engine (nnscratch's)"
+        )
+    if compiled:  # train's flag, so that a run's flags are understood here
+        raise UserError(
+            "--compile: graph draws the nodes of one eager forward and loss (torch.compile "
+            "would fuse them into one); drop --compile"
         )
     fmt = _format_for(out, fmt)
     sizes = _hidden_sizes(hidden) if model == "mlp" else []
