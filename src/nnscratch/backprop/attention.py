@@ -128,14 +128,20 @@ def attention_scores_grad(
 def attention_scores_fast(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """`attention_scores` in two kernels: −∞ + (Q/√D) Kᵀ as one ``baddbmm`` (mask, scale and
     product together), then ``torch.softmax`` (one kernel for the five of the plain form)."""
+    B, H, T, _ = q.shape
+    return torch.softmax(masked_scores(q, k), dim=-1).view(B, H, T, T)
+
+
+def masked_scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """S = Q Kᵀ/√D with −∞ above the diagonal, (B·H, T, T): mask, scale and product in one
+    ``baddbmm`` (the mask as the added term, broadcast over B·H)."""
     B, H, T, D = q.shape
     bias = torch.zeros(T, T, dtype=q.dtype, device=q.device)
-    bias.masked_fill_(causal_mask(T, q.device), -torch.inf)  # (T, T), broadcast over B·H
-    scores = torch.baddbmm(
+    bias.masked_fill_(causal_mask(T, q.device), -torch.inf)  # (T, T)
+    return torch.baddbmm(
         bias, q.reshape(B * H, T, D), k.reshape(B * H, T, D).transpose(1, 2),
         alpha=1.0 / math.sqrt(D),
     )  # fmt: skip
-    return torch.softmax(scores, dim=-1).view(B, H, T, T)
 
 
 def attention_backward_fast(

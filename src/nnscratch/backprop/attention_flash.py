@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from nnscratch.layers.attention import causal_mask
+from nnscratch.backprop.attention import masked_scores
 
 
 def attention_flash(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[Any, Any]:
@@ -37,14 +37,9 @@ def attention_probabilities(q: torch.Tensor, k: torch.Tensor, lse: torch.Tensor)
     """A = softmax(S) rebuilt from the row log-sum-exps ℓ of `attention_flash`:
     A[t, s] = exp(S[t, s] − ℓ_t), S = Q Kᵀ/√D + mask (one ``baddbmm``, then −ℓ and exp in
     place). Equal to `attention_scores` (what it replaces: A kept from the forward)."""
-    B, H, T, D = q.shape
-    bias = torch.zeros(T, T, dtype=q.dtype, device=q.device)
-    bias.masked_fill_(causal_mask(T, q.device), -torch.inf)  # (T, T), broadcast over B·H
-    scores = torch.baddbmm(
-        bias, q.reshape(B * H, T, D), k.reshape(B * H, T, D).transpose(1, 2),
-        alpha=1.0 / math.sqrt(D),
-    )  # fmt: skip
-    return scores.view(B, H, T, T).sub_(lse.unsqueeze(-1)).exp_()  # (B, H, T, T)
+    B, H, T, _ = q.shape
+    scores = masked_scores(q, k).view(B, H, T, T)
+    return scores.sub_(lse.unsqueeze(-1)).exp_()  # (B, H, T, T)
 
 
 def attention_backward_flash(
