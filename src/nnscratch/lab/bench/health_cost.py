@@ -19,6 +19,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from nnscratch.lab.bench.timing import rotations
+
 TARGET = 1.1
 EPOCHS, QUICK_EPOCHS = 10, 2
 
@@ -39,14 +41,12 @@ def measure(quick: bool = False, repeats: int = 3) -> dict[str, Any]:
     train(watched)  # warm-up: imports, first kernels
     seconds: dict[str, list[float]] = {k: [] for k in runs}
     records = 0
-    for r in range(repeats):
-        names = list(runs)[r % 2 :] + list(runs)[: r % 2]  # interleaved, alternating first
-        for name in names:
-            begun = time.process_time()
-            result = train(runs[name])
-            seconds[name].append(time.process_time() - begun)
-            if name == "with --health":
-                records = result.summary["health"]["records"]
+    for _, name in rotations(list(runs), repeats):  # interleaved, alternating first
+        begun = time.process_time()
+        result = train(runs[name])
+        seconds[name].append(time.process_time() - begun)
+        if name == "with --health":
+            records = result.summary["health"]["records"]
     best = {k: min(v) for k, v in seconds.items()}
     return {
         "epochs": n,

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nnscratch.lab.bench.timing import rotations
+
 TARGET = 0.9  # lab steps/s ÷ train steps/s
 EPOCHS, QUICK_EPOCHS = 150, 30
 
@@ -58,14 +60,13 @@ def measure(quick: bool = False, repeats: int = 3) -> dict[str, Any]:
     rates: dict[str, list[float]] = {"train": [], "lab (30 frames/s)": []}
     with tempfile.TemporaryDirectory() as tmp:
         train(data, out=Path(tmp) / "warm-up")
-        for r in range(repeats):
-            for name in list(rates)[r % 2 :] + list(rates)[: r % 2]:
-                folder = Path(tmp) / f"{name[:3]}-{r}"
-                if name == "train":
-                    records = train(data, out=folder).records
-                else:
-                    records = _lab(data, folder)
-                rates[name].append(_steps_per_second(records, steps))
+        for r, name in rotations(list(rates), repeats):
+            folder = Path(tmp) / f"{name[:3]}-{r}"
+            if name == "train":
+                records = train(data, out=folder).records
+            else:
+                records = _lab(data, folder)
+            rates[name].append(_steps_per_second(records, steps))
     best = {k: max(v) for k, v in rates.items()}
     return {
         "epochs": n,

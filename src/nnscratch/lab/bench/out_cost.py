@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nnscratch.lab.bench.timing import rotations
+
 TARGET = 1.2
 EPOCHS, QUICK_EPOCHS = 3_000, 300  # N
 
@@ -66,16 +68,15 @@ def measure(quick: bool = False, repeats: int = 3) -> dict[str, Any]:
     wall: dict[str, list[float]] = {k: [] for k in names}
     epoch: dict[str, list[float]] = {k: [] for k in names}
     shapes: list[float] = []
-    for r in range(repeats):
-        for name in names[r % 2 :] + names[: r % 2]:  # interleaved, alternating first
-            with tempfile.TemporaryDirectory() as folder:
-                out = Path(folder) / "run" if name == "with --out" else None
-                begun = time.perf_counter()
-                result = train(data, out=out, checkpoint_every=None)
-                wall[name].append(time.perf_counter() - begun)
-            epoch[name].append(_per_epoch(result.records))
-            if out is not None:
-                shapes.append(_late_over_early(result.records))
+    for _, name in rotations(names, repeats):  # interleaved, alternating first
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "run" if name == "with --out" else None
+            begun = time.perf_counter()
+            result = train(data, out=out, checkpoint_every=None)
+            wall[name].append(time.perf_counter() - begun)
+        epoch[name].append(_per_epoch(result.records))
+        if out is not None:
+            shapes.append(_late_over_early(result.records))
     seconds = {k: min(v) for k, v in wall.items()}
     per_epoch = {k: min(v) for k, v in epoch.items()}
     return {

@@ -149,10 +149,8 @@ def measure(case: loops.Case, plan: Plan, repeats: int, bandwidth: float) -> dic
 def time_to_target(plan: Plan, repeats: int) -> dict[str, Any]:
     runs = digits.time_to_target(plan.digits_max_epochs)
     results: dict[str, list[tuple[float, int, bool]]] = {name: [] for name in runs}
-    for r in range(repeats):
-        names = list(runs)[r % 2 :] + list(runs)[: r % 2]
-        for name in names:
-            results[name].append(runs[name]())
+    for _, name in timing.rotations(list(runs), repeats):
+        results[name].append(runs[name]())
     summary = {
         name: {
             "seconds": timing.median([s for s, _, _ in rs]),

@@ -11,7 +11,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -20,15 +20,21 @@ Work = Callable[[], None]
 
 def interleave(variants: dict[str, Work], repeats: int) -> dict[str, list[float]]:
     """Seconds per call of each variant, ``repeats`` calls each, variants interleaved."""
-    names = list(variants)
-    times: dict[str, list[float]] = {name: [] for name in names}
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _, name in rotations(list(variants), repeats):
+        start = time.perf_counter()
+        variants[name]()
+        times[name].append(time.perf_counter() - start)
+    return times
+
+
+def rotations(names: list[str], repeats: int) -> Iterator[tuple[int, str]]:
+    """(r, name) for ``repeats`` rounds of every name, round r starting with name r mod k: the
+    order every timed case of the bench runs its variants in."""
     for r in range(repeats):
         k = r % len(names)
         for name in names[k:] + names[:k]:
-            start = time.perf_counter()
-            variants[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
+            yield r, name
 
 
 def median(values: list[float]) -> float:
